@@ -1,0 +1,116 @@
+//! A JSON body extractor whose errors name the field at fault.
+//!
+//! actix's own `Json` reports serde's message without the path; clients (and the
+//! error contract) need `field`, so bodies go through `serde_path_to_error`.
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+
+/// Largest JSON body accepted: requests carry text and media hashes, never media.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes =
+                body.await
+                    .map_err(|e| match e.as_response_error().status_code().as_u16() {
+                        413 => Error::PayloadTooLarge {
+                            limit: MAX_JSON_BYTES,
+                        },
+                        _ => Error::MalformedJson(e.to_string()),
+                    })?;
+            parse(&bytes).map(Json)
+        })
+    }
+}
+
+/// Syntax errors are 400 `malformed_json`; a missing field, wrong type or bad value is
+/// 422 `invalid_field` with the JSON path of the field.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    if bytes.is_empty() {
+        return Err(Error::MalformedJson(
+            "the body is empty; a JSON object is expected".into(),
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Error::MalformedJson(inner.to_string());
+        }
+        let message = inner.to_string();
+        // A missing field is reported at its parent; name the field itself.
+        let field = match (message.strip_prefix("missing field `"), path.as_str()) {
+            (Some(rest), parent) => {
+                let name = rest.split('`').next().unwrap_or_default();
+                if parent == "." {
+                    name.to_owned()
+                } else {
+                    format!("{parent}.{name}")
+                }
+            }
+            (None, p) => p.to_owned(),
+        };
+        Error::invalid(field, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
+    struct Body {
+        name: String,
+        point: Point,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
+    struct Point {
+        lon: f64,
+    }
+
+    fn field(bytes: &[u8]) -> (String, Option<String>) {
+        match parse::<Body>(bytes) {
+            Err(Error::Invalid { field, .. }) => ("invalid".into(), Some(field)),
+            Err(Error::MalformedJson(_)) => ("malformed".into(), None),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(
+            field(br#"{"name": "x"}"#),
+            ("invalid".into(), Some("point".into()))
+        );
+        assert_eq!(
+            field(br#"{"name": "x", "point": {}}"#),
+            ("invalid".into(), Some("point.lon".into()))
+        );
+        assert_eq!(
+            field(br#"{"name": 3, "point": {"lon": 1}}"#),
+            ("invalid".into(), Some("name".into()))
+        );
+        assert_eq!(
+            field(br#"{"name": "x", "point": {"lon": "east"}}"#),
+            ("invalid".into(), Some("point.lon".into()))
+        );
+        assert_eq!(field(br#"{"name": "x""#).0, "malformed");
+        assert_eq!(field(b"").0, "malformed");
+    }
+}

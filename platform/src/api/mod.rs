@@ -1,0 +1,92 @@
+//! The HTTP surface: routes, OpenAPI document, and the small endpoints that belong to
+//! no capability (health, catalogue).
+
+pub mod json;
+pub mod routes;
+
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::catalogue::Catalogue;
+use crate::db;
+use crate::error::{ErrorBody, Result};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub district: String,
+    pub version: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        district: state.tenant.code().to_owned(),
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
+    db::run(&state.pool, |conn| {
+        Ok(diesel::sql_query("SELECT 1").execute(conn)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ready",
+        district: state.tenant.code().to_owned(),
+        version: env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+/// The category catalogue this district files cases under.
+#[utoipa::path(get, path = "/api/v1/categories", tag = "cases", responses((status = 200, body = Catalogue)))]
+pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(&state.tenant.catalogue)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "CityGrid district API", description = "One district's 数字城管 case loop. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
+    paths(
+        healthz, readyz, categories,
+        crate::auth::handlers::issue_token,
+        crate::media::handlers::upload_media, crate::media::handlers::download_media,
+        crate::case::handlers::report_case, crate::case::handlers::list_cases, crate::case::handlers::get_case,
+        crate::case::handlers::my_queue,
+        crate::case::handlers::request_verification, crate::case::handlers::verify_case,
+        crate::case::handlers::file_case, crate::case::handlers::reject_case,
+        crate::case::handlers::dispatch_case, crate::case::handlers::return_case,
+        crate::case::handlers::handle_case, crate::case::handlers::check_case,
+        crate::case::handlers::callback_case, crate::case::handlers::close_case,
+        crate::case::handlers::cancel_case,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

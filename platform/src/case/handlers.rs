@@ -1,0 +1,624 @@
+//! HTTP handlers for cases: thin wrappers that parse, call `store`, and answer.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::json::Json;
+use crate::app::AppState;
+use crate::auth::{Caller, MaybeCaller};
+use crate::case::model::{Case, Record};
+use crate::case::steps::{RejectReason, Step, StepRequest, Urgency};
+use crate::case::store::{self, CaseFilter, Idempotency, NewReport};
+use crate::case::workflow::{Role, Source, State};
+use crate::catalogue::{CategoryKind, CategoryRef};
+use crate::db;
+use crate::error::{Error, ErrorBody, Result};
+use crate::media::sha256_hex;
+
+/// 上报: a problem seen in the street.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReportRequest {
+    /// supervisor (default for supervisors), hotline (default for operators: a 12319 call
+    /// entered for a citizen) or public (anonymous callers; the only choice without a token).
+    #[serde(default)]
+    pub source: Option<Source>,
+    pub description: String,
+    /// WGS84 longitude; must fall inside the district.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    #[serde(default)]
+    pub address: Option<String>,
+    /// 9-digit street code, if known.
+    #[serde(default)]
+    pub street: Option<String>,
+    /// The reporter's guess; the operator decides at filing.
+    #[serde(default)]
+    pub category: Option<CategoryRef>,
+    #[serde(default)]
+    pub urgency: Option<Urgency>,
+    /// SHA-256 of photos uploaded to `/api/v1/media`. Required for supervisors.
+    #[serde(default)]
+    pub photos: Vec<String>,
+    #[serde(default)]
+    pub reporter_name: Option<String>,
+    #[serde(default)]
+    pub reporter_phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseDetail {
+    pub case: Case,
+    /// The full timeline (办理记录), oldest first.
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CasePage {
+    pub items: Vec<Case>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+fn report_source(caller: Option<&Caller>, asked: Option<Source>) -> Result<Source> {
+    let Some(caller) = caller else {
+        return match asked {
+            None | Some(Source::Public) => Ok(Source::Public),
+            Some(other) => Err(Error::Unauthenticated(format!(
+                "a {} report needs a signed-in user",
+                other.as_str()
+            ))),
+        };
+    };
+    let source = asked.or_else(|| {
+        if caller.has(Role::Supervisor) {
+            Some(Source::Supervisor)
+        } else if caller.has(Role::Operator) {
+            Some(Source::Hotline)
+        } else {
+            None
+        }
+    });
+    match source {
+        Some(Source::Supervisor) => caller.require(Role::Supervisor).map(|_| Source::Supervisor),
+        Some(Source::Hotline) => caller.require(Role::Operator).map(|_| Source::Hotline),
+        Some(Source::Public) => Err(Error::invalid(
+            "source",
+            "public reports are made without signing in",
+        )),
+        None => Err(Error::forbidden(
+            "wrong_role",
+            "reports come from supervisors, operators (hotline) or the public",
+        )),
+    }
+}
+
+/// Report a problem (上报). Send an `Idempotency-Key` header to make retries safe: the
+/// same key and body return the case the first attempt created (200 instead of 201).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "client-chosen retry key, at most 128 characters")),
+    responses((status = 201, body = Case), (status = 200, body = Case, description = "replayed"),
+        (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn report_case(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    req: HttpRequest,
+    body: Json<ReportRequest>,
+) -> Result<HttpResponse> {
+    let body = body.0;
+    let caller = caller.0;
+    let source = report_source(caller.as_ref(), body.source)?;
+    let idempotency = match req.headers().get("Idempotency-Key") {
+        None => None,
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 128)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "Idempotency-Key",
+                        "must be 1 to 128 visible ASCII characters",
+                    )
+                })?;
+            let canonical =
+                serde_json::to_vec(&body).map_err(|e| Error::Internal(e.to_string()))?;
+            Some(Idempotency {
+                scope: caller
+                    .as_ref()
+                    .map_or_else(|| "public".to_owned(), |c| c.0.sub.to_string()),
+                key: key.to_owned(),
+                request_hash: sha256_hex(&canonical),
+            })
+        }
+    };
+    let report = NewReport {
+        source,
+        description: body.description,
+        lon: body.lon,
+        lat: body.lat,
+        address: body.address,
+        street: body.street,
+        category: body.category,
+        urgency: body.urgency.unwrap_or(Urgency::Normal),
+        photos: body.photos,
+        reporter_id: caller.as_ref().map(|c| c.0.sub),
+        reporter_name: body.reporter_name,
+        reporter_phone: body.reporter_phone,
+        actor_role: match source {
+            Source::Supervisor => Role::Supervisor.as_str().to_owned(),
+            Source::Hotline => Role::Operator.as_str().to_owned(),
+            Source::Public => "public".to_owned(),
+        },
+    };
+    store::validate_report(&state.tenant, &report)?;
+    let (case, created) = db::run(&state.pool, move |conn| {
+        store::create_report(conn, &report, idempotency.as_ref())
+    })
+    .await?;
+    if created {
+        tracing::info!(case.id = %case.id, case.number = case.number, source = source.as_str(), "case reported");
+        Ok(HttpResponse::Created().json(case))
+    } else {
+        Ok(HttpResponse::Ok().json(case))
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Comma-separated states, e.g. `filed,dispatched`.
+    pub state: Option<String>,
+    /// `kind:major[minor]`, e.g. `event:01` or `component:0101`.
+    pub category: Option<String>,
+    pub department: Option<String>,
+    /// 9-digit street code.
+    pub street: Option<String>,
+    /// Reported at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Reported before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Text in the description or address.
+    pub q: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+fn parse_filter(q: &ListQuery) -> Result<CaseFilter> {
+    let mut filter = CaseFilter::default();
+    if let Some(states) = &q.state {
+        for name in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            filter.states.push(
+                State::parse(name)
+                    .ok_or_else(|| Error::invalid("state", format!("unknown state {name:?}")))?,
+            );
+        }
+    }
+    if let Some(category) = &q.category {
+        let bad = || {
+            Error::invalid(
+                "category",
+                "use kind:major or kind:majorminor, e.g. event:01 or component:0101",
+            )
+        };
+        let (kind, code) = category.split_once(':').ok_or_else(bad)?;
+        filter.category_kind = Some(CategoryKind::parse(kind).ok_or_else(bad)?);
+        if !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        match code.len() {
+            2 => filter.category_major = Some(code.to_owned()),
+            4 => {
+                filter.category_major = Some(code[..2].to_owned());
+                filter.category_minor = Some(code[2..].to_owned());
+            }
+            _ => return Err(bad()),
+        }
+    }
+    filter.department = q.department.clone();
+    filter.street = q.street.clone();
+    filter.from = q.from;
+    filter.to = q.to;
+    filter.text = q.q.clone().filter(|t| !t.trim().is_empty());
+    Ok(filter)
+}
+
+/// List cases, newest first, with filters and cursor paging.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
+    responses((status = 200, body = CasePage), (status = 422, body = ErrorBody)))]
+pub async fn list_cases(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse> {
+    let filter = parse_filter(&query)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 200"));
+    }
+    let cursor = query.cursor;
+    let page = db::run(&state.pool, move |conn| {
+        store::list(conn, &filter, cursor, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(CasePage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One case with its full timeline of business records.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = CaseDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_case(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    let id = id.into_inner();
+    let detail = db::run(&state.pool, move |conn| {
+        Ok(CaseDetail {
+            case: store::get(conn, id)?,
+            records: store::records(conn, id)?,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// The caller's work queue (待办), by role: operators see reports to file and checked
+/// cases to close, supervisors what to verify or check, dispatchers what to dispatch,
+/// handlers their department's cases.
+#[utoipa::path(get, path = "/api/v1/queue", tag = "cases", responses((status = 200, body = Vec<Case>)))]
+pub async fn my_queue(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse> {
+    let claims = caller.0;
+    let cases = db::run(&state.pool, move |conn| store::queue(conn, &claims, 200)).await?;
+    Ok(HttpResponse::Ok().json(cases))
+}
+
+async fn take_step(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Uuid,
+    req: StepRequest,
+) -> Result<HttpResponse> {
+    let tenant = state.tenant.clone();
+    let claims = caller.0;
+    let action = req.step.action();
+    let case = db::run(&state.pool, move |conn| {
+        store::apply_step(conn, &tenant, &claims, id, &req)
+    })
+    .await?;
+    tracing::info!(case.id = %case.id, action = action.as_str(), to = %case.state, "case step");
+    Ok(HttpResponse::Ok().json(case))
+}
+
+/// Fields every step carries.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StepBody {
+    /// The case version you saw; a newer one makes the step fail with 409 `stale_version`.
+    pub version: i32,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// SHA-256 of photos uploaded to `/api/v1/media`.
+    #[serde(default)]
+    pub media: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyBody {
+    pub version: i32,
+    /// Did the supervisor find the reported problem on site?
+    pub confirmed: bool,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub media: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FileBody {
+    pub version: i32,
+    pub category: CategoryRef,
+    /// Replaces the reporter's description when given.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub street: Option<String>,
+    #[serde(default)]
+    pub urgency: Option<Urgency>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RejectBody {
+    pub version: i32,
+    pub reason: RejectReason,
+    /// Required when `reason` is `duplicate`.
+    #[serde(default)]
+    pub duplicate_of: Option<Uuid>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DispatchBody {
+    pub version: i32,
+    /// Department code from the tenant file.
+    pub department: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReasonBody {
+    pub version: i32,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckBody {
+    pub version: i32,
+    /// false sends the case back to the same department (返工); then `comment` is required.
+    pub passed: bool,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub media: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CallbackBody {
+    pub version: i32,
+    pub satisfied: bool,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+fn plain(step: Step, body: StepBody) -> StepRequest {
+    StepRequest {
+        step,
+        version: body.version,
+        comment: body.comment,
+        media: body.media,
+    }
+}
+
+fn with_reason(step: Step, body: ReasonBody) -> StepRequest {
+    StepRequest {
+        step,
+        version: body.version,
+        comment: Some(body.reason),
+        media: Vec::new(),
+    }
+}
+
+/// 申请核实 (operator): ask a supervisor to confirm the report on site.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/request-verification", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn request_verification(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<StepBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        plain(Step::RequestVerification, body.0),
+    )
+    .await
+}
+
+/// 核实 (supervisor): the on-site answer.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/verify", tag = "steps", params(("id" = Uuid, Path)), request_body = VerifyBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn verify_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<VerifyBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let req = StepRequest {
+        step: Step::Verify {
+            confirmed: b.confirmed,
+        },
+        version: b.version,
+        comment: b.comment,
+        media: b.media,
+    };
+    take_step(state, caller, id.into_inner(), req).await
+}
+
+/// 立案 (operator): file the report as a case of a catalogue category.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/file", tag = "steps", params(("id" = Uuid, Path)), request_body = FileBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn file_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<FileBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let step = Step::File {
+        category: b.category,
+        description: b.description,
+        street: b.street,
+        urgency: b.urgency,
+    };
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        StepRequest {
+            step,
+            version: b.version,
+            comment: b.comment,
+            media: Vec::new(),
+        },
+    )
+    .await
+}
+
+/// 不予立案 (operator): reject as duplicate, out of scope or invalid.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/reject", tag = "steps", params(("id" = Uuid, Path)), request_body = RejectBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn reject_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<RejectBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let step = Step::Reject {
+        reason: b.reason,
+        duplicate_of: b.duplicate_of,
+    };
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        StepRequest {
+            step,
+            version: b.version,
+            comment: b.comment,
+            media: Vec::new(),
+        },
+    )
+    .await
+}
+
+/// 派遣 (dispatcher): send the case to a department.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/dispatch", tag = "steps", params(("id" = Uuid, Path)), request_body = DispatchBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn dispatch_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<DispatchBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let step = Step::Dispatch {
+        department: b.department,
+    };
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        StepRequest {
+            step,
+            version: b.version,
+            comment: b.comment,
+            media: Vec::new(),
+        },
+    )
+    .await
+}
+
+/// 退回 (handler of the department): not ours; back to the dispatcher with a reason.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/return", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn return_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<ReasonBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        with_reason(Step::Return, body.0),
+    )
+    .await
+}
+
+/// 处置 (handler of the department): fixed, with at least one photo of the result.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/handle", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn handle_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<StepBody>,
+) -> Result<HttpResponse> {
+    take_step(state, caller, id.into_inner(), plain(Step::Handle, body.0)).await
+}
+
+/// 核查 (supervisor, not the handler): pass, or fail and send back for rework (返工).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/check", tag = "steps", params(("id" = Uuid, Path)), request_body = CheckBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn check_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<CheckBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let req = StepRequest {
+        step: Step::Check { passed: b.passed },
+        version: b.version,
+        comment: b.comment,
+        media: b.media,
+    };
+    take_step(state, caller, id.into_inner(), req).await
+}
+
+/// 回访 (operator): the public reporter's satisfaction, before closing.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/callback", tag = "steps", params(("id" = Uuid, Path)), request_body = CallbackBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn callback_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<CallbackBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let req = StepRequest {
+        step: Step::Callback {
+            satisfied: b.satisfied,
+        },
+        version: b.version,
+        comment: b.comment,
+        media: Vec::new(),
+    };
+    take_step(state, caller, id.into_inner(), req).await
+}
+
+/// 结案 (operator): close a checked case.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/close", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<StepBody>,
+) -> Result<HttpResponse> {
+    take_step(state, caller, id.into_inner(), plain(Step::Close, body.0)).await
+}
+
+/// 作废 (operator): cancel an open case, with a reason.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/cancel", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<ReasonBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        with_reason(Step::Cancel, body.0),
+    )
+    .await
+}

@@ -1,0 +1,9 @@
+//! Cases: the six-stage loop (DESIGN.md §2).
+
+pub mod handlers;
+pub mod model;
+pub mod steps;
+pub mod store;
+pub mod workflow;
+
+pub use model::{Case, Record};

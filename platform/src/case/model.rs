@@ -1,0 +1,109 @@
+//! Case and record rows, and the changes a step may make to a case.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::schema::{case_records, cases};
+
+/// 案件: the current state of one case, derived from its records.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
+#[diesel(table_name = cases)]
+pub struct Case {
+    pub id: Uuid,
+    /// Per-district running number, for people.
+    pub number: i64,
+    /// See `State`.
+    pub state: String,
+    /// Incremented by every step; a step must quote the version it saw.
+    pub version: i32,
+    /// supervisor, public or hotline.
+    pub source: String,
+    /// normal (一般) or urgent (紧急).
+    pub urgency: String,
+    pub category_kind: Option<String>,
+    pub category_major: Option<String>,
+    pub category_minor: Option<String>,
+    pub description: String,
+    pub address: Option<String>,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// 9-digit street code.
+    pub street_code: Option<String>,
+    /// The department it is dispatched to.
+    pub department_code: Option<String>,
+    pub reporter_id: Option<Uuid>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    /// The on-site verification answer (核实), once given.
+    pub verified: Option<bool>,
+    /// Times the check failed and the case went back (返工).
+    pub rework_count: i32,
+    /// satisfied / unsatisfied, from the call-back (回访).
+    pub satisfaction: Option<String>,
+    pub duplicate_of: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// 办理记录: one step taken on a case. Append-only; the database refuses changes.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
+#[diesel(table_name = case_records)]
+pub struct Record {
+    pub id: i64,
+    pub case_id: Uuid,
+    /// The case version this step produced.
+    pub case_version: i32,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    /// Null for anonymous public reports.
+    pub actor_id: Option<Uuid>,
+    /// The role the step was taken in (`public` for anonymous reports).
+    pub actor_role: String,
+    pub comment: Option<String>,
+    /// SHA-256 hashes of the photos attached to the step.
+    pub media: Vec<String>,
+    /// Step-specific facts (reason codes, department, category…).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = case_records)]
+pub struct NewRecord<'a> {
+    pub case_id: Uuid,
+    pub case_version: i32,
+    pub action: &'a str,
+    pub from_state: Option<&'a str>,
+    pub to_state: &'a str,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: &'a str,
+    pub comment: Option<&'a str>,
+    pub media: &'a [String],
+    pub details: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+/// What a step changes besides state and version. `None` leaves a column alone;
+/// `Some(None)` clears a nullable one.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = cases)]
+pub struct CaseChanges {
+    pub category_kind: Option<Option<String>>,
+    pub category_major: Option<Option<String>>,
+    pub category_minor: Option<Option<String>>,
+    pub description: Option<String>,
+    pub street_code: Option<Option<String>>,
+    pub department_code: Option<Option<String>>,
+    pub urgency: Option<String>,
+    pub verified: Option<Option<bool>>,
+    pub rework_count: Option<i32>,
+    pub satisfaction: Option<Option<String>>,
+    pub duplicate_of: Option<Option<Uuid>>,
+}

@@ -1,0 +1,299 @@
+//! The steps of the loop as requests, and what each one changes.
+//!
+//! `plan` is pure: given the case as read, the tenant and the caller, it decides the next
+//! state (via `workflow`), checks the step's own rules, and returns the changes and
+//! record details. The store then applies the plan under optimistic concurrency.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Claims;
+use crate::case::model::{Case, CaseChanges};
+use crate::case::workflow::{self, Action, Facts, Role, Source, State};
+use crate::catalogue::CategoryRef;
+use crate::config::Tenant;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// 一般
+    Normal,
+    /// 紧急
+    Urgent,
+}
+
+impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Normal => "normal",
+            Urgency::Urgent => "urgent",
+        }
+    }
+}
+
+/// Why a report is not filed (不予立案).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// 重复: the same problem is already a case (`duplicate_of`).
+    Duplicate,
+    /// 非受理范围
+    OutOfScope,
+    /// 无效: nothing found, or not a real problem.
+    Invalid,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    RequestVerification,
+    Verify {
+        confirmed: bool,
+    },
+    File {
+        category: CategoryRef,
+        description: Option<String>,
+        street: Option<String>,
+        urgency: Option<Urgency>,
+    },
+    Reject {
+        reason: RejectReason,
+        duplicate_of: Option<Uuid>,
+    },
+    Dispatch {
+        department: String,
+    },
+    Return,
+    Handle,
+    Check {
+        passed: bool,
+    },
+    Callback {
+        satisfied: bool,
+    },
+    Close,
+    Cancel,
+}
+
+impl Step {
+    pub fn action(&self) -> Action {
+        match self {
+            Step::RequestVerification => Action::RequestVerification,
+            Step::Verify { .. } => Action::Verify,
+            Step::File { .. } => Action::File,
+            Step::Reject { .. } => Action::Reject,
+            Step::Dispatch { .. } => Action::Dispatch,
+            Step::Return => Action::Return,
+            Step::Handle => Action::Handle,
+            Step::Check { passed: true } => Action::CheckPass,
+            Step::Check { passed: false } => Action::Rework,
+            Step::Callback { .. } => Action::Callback,
+            Step::Close => Action::Close,
+            Step::Cancel => Action::Cancel,
+        }
+    }
+}
+
+/// A step as requested: the step, the case version the caller saw, a comment and photos.
+#[derive(Debug, Clone)]
+pub struct StepRequest {
+    pub step: Step,
+    pub version: i32,
+    pub comment: Option<String>,
+    pub media: Vec<String>,
+}
+
+/// What applying a step will do.
+#[derive(Debug)]
+pub struct Plan {
+    pub action: Action,
+    pub from: State,
+    pub to: State,
+    pub changes: CaseChanges,
+    pub details: serde_json::Value,
+    /// Whether the caller must not be the one who handled the case (the check judges it).
+    pub judges_handling: bool,
+}
+
+fn required_text(value: &Option<String>, field: &str, why: &str) -> Result<()> {
+    match value {
+        Some(text) if !text.trim().is_empty() => Ok(()),
+        _ => Err(Error::invalid(field, why)),
+    }
+}
+
+pub fn plan(case: &Case, tenant: &Tenant, caller: &Claims, req: &StepRequest) -> Result<Plan> {
+    let from = State::parse(&case.state)
+        .ok_or_else(|| Error::Internal(format!("unknown state {:?}", case.state)))?;
+    let source = Source::parse(&case.source)
+        .ok_or_else(|| Error::Internal(format!("unknown source {:?}", case.source)))?;
+    let action = req.step.action();
+    let to = workflow::next_state(
+        from,
+        action,
+        &caller.roles,
+        Facts {
+            source,
+            verified: case.verified,
+        },
+    )?;
+    if req.version != case.version {
+        return Err(Error::StaleVersion {
+            version: case.version,
+            state: from,
+        });
+    }
+    if action.role() == Role::Handler
+        && caller.department.as_deref() != case.department_code.as_deref()
+    {
+        return Err(Error::forbidden(
+            "not_your_department",
+            format!(
+                "the case is with department {}, you act for {}",
+                case.department_code.as_deref().unwrap_or("-"),
+                caller.department.as_deref().unwrap_or("no department")
+            ),
+        ));
+    }
+    let mut changes = CaseChanges::default();
+    let mut details = json!({});
+    match &req.step {
+        Step::RequestVerification | Step::Close => {}
+        Step::Verify { confirmed } => {
+            if case.reporter_id == Some(caller.sub) {
+                return Err(Error::forbidden(
+                    "own_work",
+                    "a report is verified by someone other than its reporter",
+                ));
+            }
+            changes.verified = Some(Some(*confirmed));
+            details = json!({ "confirmed": confirmed });
+        }
+        Step::File {
+            category,
+            description,
+            street,
+            urgency,
+        } => {
+            let entry = tenant.catalogue.get(category).ok_or_else(|| {
+                Error::invalid(
+                    "category",
+                    format!(
+                        "no {} category {}{} in catalogue {}",
+                        category.kind.as_str(),
+                        category.major,
+                        category.minor,
+                        tenant.catalogue.version
+                    ),
+                )
+            })?;
+            if let Some(street) = street
+                && tenant.street(street).is_none()
+            {
+                return Err(Error::invalid(
+                    "street",
+                    format!("no street {street} in district {}", tenant.code()),
+                ));
+            }
+            if let Some(d) = description
+                && d.trim().is_empty()
+            {
+                return Err(Error::invalid("description", "must not be empty"));
+            }
+            changes.category_kind = Some(Some(category.kind.as_str().to_owned()));
+            changes.category_major = Some(Some(category.major.clone()));
+            changes.category_minor = Some(Some(category.minor.clone()));
+            changes.description = description.clone();
+            changes.street_code = street.clone().map(Some);
+            changes.urgency = urgency.map(|u| u.as_str().to_owned());
+            details = json!({ "category": category, "category_name": entry.name, "standard": tenant.catalogue.standard });
+        }
+        Step::Reject {
+            reason,
+            duplicate_of,
+        } => {
+            match (reason, duplicate_of) {
+                (RejectReason::Duplicate, None) => {
+                    return Err(Error::invalid(
+                        "duplicate_of",
+                        "a duplicate names the case it duplicates",
+                    ));
+                }
+                (RejectReason::Duplicate, Some(other)) if *other == case.id => {
+                    return Err(Error::invalid(
+                        "duplicate_of",
+                        "a case cannot duplicate itself",
+                    ));
+                }
+                (RejectReason::Duplicate, Some(_)) => {}
+                (_, Some(_)) => {
+                    return Err(Error::invalid(
+                        "duplicate_of",
+                        "only a duplicate names another case",
+                    ));
+                }
+                (_, None) => {}
+            }
+            changes.duplicate_of = duplicate_of.map(Some);
+            details = json!({ "reason": reason, "duplicate_of": duplicate_of });
+        }
+        Step::Dispatch { department } => {
+            if tenant.department(department).is_none() {
+                return Err(Error::invalid(
+                    "department",
+                    format!("no department {department:?} in district {}", tenant.code()),
+                ));
+            }
+            changes.department_code = Some(Some(department.clone()));
+            details = json!({ "department": department });
+        }
+        Step::Return => {
+            required_text(
+                &req.comment,
+                "reason",
+                "say why the case is not your department's",
+            )?;
+            changes.department_code = Some(None);
+            details = json!({ "department": case.department_code });
+        }
+        Step::Handle => {
+            if req.media.is_empty() {
+                return Err(Error::invalid(
+                    "media",
+                    "handling needs at least one photo of the result",
+                ));
+            }
+        }
+        Step::Check { passed } => {
+            if !passed {
+                required_text(
+                    &req.comment,
+                    "comment",
+                    "say what is still wrong, for the rework",
+                )?;
+                changes.rework_count = Some(case.rework_count + 1);
+            }
+            details = json!({ "passed": passed, "department": case.department_code });
+        }
+        Step::Callback { satisfied } => {
+            let value = if *satisfied {
+                "satisfied"
+            } else {
+                "unsatisfied"
+            };
+            changes.satisfaction = Some(Some(value.to_owned()));
+            details = json!({ "satisfaction": value });
+        }
+        Step::Cancel => required_text(&req.comment, "reason", "say why the case is cancelled")?,
+    }
+    Ok(Plan {
+        action,
+        from,
+        to,
+        changes,
+        details,
+        judges_handling: matches!(action, Action::CheckPass | Action::Rework),
+    })
+}

@@ -1,0 +1,443 @@
+//! Case queries. Every function takes a connection and runs in its own transaction, so
+//! the case row and its business record always change together.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Claims;
+use crate::case::model::{Case, NewRecord, Record};
+use crate::case::steps::{self, StepRequest, Urgency};
+use crate::case::workflow::{Action, Role, Source, State};
+use crate::catalogue::{CategoryKind, CategoryRef};
+use crate::config::Tenant;
+use crate::error::{Error, Result};
+use crate::schema::{case_records, cases, media};
+
+/// A report as it enters the system (上报).
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub source: Source,
+    pub description: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub address: Option<String>,
+    pub street: Option<String>,
+    pub category: Option<CategoryRef>,
+    pub urgency: Urgency,
+    pub photos: Vec<String>,
+    pub reporter_id: Option<Uuid>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    /// The role the reporter acted in (`public` when anonymous).
+    pub actor_role: String,
+}
+
+/// A client-chosen key that makes a report safe to retry.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// Who the key belongs to (user id, or `public`): keys of different callers never clash.
+    pub scope: String,
+    pub key: String,
+    /// Hash of the request body: the same key with another body is a client bug.
+    pub request_hash: String,
+}
+
+/// Checks that every referenced photo was uploaded; names the first missing one.
+fn require_media(conn: &mut PgConnection, field: &str, hashes: &[String]) -> Result<()> {
+    let found: Vec<String> = media::table
+        .filter(media::sha256.eq_any(hashes))
+        .select(media::sha256)
+        .load(conn)?;
+    match hashes.iter().enumerate().find(|(_, h)| !found.contains(h)) {
+        Some((i, h)) => Err(Error::invalid(
+            format!("{field}[{i}]"),
+            format!("no uploaded photo {h}; upload it to /api/v1/media first"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Validates a report against the district (inside the boundary, known street and
+/// category). Pure, so the HTTP layer and tests share it.
+pub fn validate_report(tenant: &Tenant, report: &NewReport) -> Result<()> {
+    if report.description.trim().is_empty() {
+        return Err(Error::invalid("description", "describe the problem"));
+    }
+    if !(-180.0..=180.0).contains(&report.lon) || !report.lon.is_finite() {
+        return Err(Error::invalid("lon", "longitude must be within -180..180"));
+    }
+    if !(-90.0..=90.0).contains(&report.lat) || !report.lat.is_finite() {
+        return Err(Error::invalid("lat", "latitude must be within -90..90"));
+    }
+    if !tenant.contains(report.lon, report.lat) {
+        return Err(Error::invalid(
+            "lon",
+            format!(
+                "the point ({}, {}) is outside district {} {}",
+                report.lon,
+                report.lat,
+                tenant.code(),
+                tenant.config.district.name
+            ),
+        ));
+    }
+    if let Some(street) = &report.street
+        && tenant.street(street).is_none()
+    {
+        return Err(Error::invalid(
+            "street",
+            format!("no street {street} in district {}", tenant.code()),
+        ));
+    }
+    if let Some(category) = &report.category
+        && tenant.catalogue.get(category).is_none()
+    {
+        return Err(Error::invalid(
+            "category",
+            format!(
+                "no {} category {}{} in the catalogue",
+                category.kind.as_str(),
+                category.major,
+                category.minor
+            ),
+        ));
+    }
+    if report.source == Source::Supervisor && report.photos.is_empty() {
+        return Err(Error::invalid(
+            "photos",
+            "a supervisor report needs at least one photo",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a case from a report, or returns the case an earlier attempt with the same
+/// idempotency key created (`false` = not new).
+pub fn create_report(
+    conn: &mut PgConnection,
+    report: &NewReport,
+    idempotency: Option<&Idempotency>,
+) -> Result<(Case, bool)> {
+    conn.transaction(|conn| {
+        if let Some(key) = idempotency
+            && let Some(existing) = find_by_idempotency(conn, key)?
+        {
+            return Ok((existing, false));
+        }
+        require_media(conn, "photos", &report.photos)?;
+        let now = Utc::now();
+        let id = Uuid::new_v4();
+        let inserted: Option<Case> = diesel::insert_into(cases::table)
+            .values((
+                cases::id.eq(id),
+                cases::state.eq(State::Reported.as_str()),
+                cases::source.eq(report.source.as_str()),
+                cases::urgency.eq(report.urgency.as_str()),
+                cases::category_kind.eq(report.category.as_ref().map(|c| c.kind.as_str())),
+                cases::category_major.eq(report.category.as_ref().map(|c| c.major.as_str())),
+                cases::category_minor.eq(report.category.as_ref().map(|c| c.minor.as_str())),
+                cases::description.eq(&report.description),
+                cases::address.eq(&report.address),
+                cases::lon.eq(report.lon),
+                cases::lat.eq(report.lat),
+                cases::street_code.eq(&report.street),
+                cases::reporter_id.eq(report.reporter_id),
+                cases::reporter_name.eq(&report.reporter_name),
+                cases::reporter_phone.eq(&report.reporter_phone),
+                cases::idempotency_scope.eq(idempotency.map(|k| k.scope.as_str())),
+                cases::idempotency_key.eq(idempotency.map(|k| k.key.as_str())),
+                cases::request_hash.eq(idempotency.map(|k| k.request_hash.as_str())),
+                cases::created_at.eq(now),
+                cases::updated_at.eq(now),
+            ))
+            .on_conflict((cases::idempotency_scope, cases::idempotency_key))
+            .do_nothing()
+            .returning(Case::as_returning())
+            .get_result(conn)
+            .optional()?;
+        let Some(case) = inserted else {
+            // A concurrent retry with the same key won the insert.
+            let key = idempotency
+                .ok_or_else(|| Error::Internal("insert skipped without a key".into()))?;
+            let existing = find_by_idempotency(conn, key)?
+                .ok_or_else(|| Error::Internal("idempotent case vanished".into()))?;
+            return Ok((existing, false));
+        };
+        diesel::insert_into(case_records::table)
+            .values(NewRecord {
+                case_id: case.id,
+                case_version: case.version,
+                action: "report",
+                from_state: None,
+                to_state: State::Reported.as_str(),
+                actor_id: report.reporter_id,
+                actor_role: &report.actor_role,
+                comment: None,
+                media: &report.photos,
+                details: json!({ "source": report.source }),
+                at: now,
+            })
+            .execute(conn)?;
+        Ok((case, true))
+    })
+}
+
+fn find_by_idempotency(conn: &mut PgConnection, key: &Idempotency) -> Result<Option<Case>> {
+    let found: Option<(Case, Option<String>)> = cases::table
+        .filter(cases::idempotency_scope.eq(&key.scope))
+        .filter(cases::idempotency_key.eq(&key.key))
+        .select((Case::as_select(), cases::request_hash))
+        .first(conn)
+        .optional()?;
+    match found {
+        Some((case, hash)) if hash.as_deref() == Some(key.request_hash.as_str()) => Ok(Some(case)),
+        Some(_) => Err(Error::Conflict {
+            code: "idempotency_key_reused",
+            message: format!(
+                "Idempotency-Key {:?} was already used for a different report",
+                key.key
+            ),
+        }),
+        None => Ok(None),
+    }
+}
+
+pub fn get(conn: &mut PgConnection, id: Uuid) -> Result<Case> {
+    cases::table
+        .find(id)
+        .select(Case::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("case {id}")))
+}
+
+pub fn records(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Record>> {
+    Ok(case_records::table
+        .filter(case_records::case_id.eq(id))
+        .order(case_records::case_version.asc())
+        .select(Record::as_select())
+        .load(conn)?)
+}
+
+/// Takes one step on a case. The update is conditional on the version the caller saw,
+/// so of two concurrent steps exactly one commits; the other gets `StaleVersion`.
+pub fn apply_step(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    caller: &Claims,
+    case_id: Uuid,
+    req: &StepRequest,
+) -> Result<Case> {
+    conn.transaction(|conn| {
+        let case = get(conn, case_id)?;
+        let plan = steps::plan(&case, tenant, caller, req)?;
+        if let steps::Step::Reject {
+            duplicate_of: Some(other),
+            ..
+        } = &req.step
+        {
+            cases::table
+                .find(other)
+                .select(cases::id)
+                .first::<Uuid>(conn)
+                .optional()?
+                .ok_or_else(|| {
+                    Error::invalid("duplicate_of", format!("no case {other} in this district"))
+                })?;
+        }
+        if plan.judges_handling {
+            let handled_by: Option<Option<Uuid>> = case_records::table
+                .filter(case_records::case_id.eq(case_id))
+                .filter(case_records::action.eq(Action::Handle.as_str()))
+                .order(case_records::case_version.desc())
+                .select(case_records::actor_id)
+                .first(conn)
+                .optional()?;
+            if handled_by.flatten() == Some(caller.sub) {
+                return Err(Error::forbidden(
+                    "own_work",
+                    "the check is done by someone other than the handler",
+                ));
+            }
+        }
+        require_media(conn, "media", &req.media)?;
+        let now = Utc::now();
+        let updated: Option<Case> = diesel::update(cases::table)
+            .filter(cases::id.eq(case_id))
+            .filter(cases::version.eq(req.version))
+            .set((
+                plan.changes,
+                cases::state.eq(plan.to.as_str()),
+                cases::version.eq(cases::version + 1),
+                cases::updated_at.eq(now),
+            ))
+            .returning(Case::as_returning())
+            .get_result(conn)
+            .optional()?;
+        let Some(updated) = updated else {
+            let current = get(conn, case_id)?;
+            let state = State::parse(&current.state).unwrap_or(State::Reported);
+            return Err(Error::StaleVersion {
+                version: current.version,
+                state,
+            });
+        };
+        let role = plan.action.role();
+        diesel::insert_into(case_records::table)
+            .values(NewRecord {
+                case_id,
+                case_version: updated.version,
+                action: plan.action.as_str(),
+                from_state: Some(plan.from.as_str()),
+                to_state: plan.to.as_str(),
+                actor_id: Some(caller.sub),
+                actor_role: role.as_str(),
+                comment: req.comment.as_deref(),
+                media: &req.media,
+                details: plan.details,
+                at: now,
+            })
+            .execute(conn)?;
+        Ok(updated)
+    })
+}
+
+/// Filters of the case list; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub states: Vec<State>,
+    pub category_kind: Option<CategoryKind>,
+    pub category_major: Option<String>,
+    pub category_minor: Option<String>,
+    pub department: Option<String>,
+    pub street: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+}
+
+/// A page of cases, newest first; `next_cursor` continues after the last one.
+#[derive(Debug)]
+pub struct Page {
+    pub items: Vec<Case>,
+    pub next_cursor: Option<i64>,
+}
+
+pub fn list(
+    conn: &mut PgConnection,
+    filter: &CaseFilter,
+    cursor: Option<i64>,
+    limit: i64,
+) -> Result<Page> {
+    let mut query = cases::table.select(Case::as_select()).into_boxed();
+    if !filter.states.is_empty() {
+        query = query.filter(cases::state.eq_any(filter.states.iter().map(|s| s.as_str())));
+    }
+    if let Some(kind) = filter.category_kind {
+        query = query.filter(cases::category_kind.eq(kind.as_str()));
+    }
+    if let Some(major) = &filter.category_major {
+        query = query.filter(cases::category_major.eq(major.clone()));
+    }
+    if let Some(minor) = &filter.category_minor {
+        query = query.filter(cases::category_minor.eq(minor.clone()));
+    }
+    if let Some(department) = &filter.department {
+        query = query.filter(cases::department_code.eq(department.clone()));
+    }
+    if let Some(street) = &filter.street {
+        query = query.filter(cases::street_code.eq(street.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(cases::created_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(cases::created_at.lt(to));
+    }
+    if let Some(text) = &filter.text {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        query = query.filter(
+            cases::description
+                .ilike(pattern.clone())
+                .or(cases::address.ilike(pattern)),
+        );
+    }
+    if let Some(cursor) = cursor {
+        query = query.filter(cases::number.lt(cursor));
+    }
+    let mut items: Vec<Case> = query
+        .order(cases::number.desc())
+        .limit(limit + 1)
+        .load(conn)?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|c| c.number)
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// The states in which a role has work to do (待办).
+pub fn queue_states(role: Role) -> &'static [State] {
+    match role {
+        Role::Operator => &[
+            State::Reported,
+            State::Verified,
+            State::Checked,
+            State::CalledBack,
+        ],
+        Role::Supervisor => &[State::Verifying, State::Handled],
+        Role::Dispatcher => &[State::Filed],
+        Role::Handler => &[State::Dispatched],
+        Role::Leader => &[
+            State::Reported,
+            State::Verifying,
+            State::Verified,
+            State::Filed,
+            State::Dispatched,
+            State::Handled,
+            State::Checked,
+            State::CalledBack,
+        ],
+        Role::Admin => &[],
+    }
+}
+
+/// The caller's work queue: the union over their roles, oldest first; handlers see only
+/// their department's cases.
+pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec<Case>> {
+    let mut states: Vec<&str> = Vec::new();
+    let mut handler_only = true;
+    for role in &caller.roles {
+        states.extend(queue_states(*role).iter().map(|s| s.as_str()));
+        if *role != Role::Handler && !queue_states(*role).is_empty() {
+            handler_only = false;
+        }
+    }
+    let mut query = cases::table
+        .select(Case::as_select())
+        .filter(cases::state.eq_any(states))
+        .into_boxed();
+    if handler_only {
+        query =
+            query.filter(cases::department_code.eq(caller.department.clone().unwrap_or_default()));
+    }
+    Ok(query.order(cases::number.asc()).limit(limit).load(conn)?)
+}
+
+/// Cases per state, for the summary line of the demo and the big screen.
+pub fn count_by_state(conn: &mut PgConnection) -> Result<Vec<(String, i64)>> {
+    Ok(cases::table
+        .group_by(cases::state)
+        .select((cases::state, count_star()))
+        .order(cases::state.asc())
+        .load(conn)?)
+}

@@ -1,0 +1,457 @@
+//! The case state machine (闭环流程): which role may take which step from which state.
+//!
+//! Pure: no I/O, so every (state, action, role) combination is unit-tested here and the
+//! store only has to apply the answer. Role is checked before state, so a caller who may
+//! never take a step learns that (403) rather than the case's current state (409).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Where a case is in the loop. Stored as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// 上报: a report waits for the operator.
+    Reported,
+    /// 核实中: a supervisor has been asked to confirm the report on site.
+    Verifying,
+    /// 已核实: the supervisor answered; the operator files or rejects.
+    Verified,
+    /// 已立案: waits for dispatch.
+    Filed,
+    /// 不予立案: duplicate, out of scope or invalid. Final.
+    Rejected,
+    /// 已派遣: a department owns it.
+    Dispatched,
+    /// 已处置: the department reports it fixed; waits for the on-site check.
+    Handled,
+    /// 核查通过: the fix was confirmed on site.
+    Checked,
+    /// 已回访: the public reporter was called back.
+    CalledBack,
+    /// 结案. Final.
+    Closed,
+    /// 作废. Final.
+    Cancelled,
+}
+
+impl State {
+    pub const ALL: [State; 11] = [
+        State::Reported,
+        State::Verifying,
+        State::Verified,
+        State::Filed,
+        State::Rejected,
+        State::Dispatched,
+        State::Handled,
+        State::Checked,
+        State::CalledBack,
+        State::Closed,
+        State::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Reported => "reported",
+            State::Verifying => "verifying",
+            State::Verified => "verified",
+            State::Filed => "filed",
+            State::Rejected => "rejected",
+            State::Dispatched => "dispatched",
+            State::Handled => "handled",
+            State::Checked => "checked",
+            State::CalledBack => "called_back",
+            State::Closed => "closed",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// Final states take no further step.
+    pub fn is_open(self) -> bool {
+        !matches!(self, State::Rejected | State::Closed | State::Cancelled)
+    }
+}
+
+/// The roles of DESIGN.md §1. A user may hold several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 监督员
+    Supervisor,
+    /// 受理员
+    Operator,
+    /// 派遣员
+    Dispatcher,
+    /// 专业部门处置人员, bound to one department
+    Handler,
+    /// 领导
+    Leader,
+    /// 系统管理员: manages users, takes no step in the loop
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Supervisor,
+        Role::Operator,
+        Role::Dispatcher,
+        Role::Handler,
+        Role::Leader,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Supervisor => "supervisor",
+            Role::Operator => "operator",
+            Role::Dispatcher => "dispatcher",
+            Role::Handler => "handler",
+            Role::Leader => "leader",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == s)
+    }
+}
+
+/// Who reported: decides whether on-site verification and a call-back are needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// 监督员上报: filed directly.
+    Supervisor,
+    /// 公众举报 (web, app): verified on site before filing, called back before closing.
+    Public,
+    /// 12319 热线, entered by an operator: treated like a public report.
+    Hotline,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Supervisor => "supervisor",
+            Source::Public => "public",
+            Source::Hotline => "hotline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        [Source::Supervisor, Source::Public, Source::Hotline]
+            .into_iter()
+            .find(|source| source.as_str() == s)
+    }
+
+    /// Reports from outside supervision are confirmed on site and followed by a call-back.
+    pub fn from_public(self) -> bool {
+        self != Source::Supervisor
+    }
+}
+
+/// One step of the loop after the report itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// 申请核实: the operator asks a supervisor to confirm a report on site.
+    RequestVerification,
+    /// 核实: the supervisor's on-site answer.
+    Verify,
+    /// 立案
+    File,
+    /// 不予立案
+    Reject,
+    /// 派遣
+    Dispatch,
+    /// 退回: the department says it is not theirs.
+    Return,
+    /// 处置
+    Handle,
+    /// 核查通过
+    CheckPass,
+    /// 核查不通过 → 返工, back to the same department.
+    Rework,
+    /// 回访
+    Callback,
+    /// 结案
+    Close,
+    /// 作废
+    Cancel,
+}
+
+impl Action {
+    pub const ALL: [Action; 12] = [
+        Action::RequestVerification,
+        Action::Verify,
+        Action::File,
+        Action::Reject,
+        Action::Dispatch,
+        Action::Return,
+        Action::Handle,
+        Action::CheckPass,
+        Action::Rework,
+        Action::Callback,
+        Action::Close,
+        Action::Cancel,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::RequestVerification => "request_verification",
+            Action::Verify => "verify",
+            Action::File => "file",
+            Action::Reject => "reject",
+            Action::Dispatch => "dispatch",
+            Action::Return => "return",
+            Action::Handle => "handle",
+            Action::CheckPass => "check_pass",
+            Action::Rework => "rework",
+            Action::Callback => "callback",
+            Action::Close => "close",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    /// The one role that takes this step: the two axes (supervision / command) stay apart.
+    pub fn role(self) -> Role {
+        match self {
+            Action::RequestVerification
+            | Action::File
+            | Action::Reject
+            | Action::Callback
+            | Action::Close
+            | Action::Cancel => Role::Operator,
+            Action::Verify | Action::CheckPass | Action::Rework => Role::Supervisor,
+            Action::Dispatch => Role::Dispatcher,
+            Action::Return | Action::Handle => Role::Handler,
+        }
+    }
+}
+
+/// What the machine needs to know about a case besides its state.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts {
+    pub source: Source,
+    /// The supervisor's on-site answer, once there is one.
+    pub verified: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("{action} is a step for the {role} role", action = .action.as_str(), role = .role.as_str())]
+    WrongRole { action: Action, role: Role },
+    #[error("{action} is not possible while the case is {state}", action = .action.as_str(), state = .state.as_str())]
+    Illegal { action: Action, state: State },
+    #[error("a {source} report must be verified on site (核实) before it is filed", source = .reported_by.as_str())]
+    VerificationRequired { reported_by: Source },
+    #[error("the on-site verification did not confirm the problem: reject the report instead")]
+    NotConfirmed,
+    #[error("a {source} report needs a call-back (回访) before it is closed", source = .reported_by.as_str())]
+    CallbackRequired { reported_by: Source },
+    #[error("supervisor reports get no call-back: close the case")]
+    NoCallback,
+}
+
+/// The state `action` leads to, if `roles` may take it now.
+pub fn next_state(
+    state: State,
+    action: Action,
+    roles: &[Role],
+    facts: Facts,
+) -> Result<State, WorkflowError> {
+    use State as S;
+    let role = action.role();
+    if !roles.contains(&role) {
+        return Err(WorkflowError::WrongRole { action, role });
+    }
+    let illegal = || WorkflowError::Illegal { action, state };
+    let next = match (action, state) {
+        (Action::Cancel, s) if s.is_open() => S::Cancelled,
+        (Action::RequestVerification, S::Reported) => S::Verifying,
+        (Action::Verify, S::Verifying) => S::Verified,
+        (Action::File, S::Reported) if facts.source.from_public() => {
+            return Err(WorkflowError::VerificationRequired {
+                reported_by: facts.source,
+            });
+        }
+        (Action::File, S::Reported) => S::Filed,
+        (Action::File, S::Verified) if facts.verified != Some(true) => {
+            return Err(WorkflowError::NotConfirmed);
+        }
+        (Action::File, S::Verified) => S::Filed,
+        (Action::Reject, S::Reported | S::Verified) => S::Rejected,
+        (Action::Dispatch, S::Filed) => S::Dispatched,
+        (Action::Return, S::Dispatched) => S::Filed,
+        (Action::Handle, S::Dispatched) => S::Handled,
+        (Action::CheckPass, S::Handled) => S::Checked,
+        (Action::Rework, S::Handled) => S::Dispatched,
+        (Action::Callback, S::Checked) if !facts.source.from_public() => {
+            return Err(WorkflowError::NoCallback);
+        }
+        (Action::Callback, S::Checked) => S::CalledBack,
+        (Action::Close, S::Checked) if facts.source.from_public() => {
+            return Err(WorkflowError::CallbackRequired {
+                reported_by: facts.source,
+            });
+        }
+        (Action::Close, S::Checked | S::CalledBack) => S::Closed,
+        _ => return Err(illegal()),
+    };
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use State as S;
+
+    /// The legal steps, written out independently of `next_state`, for a supervisor
+    /// report (no verification, no call-back) and a public one (both).
+    fn legal(state: State, action: Action, source: Source) -> Option<State> {
+        let public = source.from_public();
+        let open = state.is_open();
+        let table: &[(State, Action, State, Option<bool>)] = &[
+            (S::Reported, Action::RequestVerification, S::Verifying, None),
+            (S::Verifying, Action::Verify, S::Verified, None),
+            (S::Reported, Action::File, S::Filed, Some(false)),
+            (S::Verified, Action::File, S::Filed, None),
+            (S::Reported, Action::Reject, S::Rejected, None),
+            (S::Verified, Action::Reject, S::Rejected, None),
+            (S::Filed, Action::Dispatch, S::Dispatched, None),
+            (S::Dispatched, Action::Return, S::Filed, None),
+            (S::Dispatched, Action::Handle, S::Handled, None),
+            (S::Handled, Action::CheckPass, S::Checked, None),
+            (S::Handled, Action::Rework, S::Dispatched, None),
+            (S::Checked, Action::Callback, S::CalledBack, Some(true)),
+            (S::Checked, Action::Close, S::Closed, Some(false)),
+            (S::CalledBack, Action::Close, S::Closed, None),
+        ];
+        if action == Action::Cancel {
+            return open.then_some(S::Cancelled);
+        }
+        table
+            .iter()
+            .find(|(from, a, _, only_public)| {
+                *from == state && *a == action && only_public.is_none_or(|p| p == public)
+            })
+            .map(|(_, _, to, _)| *to)
+    }
+
+    #[test]
+    fn every_state_action_role_combination() {
+        let mut legal_steps = 0;
+        for source in [Source::Supervisor, Source::Public, Source::Hotline] {
+            let facts = Facts {
+                source,
+                verified: Some(true),
+            };
+            for state in State::ALL {
+                for action in Action::ALL {
+                    for role in Role::ALL {
+                        let got = next_state(state, action, &[role], facts);
+                        let expected_role = action.role();
+                        match (role == expected_role, legal(state, action, source)) {
+                            (false, _) => assert_eq!(
+                                got,
+                                Err(WorkflowError::WrongRole {
+                                    action,
+                                    role: expected_role
+                                }),
+                                "{state:?} {action:?} {role:?} {source:?}"
+                            ),
+                            (true, Some(to)) => {
+                                legal_steps += 1;
+                                assert_eq!(got, Ok(to), "{state:?} {action:?} {source:?}");
+                            }
+                            (true, None) => assert!(
+                                matches!(
+                                    got,
+                                    Err(WorkflowError::Illegal { .. }
+                                        | WorkflowError::VerificationRequired { .. }
+                                        | WorkflowError::CallbackRequired { .. }
+                                        | WorkflowError::NoCallback)
+                                ),
+                                "{state:?} {action:?} {source:?}: {got:?}"
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+        // Cancel from the 8 open states; 13 other steps for supervisor reports (direct
+        // filing, close without call-back), 12 for public and hotline ones.
+        assert_eq!(legal_steps, 3 * 8 + 13 + 12 + 12);
+    }
+
+    #[test]
+    fn public_report_cannot_skip_verification_or_callback() {
+        let public = Facts {
+            source: Source::Public,
+            verified: None,
+        };
+        let op = [Role::Operator];
+        assert_eq!(
+            next_state(S::Reported, Action::File, &op, public),
+            Err(WorkflowError::VerificationRequired {
+                reported_by: Source::Public
+            })
+        );
+        assert_eq!(
+            next_state(S::Checked, Action::Close, &op, public),
+            Err(WorkflowError::CallbackRequired {
+                reported_by: Source::Public
+            })
+        );
+        assert_eq!(
+            next_state(S::CalledBack, Action::Close, &op, public),
+            Ok(S::Closed)
+        );
+    }
+
+    #[test]
+    fn unconfirmed_verification_blocks_filing() {
+        let facts = Facts {
+            source: Source::Hotline,
+            verified: Some(false),
+        };
+        assert_eq!(
+            next_state(S::Verified, Action::File, &[Role::Operator], facts),
+            Err(WorkflowError::NotConfirmed)
+        );
+        assert_eq!(
+            next_state(S::Verified, Action::Reject, &[Role::Operator], facts),
+            Ok(S::Rejected)
+        );
+    }
+
+    #[test]
+    fn a_user_with_several_roles_may_take_each_of_their_steps() {
+        let facts = Facts {
+            source: Source::Supervisor,
+            verified: None,
+        };
+        let roles = [Role::Operator, Role::Dispatcher];
+        assert_eq!(
+            next_state(S::Reported, Action::File, &roles, facts),
+            Ok(S::Filed)
+        );
+        assert_eq!(
+            next_state(S::Filed, Action::Dispatch, &roles, facts),
+            Ok(S::Dispatched)
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in State::ALL {
+            assert_eq!(State::parse(s.as_str()), Some(s));
+        }
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Tenant configuration: one TOML file per district instance (see `tenants/`).
+//!
+//! Loading validates everything start-up depends on, and every error names the file,
+//! the key and what is wrong, so a bad file stops the instance before it serves anything.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use geo::{Contains, MultiPolygon, Point, Polygon};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::case::workflow::Role;
+use crate::catalogue::Catalogue;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantFile {
+    pub district: DistrictSection,
+    pub database: DatabaseSection,
+    pub http: HttpSection,
+    pub auth: AuthSection,
+    #[serde(default)]
+    pub media: MediaSection,
+    pub streets: Vec<Street>,
+    pub departments: Vec<Department>,
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictSection {
+    /// GB/T 2260 administrative code, 6 digits.
+    pub code: String,
+    pub name: String,
+    pub time_zone: String,
+    pub catalogue: PathBuf,
+    pub boundary: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    pub url: String,
+    #[serde(default = "default_pool_size")]
+    pub pool_size: u32,
+    #[serde(default = "default_connection_timeout")]
+    pub connection_timeout_secs: u64,
+    #[serde(default = "default_statement_timeout")]
+    pub statement_timeout_ms: u64,
+}
+
+fn default_pool_size() -> u32 {
+    8
+}
+fn default_connection_timeout() -> u64 {
+    5
+}
+fn default_statement_timeout() -> u64 {
+    10_000
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    pub bind: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// HMAC key for tokens. Overridden by `CITYGRID_JWT_SECRET`; the files in the repo
+    /// carry demo keys only.
+    pub jwt_secret: SecretString,
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl_minutes: i64,
+}
+
+fn default_token_ttl() -> i64 {
+    480
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSection {
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: usize,
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        MediaSection {
+            max_bytes: default_max_bytes(),
+        }
+    }
+}
+
+fn default_max_bytes() -> usize {
+    10 * 1024 * 1024
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Street {
+    /// 街道 code, 9 digits, starting with the district code.
+    pub code: String,
+    pub name: String,
+    pub communities: Vec<Community>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Community {
+    /// 社区 code, 12 digits, starting with the street code.
+    pub code: String,
+    pub name: String,
+}
+
+pub const DEPARTMENT_KINDS: [&str; 6] = [
+    "municipal",
+    "landscaping",
+    "sanitation",
+    "enforcement",
+    "street_office",
+    "other",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub street: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub username: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub password: SecretString,
+    pub department: Option<String>,
+}
+
+/// A loaded, validated district: its file plus the catalogue and boundary it points to.
+#[derive(Debug)]
+pub struct Tenant {
+    pub file: PathBuf,
+    pub config: TenantFile,
+    pub time_zone: chrono_tz::Tz,
+    pub catalogue: Catalogue,
+    pub boundary: MultiPolygon<f64>,
+    /// `district.data_dir`, resolved against the file's folder.
+    pub data_dir: PathBuf,
+}
+
+fn digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Tenant {
+    /// Reads and validates a tenant file; `CITYGRID_JWT_SECRET` and
+    /// `CITYGRID_DATABASE_URL` override the file.
+    pub fn load(path: &Path) -> Result<Tenant> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::config(&file, "-", format!("cannot read the tenant file: {e}")))?;
+        let mut config: TenantFile = toml::from_str(&text)
+            .map_err(|e| Error::config(&file, "-", e.to_string().trim_end().to_owned()))?;
+        if let Ok(secret) = std::env::var("CITYGRID_JWT_SECRET") {
+            config.auth.jwt_secret = secret.into();
+        }
+        if let Ok(url) = std::env::var("CITYGRID_DATABASE_URL") {
+            config.database.url = url;
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        validate(&file, &config)?;
+        let time_zone = config.district.time_zone.parse().map_err(|_| {
+            Error::config(
+                &file,
+                "district.time_zone",
+                format!("unknown time zone {:?}", config.district.time_zone),
+            )
+        })?;
+        let catalogue = Catalogue::load(&dir.join(&config.district.catalogue))?;
+        let boundary = load_boundary(&dir.join(&config.district.boundary))?;
+        let data_dir = dir.join(&config.district.data_dir);
+        Ok(Tenant {
+            file: path.to_owned(),
+            config,
+            time_zone,
+            catalogue,
+            boundary,
+            data_dir,
+        })
+    }
+
+    pub fn code(&self) -> &str {
+        &self.config.district.code
+    }
+
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        self.boundary.contains(&Point::new(lon, lat))
+    }
+
+    pub fn street(&self, code: &str) -> Option<&Street> {
+        self.config.streets.iter().find(|s| s.code == code)
+    }
+
+    pub fn department(&self, code: &str) -> Option<&Department> {
+        self.config.departments.iter().find(|d| d.code == code)
+    }
+
+    pub fn jwt_secret(&self) -> &[u8] {
+        self.config.auth.jwt_secret.expose_secret().as_bytes()
+    }
+}
+
+fn validate(file: &str, c: &TenantFile) -> Result<()> {
+    let err = |key: String, msg: String| Err(Error::config(file, key, msg));
+    let code = &c.district.code;
+    if !digits(code, 6) {
+        return err(
+            "district.code".into(),
+            format!("{code:?} is not a 6-digit administrative code"),
+        );
+    }
+    if c.database.pool_size == 0 {
+        return err("database.pool_size".into(), "must be at least 1".into());
+    }
+    if c.http.bind.parse::<std::net::SocketAddr>().is_err() {
+        return err(
+            "http.bind".into(),
+            format!("{:?} is not an address such as 127.0.0.1:8102", c.http.bind),
+        );
+    }
+    if c.auth.jwt_secret.expose_secret().len() < 32 {
+        return err("auth.jwt_secret".into(), "must be at least 32 bytes".into());
+    }
+    if c.auth.token_ttl_minutes <= 0 {
+        return err("auth.token_ttl_minutes".into(), "must be positive".into());
+    }
+    if c.media.max_bytes == 0 {
+        return err("media.max_bytes".into(), "must be positive".into());
+    }
+    if c.streets.is_empty() {
+        return err(
+            "streets".into(),
+            "a district needs at least one street".into(),
+        );
+    }
+    let mut seen = HashSet::new();
+    for (i, s) in c.streets.iter().enumerate() {
+        if !digits(&s.code, 9) || !s.code.starts_with(code.as_str()) {
+            return err(
+                format!("streets[{i}].code"),
+                format!("{:?} must be 9 digits starting with {code}", s.code),
+            );
+        }
+        if !seen.insert(s.code.as_str()) {
+            return err(
+                format!("streets[{i}].code"),
+                format!("{} appears twice", s.code),
+            );
+        }
+        for (j, community) in s.communities.iter().enumerate() {
+            if !digits(&community.code, 12) || !community.code.starts_with(s.code.as_str()) {
+                return err(
+                    format!("streets[{i}].communities[{j}].code"),
+                    format!(
+                        "{:?} must be 12 digits starting with {}",
+                        community.code, s.code
+                    ),
+                );
+            }
+        }
+    }
+    let mut departments = HashSet::new();
+    for (i, d) in c.departments.iter().enumerate() {
+        if d.code.is_empty() || !departments.insert(d.code.as_str()) {
+            return err(
+                format!("departments[{i}].code"),
+                format!("{:?} is empty or appears twice", d.code),
+            );
+        }
+        if !DEPARTMENT_KINDS.contains(&d.kind.as_str()) {
+            return err(
+                format!("departments[{i}].kind"),
+                format!("{:?} is not one of {}", d.kind, DEPARTMENT_KINDS.join(", ")),
+            );
+        }
+        if let Some(street) = &d.street
+            && !seen.contains(street.as_str())
+        {
+            return err(
+                format!("departments[{i}].street"),
+                format!("no street {street} in this district"),
+            );
+        }
+    }
+    let mut usernames = HashSet::new();
+    for (i, u) in c.users.iter().enumerate() {
+        if u.username.is_empty() || !usernames.insert(u.username.as_str()) {
+            return err(
+                format!("users[{i}].username"),
+                format!("{:?} is empty or appears twice", u.username),
+            );
+        }
+        if u.roles.is_empty() {
+            return err(
+                format!("users[{i}].roles"),
+                "a user needs at least one role".into(),
+            );
+        }
+        for role in &u.roles {
+            if Role::parse(role).is_none() {
+                return err(
+                    format!("users[{i}].roles"),
+                    format!("unknown role {role:?}"),
+                );
+            }
+        }
+        let handler = u.roles.iter().any(|r| r == Role::Handler.as_str());
+        match &u.department {
+            None if handler => {
+                return err(
+                    format!("users[{i}].department"),
+                    "a handler must name the department they work for".into(),
+                );
+            }
+            Some(d) if !departments.contains(d.as_str()) => {
+                return err(
+                    format!("users[{i}].department"),
+                    format!("no department {d:?} in this district"),
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Reads a GeoJSON Feature or geometry holding a Polygon or MultiPolygon (lon, lat).
+fn load_boundary(path: &Path) -> Result<MultiPolygon<f64>> {
+    #[derive(Deserialize)]
+    struct Feature {
+        #[serde(rename = "type")]
+        kind: String,
+        geometry: Option<serde_json::Value>,
+        coordinates: Option<serde_json::Value>,
+    }
+    let file = path.display().to_string();
+    let bad = |msg: String| Error::config(&file, "boundary", msg);
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let top: Feature = serde_json::from_str(&text).map_err(|e| bad(format!("not GeoJSON: {e}")))?;
+    let geometry: serde_json::Value = match top.kind.as_str() {
+        "Feature" => top
+            .geometry
+            .ok_or_else(|| bad("the Feature has no geometry".into()))?,
+        _ => serde_json::json!({ "type": top.kind, "coordinates": top.coordinates }),
+    };
+    let kind = geometry["type"].as_str().unwrap_or_default().to_owned();
+    let coordinates = geometry["coordinates"].clone();
+    type Rings = Vec<Vec<(f64, f64)>>;
+    let polygons: Vec<Rings> = match kind.as_str() {
+        "Polygon" => vec![
+            serde_json::from_value(coordinates)
+                .map_err(|e| bad(format!("bad Polygon coordinates: {e}")))?,
+        ],
+        "MultiPolygon" => serde_json::from_value(coordinates)
+            .map_err(|e| bad(format!("bad MultiPolygon coordinates: {e}")))?,
+        other => {
+            return Err(bad(format!(
+                "geometry must be a Polygon or MultiPolygon, not {other:?}"
+            )));
+        }
+    };
+    let polygons = polygons
+        .into_iter()
+        .map(|mut rings| {
+            if rings.is_empty() || rings[0].len() < 4 {
+                return Err(bad(
+                    "a polygon needs an outer ring of at least 4 positions".into()
+                ));
+            }
+            let outer = rings.remove(0);
+            Ok(Polygon::new(
+                outer.into(),
+                rings.into_iter().map(Into::into).collect(),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(MultiPolygon::new(polygons))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/hangzhou/districts/330102.toml")
+    }
+
+    #[test]
+    fn sample_tenant_loads_with_its_catalogue_and_boundary() {
+        let tenant = Tenant::load(&sample()).expect("sample tenant is valid");
+        assert_eq!(tenant.code(), "330102");
+        assert!(tenant.catalogue.categories.len() >= 40 + 12);
+        assert!(tenant.contains(120.20, 30.26));
+        assert!(!tenant.contains(120.50, 30.50));
+    }
+
+    #[test]
+    fn a_bad_file_names_file_key_and_problem() {
+        let dir = std::env::temp_dir().join(format!("citygrid-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let original = std::fs::read_to_string(sample()).expect("sample");
+        let base = sample().parent().expect("dir").to_path_buf();
+        let cases = [
+            ("code = \"330102\"", "code = \"33010\"", "district.code"),
+            (
+                "bind = \"127.0.0.1:8102\"",
+                "bind = \"nowhere\"",
+                "http.bind",
+            ),
+            (
+                "department = \"shizheng\"",
+                "department = \"nope\"",
+                "department",
+            ),
+            ("[http]", "[htttp]", "htttp"),
+        ];
+        for (from, to, expect) in cases {
+            assert!(original.contains(from), "sample has {from}");
+            let text = original
+                .replacen(from, to, 1)
+                .replace(
+                    "\"../catalogue.toml\"",
+                    &format!("{:?}", base.join("../catalogue.toml")),
+                )
+                .replace(
+                    "\"330102.geojson\"",
+                    &format!("{:?}", base.join("330102.geojson")),
+                );
+            let path = dir.join("bad.toml");
+            std::fs::write(&path, text).expect("write");
+            let err = Tenant::load(&path).expect_err(expect).to_string();
+            assert!(
+                err.contains("bad.toml") && err.contains(expect),
+                "{expect}: {err}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,16 @@
+//! CityGrid district platform: one district's instance of the 数字城管 closed loop —
+//! reports, filing, dispatch, handling, check and closing — over HTTP, on PostgreSQL.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod case;
+pub mod catalogue;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod media;
+pub mod schema;
+pub mod user;
+
+pub use error::{Error, Result};

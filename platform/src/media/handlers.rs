@@ -1,0 +1,94 @@
+//! `POST /api/v1/media` (raw bytes) and `GET /api/v1/media/{sha256}`.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use futures::StreamExt;
+
+use crate::app::AppState;
+use crate::auth::{Caller, MaybeCaller};
+use crate::db;
+use crate::error::{Error, ErrorBody, Result};
+use crate::media::{self, Media};
+
+/// Upload a photo (JPEG, PNG or WebP) as the raw request body. The type is read from the
+/// bytes; the same bytes uploaded twice are stored once. Anonymous uploads are allowed
+/// for public reports.
+#[utoipa::path(post, path = "/api/v1/media", tag = "media",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Media), (status = 200, body = Media, description = "already stored"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn upload_media(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse> {
+    let limit = state.tenant.config.media.max_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| Error::invalid("body", format!("upload interrupted: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.is_empty() {
+        return Err(Error::invalid("body", "the upload is empty"));
+    }
+    media::sniff(&bytes)?;
+    let uploader = caller.0.map(|c| c.0.sub);
+    let store = state.media.clone();
+    let (saved, created) = db::run(&state.pool, move |conn| {
+        media::save(conn, &store, &bytes, uploader)
+    })
+    .await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(saved))
+}
+
+/// Download a photo by its SHA-256.
+#[utoipa::path(get, path = "/api/v1/media/{sha256}", tag = "media",
+    params(("sha256" = String, Path, description = "lowercase hex SHA-256")),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn download_media(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let sha256 = path.into_inner();
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(Error::invalid(
+            "sha256",
+            "must be 64 lowercase hex characters",
+        ));
+    }
+    let found = db::run(&state.pool, move |conn| media::find(conn, &sha256)).await?;
+    let file = state.media.path(&found.sha256);
+    let bytes = web::block(move || std::fs::read(file))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok()
+        .content_type(found.content_type.as_str())
+        .insert_header((
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable",
+        ))
+        .insert_header((header::ETAG, format!("\"{}\"", found.sha256)))
+        .body(bytes))
+}

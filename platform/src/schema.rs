@@ -1,0 +1,87 @@
+//! Diesel table definitions; mirrors `migrations/` (checked by the `schema_matches` test).
+
+diesel::table! {
+    departments (code) {
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        street_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        roles -> Array<Text>,
+        department_code -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media (sha256) {
+        sha256 -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        uploaded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Uuid,
+        number -> Int8,
+        state -> Text,
+        version -> Int4,
+        source -> Text,
+        urgency -> Text,
+        category_kind -> Nullable<Text>,
+        category_major -> Nullable<Text>,
+        category_minor -> Nullable<Text>,
+        description -> Text,
+        address -> Nullable<Text>,
+        lon -> Float8,
+        lat -> Float8,
+        street_code -> Nullable<Text>,
+        department_code -> Nullable<Text>,
+        reporter_id -> Nullable<Uuid>,
+        reporter_name -> Nullable<Text>,
+        reporter_phone -> Nullable<Text>,
+        verified -> Nullable<Bool>,
+        rework_count -> Int4,
+        satisfaction -> Nullable<Text>,
+        duplicate_of -> Nullable<Uuid>,
+        idempotency_scope -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    case_records (id) {
+        id -> Int8,
+        case_id -> Uuid,
+        case_version -> Int4,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor_id -> Nullable<Uuid>,
+        actor_role -> Text,
+        comment -> Nullable<Text>,
+        media -> Array<Text>,
+        details -> Jsonb,
+        at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(users -> departments (department_code));
+diesel::joinable!(cases -> departments (department_code));
+diesel::joinable!(case_records -> cases (case_id));
+
+diesel::allow_tables_to_appear_in_same_query!(departments, users, media, cases, case_records);
