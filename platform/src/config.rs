@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use geo::{Contains, MultiPolygon, Point, Polygon};
+use geo::{Contains, InteriorPoint, MultiPolygon, Point, Polygon};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -164,8 +164,9 @@ fn digits(s: &str, n: usize) -> bool {
 }
 
 impl Tenant {
-    /// Reads and validates a tenant file; `CITYGRID_JWT_SECRET` and
-    /// `CITYGRID_DATABASE_URL` override the file.
+    /// Reads and validates a tenant file; `CITYGRID_JWT_SECRET`, `CITYGRID_DATABASE_URL`
+    /// and `CITYGRID_HTTP_BIND` override the file (secrets stay out of the repo; one file
+    /// serves several test or benchmark instances).
     pub fn load(path: &Path) -> Result<Tenant> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path)
@@ -177,6 +178,9 @@ impl Tenant {
         }
         if let Ok(url) = std::env::var("CITYGRID_DATABASE_URL") {
             config.database.url = url;
+        }
+        if let Ok(bind) = std::env::var("CITYGRID_HTTP_BIND") {
+            config.http.bind = bind;
         }
         let dir = path.parent().unwrap_or(Path::new("."));
         validate(&file, &config)?;
@@ -206,6 +210,11 @@ impl Tenant {
 
     pub fn contains(&self, lon: f64, lat: f64) -> bool {
         self.boundary.contains(&Point::new(lon, lat))
+    }
+
+    /// A point guaranteed inside the district, for demos and benchmarks.
+    pub fn sample_point(&self) -> (f64, f64) {
+        self.boundary.interior_point().map_or((0.0, 0.0), |p| (p.x(), p.y()))
     }
 
     pub fn street(&self, code: &str) -> Option<&Street> {

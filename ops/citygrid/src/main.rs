@@ -1,1 +1,199 @@
-fn main() {}
+//! `citygrid`: the one binary an operator installs. Thin: parses the command line,
+//! wires the platform together and runs it.
+
+mod client;
+mod demo;
+mod intake_bench;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use citygrid_platform::case::workflow::Role;
+use citygrid_platform::config::Tenant;
+use citygrid_platform::{app, db, user};
+
+#[derive(Parser)]
+#[command(
+    name = "citygrid",
+    version,
+    about = "CityGrid: digital urban management (数字城管) for a city of districts",
+    long_about = "CityGrid runs each district's case loop (report → file → dispatch → handle → check → close).\n\n\
+First run: `citygrid district migrate --tenant tenants/hangzhou/districts/330102.toml`, then\n\
+`citygrid district serve --tenant …`. Tenant files describe one district: database, HTTP address,\n\
+streets, departments and seed users. Logs go to stderr; set RUST_LOG=debug for more."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run or maintain one district instance.
+    District {
+        #[command(subcommand)]
+        command: DistrictCommand,
+    },
+    /// Manage the users of a district.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Drive sample cases through running district instances over HTTP and print a summary.
+    Demo(demo::DemoArgs),
+    /// Benchmarks (see docs/BENCHMARKS.md): `citygrid bench intake`.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DistrictCommand {
+    /// Migrate the database, sync departments and seed users, and serve the HTTP API.
+    Serve {
+        /// The district's tenant file, e.g. tenants/hangzhou/districts/330102.toml.
+        #[arg(long, env = "CITYGRID_TENANT")]
+        tenant: PathBuf,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Apply database migrations and sync reference data, then exit.
+    Migrate {
+        #[arg(long, env = "CITYGRID_TENANT")]
+        tenant: PathBuf,
+    },
+    /// Load and validate a tenant file without touching the database.
+    Check {
+        #[arg(long, env = "CITYGRID_TENANT")]
+        tenant: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from CITYGRID_PASSWORD, never from the command line.
+    Add {
+        #[arg(long, env = "CITYGRID_TENANT")]
+        tenant: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// Display name, e.g. 王建国.
+        #[arg(long)]
+        name: String,
+        /// supervisor, operator, dispatcher, handler, leader or admin; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Department code (required for handlers).
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, env = "CITYGRID_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// N concurrent clients report and file cases over HTTP against a running instance.
+    Intake(intake_bench::IntakeArgs),
+}
+
+fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
+}
+
+fn load(path: &PathBuf) -> Result<Arc<Tenant>, String> {
+    Tenant::load(path).map(Arc::new).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::District { command } => run_district(command),
+        Command::User { command } => run_user(command),
+        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
+        Command::Bench { command: BenchCommand::Intake(args) } => {
+            runtime().and_then(|rt| rt.block_on(intake_bench::run(args)))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("citygrid: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn run_district(command: DistrictCommand) -> Result<(), String> {
+    match command {
+        DistrictCommand::Check { tenant } => {
+            let t = load(&tenant)?;
+            println!(
+                "{}: district {} {} — {} streets, {} departments, {} seed users, catalogue {} ({} categories)",
+                tenant.display(),
+                t.code(),
+                t.config.district.name,
+                t.config.streets.len(),
+                t.config.departments.len(),
+                t.config.users.len(),
+                t.catalogue.version,
+                t.catalogue.categories.len()
+            );
+            Ok(())
+        }
+        DistrictCommand::Migrate { tenant } => {
+            let t = load(&tenant)?;
+            let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
+            let (migrated, seeded) = app::prepare(&t, &pool).map_err(|e| e.to_string())?;
+            println!("district {}: {migrated} migration(s) applied, {seeded} seed user(s) created", t.code());
+            Ok(())
+        }
+        DistrictCommand::Serve { tenant, workers } => {
+            let t = load(&tenant)?;
+            let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
+            let (migrated, seeded) = app::prepare(&t, &pool).map_err(|e| e.to_string())?;
+            let listener = TcpListener::bind(&t.config.http.bind)
+                .map_err(|e| format!("cannot listen on {} ({}: http.bind): {e}", t.config.http.bind, tenant.display()))?;
+            tracing::info!(district = t.code(), bind = %t.config.http.bind, migrated, seeded, "district instance starting");
+            let state = app::AppState::new(t, pool);
+            actix_web::rt::System::new()
+                .block_on(async move { app::server(state, listener, workers)?.await.map_err(Into::into) })
+                .map_err(|e: citygrid_platform::Error| e.to_string())
+        }
+    }
+}
+
+fn run_user(command: UserCommand) -> Result<(), String> {
+    let UserCommand::Add { tenant, username, name, roles, department, password } = command;
+    let t = load(&tenant)?;
+    let roles = roles
+        .iter()
+        .map(|r| Role::parse(r).ok_or_else(|| format!("unknown role {r:?}: use supervisor, operator, dispatcher, handler, leader or admin")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
+    app::prepare(&t, &pool).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let spec = user::NewUserSpec { username, display_name: name, password, roles, department };
+    let created = user::add(&mut conn, &t, &spec).map_err(|e| e.to_string())?;
+    println!("district {}: user {} created ({})", t.code(), created.username, created.roles.join(", "));
+    Ok(())
+}

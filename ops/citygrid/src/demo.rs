@@ -1,0 +1,235 @@
+//! `citygrid demo`: drives a dozen cases through the running district instances of the
+//! sample city over HTTP — the same calls a supervisor's app or an operator's desk makes —
+//! and prints what happened and how to sign in.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use citygrid_platform::case::workflow::Role;
+use citygrid_platform::config::Tenant;
+use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::client::{self, Api, Session};
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// The city file listing the district tenant files.
+    #[arg(long, default_value = "tenants/hangzhou/city.toml")]
+    city: PathBuf,
+    /// Seconds to wait for each instance to become ready.
+    #[arg(long, default_value_t = 60)]
+    wait: u64,
+}
+
+#[derive(Deserialize)]
+struct CityFile {
+    city: City,
+}
+
+#[derive(Deserialize)]
+struct City {
+    code: String,
+    name: String,
+    districts: Vec<PathBuf>,
+}
+
+/// The seed users the demo acts as, found by role in the tenant file.
+struct Cast {
+    supervisor: Session,
+    second_supervisor: Session,
+    operator: Session,
+    dispatcher: Session,
+    handlers: BTreeMap<String, Session>,
+}
+
+fn seed_user<'a>(tenant: &'a Tenant, role: Role, nth: usize) -> Result<&'a citygrid_platform::config::SeedUser, String> {
+    tenant
+        .config
+        .users
+        .iter()
+        .filter(|u| u.roles.iter().any(|r| r == role.as_str()))
+        .nth(nth)
+        .ok_or_else(|| format!("{}: the demo needs seed user #{} with role {}", tenant.file.display(), nth + 1, role.as_str()))
+}
+
+async fn sign_in(api: &Api, tenant: &Tenant, role: Role, nth: usize) -> Result<Session, String> {
+    let user = seed_user(tenant, role, nth)?;
+    api.login(&user.username, user.password.expose_secret()).await
+}
+
+async fn cast(api: &Api, tenant: &Tenant) -> Result<Cast, String> {
+    let mut handlers = BTreeMap::new();
+    for user in tenant.config.users.iter().filter(|u| u.roles.iter().any(|r| r == "handler")) {
+        if let Some(department) = &user.department {
+            handlers.insert(department.clone(), api.login(&user.username, user.password.expose_secret()).await?);
+        }
+    }
+    Ok(Cast {
+        supervisor: sign_in(api, tenant, Role::Supervisor, 0).await?,
+        second_supervisor: sign_in(api, tenant, Role::Supervisor, 1).await?,
+        operator: sign_in(api, tenant, Role::Operator, 0).await?,
+        dispatcher: sign_in(api, tenant, Role::Dispatcher, 0).await?,
+        handlers,
+    })
+}
+
+fn handler<'a>(cast: &'a Cast, department: &str) -> Result<&'a Session, String> {
+    cast.handlers.get(department).ok_or_else(|| format!("no seed handler for department {department}"))
+}
+
+fn category(kind: &str, code: &str) -> Value {
+    json!({ "kind": kind, "major": &code[..2], "minor": &code[2..] })
+}
+
+/// Four cases per district: a rework, a rejected duplicate, a verified public report with
+/// call-back, and a wrong dispatch returned and re-dispatched (left open).
+async fn drive_district(tenant: &Tenant, api: &Api, progress: &ProgressBar) -> Result<(), String> {
+    let cast = cast(api, tenant).await?;
+    let (lon, lat) = tenant.sample_point();
+    let street = tenant.config.streets[0].code.clone();
+    let code = tenant.code();
+    let step = |msg: String| progress.set_message(msg);
+
+    // A: exposed rubbish, handled, fails the check once, reworked, closed.
+    step(format!("{code}: exposed rubbish, with rework"));
+    let photo = cast.supervisor.upload(client::photo(&format!("{code}-a-report"))).await?;
+    let a = cast
+        .supervisor
+        .report(json!({ "description": "暴露垃圾：路边堆放生活垃圾约2立方米", "lon": lon, "lat": lat,
+            "street": street, "address": "示例路 12 号旁", "category": category("event", "0102"), "photos": [photo] }))
+        .await?;
+    let a = cast.operator.step(&a, "file", json!({ "category": category("event", "0102") })).await?;
+    let a = cast.dispatcher.step(&a, "dispatch", json!({ "department": "huanwei" })).await?;
+    let fix = handler(&cast, "huanwei")?.upload(client::photo(&format!("{code}-a-fix1"))).await?;
+    let a = handler(&cast, "huanwei")?.step(&a, "handle", json!({ "comment": "已清运", "media": [fix] })).await?;
+    let a = cast.second_supervisor.step(&a, "check", json!({ "passed": false, "comment": "仍有残留垃圾" })).await?;
+    let fix = handler(&cast, "huanwei")?.upload(client::photo(&format!("{code}-a-fix2"))).await?;
+    let a = handler(&cast, "huanwei")?.step(&a, "handle", json!({ "comment": "已彻底清理", "media": [fix] })).await?;
+    let a = cast.second_supervisor.step(&a, "check", json!({ "passed": true })).await?;
+    cast.operator.step(&a, "close", json!({})).await?;
+    progress.inc(1);
+
+    // B: the same rubbish reported again: rejected as a duplicate of A.
+    step(format!("{code}: duplicate report"));
+    let photo = cast.second_supervisor.upload(client::photo(&format!("{code}-b-report"))).await?;
+    let b = cast
+        .second_supervisor
+        .report(json!({ "description": "路边垃圾堆放", "lon": lon, "lat": lat, "photos": [photo] }))
+        .await?;
+    cast.operator.step(&b, "reject", json!({ "reason": "duplicate", "duplicate_of": a["id"], "comment": "与前案重复" })).await?;
+    progress.inc(1);
+
+    // C: a citizen reports a broken manhole cover; verified, fixed, called back, closed.
+    step(format!("{code}: public report with verification and call-back"));
+    let c = client::public_report(
+        api,
+        json!({ "description": "人行道上水井盖破损，有行人绊倒风险", "lon": lon, "lat": lat,
+            "reporter_phone": "13800000000", "category": category("component", "0101") }),
+    )
+    .await?;
+    let c = cast.operator.step(&c, "request-verification", json!({ "comment": "请现场核实" })).await?;
+    let c = cast.second_supervisor.step(&c, "verify", json!({ "confirmed": true, "comment": "属实" })).await?;
+    let c = cast.operator.step(&c, "file", json!({ "category": category("component", "0101"), "urgency": "urgent" })).await?;
+    let c = cast.dispatcher.step(&c, "dispatch", json!({ "department": "shizheng" })).await?;
+    let fix = handler(&cast, "shizheng")?.upload(client::photo(&format!("{code}-c-fix"))).await?;
+    let c = handler(&cast, "shizheng")?.step(&c, "handle", json!({ "comment": "已更换井盖", "media": [fix] })).await?;
+    let c = cast.supervisor.step(&c, "check", json!({ "passed": true })).await?;
+    let c = cast.operator.step(&c, "callback", json!({ "satisfied": true, "comment": "市民表示满意" })).await?;
+    cast.operator.step(&c, "close", json!({})).await?;
+    progress.inc(1);
+
+    // D: illegal small ads sent to landscaping by mistake, returned, re-dispatched: open.
+    step(format!("{code}: wrong dispatch returned"));
+    let photo = cast.supervisor.upload(client::photo(&format!("{code}-d-report"))).await?;
+    let d = cast
+        .supervisor
+        .report(json!({ "description": "电线杆上张贴非法小广告", "lon": lon, "lat": lat, "photos": [photo] }))
+        .await?;
+    let d = cast.operator.step(&d, "file", json!({ "category": category("event", "0201") })).await?;
+    let d = cast.dispatcher.step(&d, "dispatch", json!({ "department": "yuanlin" })).await?;
+    let d = handler(&cast, "yuanlin")?.step(&d, "return", json!({ "reason": "非园林职责，应由城管执法处理" })).await?;
+    cast.dispatcher.step(&d, "dispatch", json!({ "department": "zhifa" })).await?;
+    progress.inc(1);
+    Ok(())
+}
+
+async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
+    let operator = sign_in(api, tenant, Role::Operator, 0).await?;
+    let page = operator.get("/api/v1/cases?limit=200").await?;
+    let items = page["items"].as_array().cloned().unwrap_or_default();
+    let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
+    let mut records = 0;
+    let mut reworks = 0;
+    for case in &items {
+        *by_state.entry(case["state"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
+        reworks += case["rework_count"].as_i64().unwrap_or(0);
+        let id = case["id"].as_str().unwrap_or_default();
+        records += operator.get(&format!("/api/v1/cases/{id}")).await?["records"].as_array().map_or(0, Vec::len);
+    }
+    let states = by_state.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ");
+    Ok(format!(
+        "  {} {:<6} {:>2} cases ({states}); {records} business records; {reworks} rework(s)",
+        tenant.code(),
+        tenant.config.district.name,
+        items.len()
+    ))
+}
+
+pub async fn run(args: DemoArgs) -> Result<(), String> {
+    let text = std::fs::read_to_string(&args.city).map_err(|e| format!("{}: {e}", args.city.display()))?;
+    let city: CityFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", args.city.display()))?;
+    let dir = args.city.parent().unwrap_or(Path::new("."));
+    let mut districts = Vec::new();
+    for path in &city.city.districts {
+        let tenant = Tenant::load(&dir.join(path)).map_err(|e| e.to_string())?;
+        let api = Api::new(&format!("http://{}", tenant.config.http.bind));
+        districts.push((tenant, api));
+    }
+    for (tenant, api) in &districts {
+        let deadline = std::time::Instant::now() + Duration::from_secs(args.wait);
+        while !api.ready().await {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("district {} is not ready at {} after {}s", tenant.code(), api.base, args.wait));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let progress = ProgressBar::new(4 * districts.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} cases  {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    for (tenant, api) in &districts {
+        drive_district(tenant, api, &progress).await?;
+    }
+    progress.finish_with_message("done");
+
+    println!("\nCityGrid demo — {} {} ({} districts)\n", city.city.code, city.city.name, districts.len());
+    for (tenant, api) in &districts {
+        println!("{}", summary(tenant, api).await?);
+    }
+    println!("\nSign in (demo passwords are `demo-pass-1`; the seed users are listed in each tenant file):");
+    for (tenant, api) in &districts {
+        let names = |role| seed_user(tenant, role, 0).map(|u| u.username.clone()).unwrap_or_default();
+        println!(
+            "  {} {}  API {}/api/v1  docs {}/docs/  operator {}  dispatcher {}  supervisor {}",
+            tenant.code(),
+            tenant.config.district.name,
+            api.base,
+            api.base,
+            names(Role::Operator),
+            names(Role::Dispatcher),
+            names(Role::Supervisor)
+        );
+    }
+    let (first, api) = &districts[0];
+    let op = seed_user(first, Role::Operator, 0)?;
+    println!(
+        "\n  curl -s -X POST {}/api/v1/auth/token -H 'content-type: application/json' -d '{{\"username\":\"{}\",\"password\":\"demo-pass-1\"}}'",
+        api.base, op.username
+    );
+    Ok(())
+}
