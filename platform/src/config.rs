@@ -214,7 +214,9 @@ impl Tenant {
 
     /// A point guaranteed inside the district, for demos and benchmarks.
     pub fn sample_point(&self) -> (f64, f64) {
-        self.boundary.interior_point().map_or((0.0, 0.0), |p| (p.x(), p.y()))
+        self.boundary
+            .interior_point()
+            .map_or((0.0, 0.0), |p| (p.x(), p.y()))
     }
 
     pub fn street(&self, code: &str) -> Option<&Street> {

@@ -4,10 +4,11 @@ use serde_json::{Value, json};
 
 /// A tiny valid PNG (1×1); `photo(n)` appends bytes after IEND so each photo hashes differently.
 const PNG_1X1: [u8; 67] = [
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
-    0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00,
-    0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d,
-    0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
 ];
 
 pub fn photo(tag: &str) -> Vec<u8> {
@@ -31,17 +32,26 @@ pub struct Session {
 
 async fn answer(response: reqwest::Response, what: &str) -> Result<Value, String> {
     let status = response.status();
-    let body: Value = response.json().await.map_err(|e| format!("{what}: unreadable answer: {e}"))?;
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|e| format!("{what}: unreadable answer: {e}"))?;
     if status.is_success() {
         Ok(body)
     } else {
-        Err(format!("{what}: HTTP {status}: {}", body["error"]["message"].as_str().unwrap_or("?")))
+        Err(format!(
+            "{what}: HTTP {status}: {}",
+            body["error"]["message"].as_str().unwrap_or("?")
+        ))
     }
 }
 
 impl Api {
     pub fn new(base: &str) -> Api {
-        Api { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned() }
+        Api {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_owned(),
+        }
     }
 
     pub async fn ready(&self) -> bool {
@@ -58,7 +68,11 @@ impl Api {
             .map_err(|e| format!("login {username}: {e}"))?;
         let body = answer(response, &format!("login {username}")).await?;
         let token = body["token"].as_str().ok_or("login: no token")?.to_owned();
-        Ok(Session { api: self.clone(), token, username: username.to_owned() })
+        Ok(Session {
+            api: self.clone(),
+            token,
+            username: username.to_owned(),
+        })
     }
 }
 
@@ -74,7 +88,10 @@ impl Session {
             .await
             .map_err(|e| format!("upload: {e}"))?;
         let body = answer(response, "upload").await?;
-        Ok(body["sha256"].as_str().ok_or("upload: no sha256")?.to_owned())
+        Ok(body["sha256"]
+            .as_str()
+            .ok_or("upload: no sha256")?
+            .to_owned())
     }
 
     pub async fn report(&self, body: Value) -> Result<Value, String> {

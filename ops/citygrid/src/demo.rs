@@ -46,26 +46,47 @@ struct Cast {
     handlers: BTreeMap<String, Session>,
 }
 
-fn seed_user<'a>(tenant: &'a Tenant, role: Role, nth: usize) -> Result<&'a citygrid_platform::config::SeedUser, String> {
+fn seed_user<'a>(
+    tenant: &'a Tenant,
+    role: Role,
+    nth: usize,
+) -> Result<&'a citygrid_platform::config::SeedUser, String> {
     tenant
         .config
         .users
         .iter()
         .filter(|u| u.roles.iter().any(|r| r == role.as_str()))
         .nth(nth)
-        .ok_or_else(|| format!("{}: the demo needs seed user #{} with role {}", tenant.file.display(), nth + 1, role.as_str()))
+        .ok_or_else(|| {
+            format!(
+                "{}: the demo needs seed user #{} with role {}",
+                tenant.file.display(),
+                nth + 1,
+                role.as_str()
+            )
+        })
 }
 
 async fn sign_in(api: &Api, tenant: &Tenant, role: Role, nth: usize) -> Result<Session, String> {
     let user = seed_user(tenant, role, nth)?;
-    api.login(&user.username, user.password.expose_secret()).await
+    api.login(&user.username, user.password.expose_secret())
+        .await
 }
 
 async fn cast(api: &Api, tenant: &Tenant) -> Result<Cast, String> {
     let mut handlers = BTreeMap::new();
-    for user in tenant.config.users.iter().filter(|u| u.roles.iter().any(|r| r == "handler")) {
+    for user in tenant
+        .config
+        .users
+        .iter()
+        .filter(|u| u.roles.iter().any(|r| r == "handler"))
+    {
         if let Some(department) = &user.department {
-            handlers.insert(department.clone(), api.login(&user.username, user.password.expose_secret()).await?);
+            handlers.insert(
+                department.clone(),
+                api.login(&user.username, user.password.expose_secret())
+                    .await?,
+            );
         }
     }
     Ok(Cast {
@@ -78,7 +99,9 @@ async fn cast(api: &Api, tenant: &Tenant) -> Result<Cast, String> {
 }
 
 fn handler<'a>(cast: &'a Cast, department: &str) -> Result<&'a Session, String> {
-    cast.handlers.get(department).ok_or_else(|| format!("no seed handler for department {department}"))
+    cast.handlers
+        .get(department)
+        .ok_or_else(|| format!("no seed handler for department {department}"))
 }
 
 fn category(kind: &str, code: &str) -> Value {
@@ -96,63 +119,164 @@ async fn drive_district(tenant: &Tenant, api: &Api, progress: &ProgressBar) -> R
 
     // A: exposed rubbish, handled, fails the check once, reworked, closed.
     step(format!("{code}: exposed rubbish, with rework"));
-    let photo = cast.supervisor.upload(client::photo(&format!("{code}-a-report"))).await?;
+    let photo = cast
+        .supervisor
+        .upload(client::photo(&format!("{code}-a-report")))
+        .await?;
     let a = cast
         .supervisor
         .report(json!({ "description": "暴露垃圾：路边堆放生活垃圾约2立方米", "lon": lon, "lat": lat,
             "street": street, "address": "示例路 12 号旁", "category": category("event", "0102"), "photos": [photo] }))
         .await?;
-    let a = cast.operator.step(&a, "file", json!({ "category": category("event", "0102") })).await?;
-    let a = cast.dispatcher.step(&a, "dispatch", json!({ "department": "huanwei" })).await?;
-    let fix = handler(&cast, "huanwei")?.upload(client::photo(&format!("{code}-a-fix1"))).await?;
-    let a = handler(&cast, "huanwei")?.step(&a, "handle", json!({ "comment": "已清运", "media": [fix] })).await?;
-    let a = cast.second_supervisor.step(&a, "check", json!({ "passed": false, "comment": "仍有残留垃圾" })).await?;
-    let fix = handler(&cast, "huanwei")?.upload(client::photo(&format!("{code}-a-fix2"))).await?;
-    let a = handler(&cast, "huanwei")?.step(&a, "handle", json!({ "comment": "已彻底清理", "media": [fix] })).await?;
-    let a = cast.second_supervisor.step(&a, "check", json!({ "passed": true })).await?;
+    let a = cast
+        .operator
+        .step(&a, "file", json!({ "category": category("event", "0102") }))
+        .await?;
+    let a = cast
+        .dispatcher
+        .step(&a, "dispatch", json!({ "department": "huanwei" }))
+        .await?;
+    let fix = handler(&cast, "huanwei")?
+        .upload(client::photo(&format!("{code}-a-fix1")))
+        .await?;
+    let a = handler(&cast, "huanwei")?
+        .step(&a, "handle", json!({ "comment": "已清运", "media": [fix] }))
+        .await?;
+    let a = cast
+        .second_supervisor
+        .step(
+            &a,
+            "check",
+            json!({ "passed": false, "comment": "仍有残留垃圾" }),
+        )
+        .await?;
+    let fix = handler(&cast, "huanwei")?
+        .upload(client::photo(&format!("{code}-a-fix2")))
+        .await?;
+    let a = handler(&cast, "huanwei")?
+        .step(
+            &a,
+            "handle",
+            json!({ "comment": "已彻底清理", "media": [fix] }),
+        )
+        .await?;
+    let a = cast
+        .second_supervisor
+        .step(&a, "check", json!({ "passed": true }))
+        .await?;
     cast.operator.step(&a, "close", json!({})).await?;
     progress.inc(1);
 
     // B: the same rubbish reported again: rejected as a duplicate of A.
     step(format!("{code}: duplicate report"));
-    let photo = cast.second_supervisor.upload(client::photo(&format!("{code}-b-report"))).await?;
+    let photo = cast
+        .second_supervisor
+        .upload(client::photo(&format!("{code}-b-report")))
+        .await?;
     let b = cast
         .second_supervisor
         .report(json!({ "description": "路边垃圾堆放", "lon": lon, "lat": lat, "photos": [photo] }))
         .await?;
-    cast.operator.step(&b, "reject", json!({ "reason": "duplicate", "duplicate_of": a["id"], "comment": "与前案重复" })).await?;
+    cast.operator
+        .step(
+            &b,
+            "reject",
+            json!({ "reason": "duplicate", "duplicate_of": a["id"], "comment": "与前案重复" }),
+        )
+        .await?;
     progress.inc(1);
 
     // C: a citizen reports a broken manhole cover; verified, fixed, called back, closed.
-    step(format!("{code}: public report with verification and call-back"));
+    step(format!(
+        "{code}: public report with verification and call-back"
+    ));
     let c = client::public_report(
         api,
         json!({ "description": "人行道上水井盖破损，有行人绊倒风险", "lon": lon, "lat": lat,
             "reporter_phone": "13800000000", "category": category("component", "0101") }),
     )
     .await?;
-    let c = cast.operator.step(&c, "request-verification", json!({ "comment": "请现场核实" })).await?;
-    let c = cast.second_supervisor.step(&c, "verify", json!({ "confirmed": true, "comment": "属实" })).await?;
-    let c = cast.operator.step(&c, "file", json!({ "category": category("component", "0101"), "urgency": "urgent" })).await?;
-    let c = cast.dispatcher.step(&c, "dispatch", json!({ "department": "shizheng" })).await?;
-    let fix = handler(&cast, "shizheng")?.upload(client::photo(&format!("{code}-c-fix"))).await?;
-    let c = handler(&cast, "shizheng")?.step(&c, "handle", json!({ "comment": "已更换井盖", "media": [fix] })).await?;
-    let c = cast.supervisor.step(&c, "check", json!({ "passed": true })).await?;
-    let c = cast.operator.step(&c, "callback", json!({ "satisfied": true, "comment": "市民表示满意" })).await?;
+    let c = cast
+        .operator
+        .step(
+            &c,
+            "request-verification",
+            json!({ "comment": "请现场核实" }),
+        )
+        .await?;
+    let c = cast
+        .second_supervisor
+        .step(
+            &c,
+            "verify",
+            json!({ "confirmed": true, "comment": "属实" }),
+        )
+        .await?;
+    let c = cast
+        .operator
+        .step(
+            &c,
+            "file",
+            json!({ "category": category("component", "0101"), "urgency": "urgent" }),
+        )
+        .await?;
+    let c = cast
+        .dispatcher
+        .step(&c, "dispatch", json!({ "department": "shizheng" }))
+        .await?;
+    let fix = handler(&cast, "shizheng")?
+        .upload(client::photo(&format!("{code}-c-fix")))
+        .await?;
+    let c = handler(&cast, "shizheng")?
+        .step(
+            &c,
+            "handle",
+            json!({ "comment": "已更换井盖", "media": [fix] }),
+        )
+        .await?;
+    let c = cast
+        .supervisor
+        .step(&c, "check", json!({ "passed": true }))
+        .await?;
+    let c = cast
+        .operator
+        .step(
+            &c,
+            "callback",
+            json!({ "satisfied": true, "comment": "市民表示满意" }),
+        )
+        .await?;
     cast.operator.step(&c, "close", json!({})).await?;
     progress.inc(1);
 
     // D: illegal small ads sent to landscaping by mistake, returned, re-dispatched: open.
     step(format!("{code}: wrong dispatch returned"));
-    let photo = cast.supervisor.upload(client::photo(&format!("{code}-d-report"))).await?;
+    let photo = cast
+        .supervisor
+        .upload(client::photo(&format!("{code}-d-report")))
+        .await?;
     let d = cast
         .supervisor
         .report(json!({ "description": "电线杆上张贴非法小广告", "lon": lon, "lat": lat, "photos": [photo] }))
         .await?;
-    let d = cast.operator.step(&d, "file", json!({ "category": category("event", "0201") })).await?;
-    let d = cast.dispatcher.step(&d, "dispatch", json!({ "department": "yuanlin" })).await?;
-    let d = handler(&cast, "yuanlin")?.step(&d, "return", json!({ "reason": "非园林职责，应由城管执法处理" })).await?;
-    cast.dispatcher.step(&d, "dispatch", json!({ "department": "zhifa" })).await?;
+    let d = cast
+        .operator
+        .step(&d, "file", json!({ "category": category("event", "0201") }))
+        .await?;
+    let d = cast
+        .dispatcher
+        .step(&d, "dispatch", json!({ "department": "yuanlin" }))
+        .await?;
+    let d = handler(&cast, "yuanlin")?
+        .step(
+            &d,
+            "return",
+            json!({ "reason": "非园林职责，应由城管执法处理" }),
+        )
+        .await?;
+    cast.dispatcher
+        .step(&d, "dispatch", json!({ "department": "zhifa" }))
+        .await?;
     progress.inc(1);
     Ok(())
 }
@@ -165,12 +289,20 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
     let mut records = 0;
     let mut reworks = 0;
     for case in &items {
-        *by_state.entry(case["state"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
+        *by_state
+            .entry(case["state"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
         reworks += case["rework_count"].as_i64().unwrap_or(0);
         let id = case["id"].as_str().unwrap_or_default();
-        records += operator.get(&format!("/api/v1/cases/{id}")).await?["records"].as_array().map_or(0, Vec::len);
+        records += operator.get(&format!("/api/v1/cases/{id}")).await?["records"]
+            .as_array()
+            .map_or(0, Vec::len);
     }
-    let states = by_state.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ");
+    let states = by_state
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     Ok(format!(
         "  {} {:<6} {:>2} cases ({states}); {records} business records; {reworks} rework(s)",
         tenant.code(),
@@ -180,8 +312,10 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), String> {
-    let text = std::fs::read_to_string(&args.city).map_err(|e| format!("{}: {e}", args.city.display()))?;
-    let city: CityFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", args.city.display()))?;
+    let text =
+        std::fs::read_to_string(&args.city).map_err(|e| format!("{}: {e}", args.city.display()))?;
+    let city: CityFile =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", args.city.display()))?;
     let dir = args.city.parent().unwrap_or(Path::new("."));
     let mut districts = Vec::new();
     for path in &city.city.districts {
@@ -193,27 +327,44 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         let deadline = std::time::Instant::now() + Duration::from_secs(args.wait);
         while !api.ready().await {
             if std::time::Instant::now() > deadline {
-                return Err(format!("district {} is not ready at {} after {}s", tenant.code(), api.base, args.wait));
+                return Err(format!(
+                    "district {} is not ready at {} after {}s",
+                    tenant.code(),
+                    api.base,
+                    args.wait
+                ));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
     let progress = ProgressBar::new(4 * districts.len() as u64);
     progress.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} cases  {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} cases  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     for (tenant, api) in &districts {
         drive_district(tenant, api, &progress).await?;
     }
     progress.finish_with_message("done");
 
-    println!("\nCityGrid demo — {} {} ({} districts)\n", city.city.code, city.city.name, districts.len());
+    println!(
+        "\nCityGrid demo — {} {} ({} districts)\n",
+        city.city.code,
+        city.city.name,
+        districts.len()
+    );
     for (tenant, api) in &districts {
         println!("{}", summary(tenant, api).await?);
     }
-    println!("\nSign in (demo passwords are `demo-pass-1`; the seed users are listed in each tenant file):");
+    println!(
+        "\nSign in (demo passwords are `demo-pass-1`; the seed users are listed in each tenant file):"
+    );
     for (tenant, api) in &districts {
-        let names = |role| seed_user(tenant, role, 0).map(|u| u.username.clone()).unwrap_or_default();
+        let names = |role| {
+            seed_user(tenant, role, 0)
+                .map(|u| u.username.clone())
+                .unwrap_or_default()
+        };
         println!(
             "  {} {}  API {}/api/v1  docs {}/docs/  operator {}  dispatcher {}  supervisor {}",
             tenant.code(),

@@ -38,7 +38,9 @@ pub async fn run(args: IntakeArgs) -> Result<(), String> {
             .ok_or_else(|| format!("no seed {} in {}", role.as_str(), args.tenant.display()))
     };
     let (sup, op) = (find(Role::Supervisor)?, find(Role::Operator)?);
-    let supervisor = api.login(&sup.username, sup.password.expose_secret()).await?;
+    let supervisor = api
+        .login(&sup.username, sup.password.expose_secret())
+        .await?;
     let operator = api.login(&op.username, op.password.expose_secret()).await?;
     let photo = supervisor.upload(client::photo("bench-intake")).await?;
     let (lon, lat) = tenant.sample_point();

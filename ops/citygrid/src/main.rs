@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
 use citygrid_platform::{app, db, user};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -106,9 +106,16 @@ fn init_tracing() {
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     } else {
-        fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+        fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
 }
 
@@ -123,9 +130,9 @@ fn main() -> ExitCode {
         Command::District { command } => run_district(command),
         Command::User { command } => run_user(command),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
-        Command::Bench { command: BenchCommand::Intake(args) } => {
-            runtime().and_then(|rt| rt.block_on(intake_bench::run(args)))
-        }
+        Command::Bench {
+            command: BenchCommand::Intake(args),
+        } => runtime().and_then(|rt| rt.block_on(intake_bench::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -164,26 +171,45 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             let t = load(&tenant)?;
             let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
             let (migrated, seeded) = app::prepare(&t, &pool).map_err(|e| e.to_string())?;
-            println!("district {}: {migrated} migration(s) applied, {seeded} seed user(s) created", t.code());
+            println!(
+                "district {}: {migrated} migration(s) applied, {seeded} seed user(s) created",
+                t.code()
+            );
             Ok(())
         }
         DistrictCommand::Serve { tenant, workers } => {
             let t = load(&tenant)?;
             let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
             let (migrated, seeded) = app::prepare(&t, &pool).map_err(|e| e.to_string())?;
-            let listener = TcpListener::bind(&t.config.http.bind)
-                .map_err(|e| format!("cannot listen on {} ({}: http.bind): {e}", t.config.http.bind, tenant.display()))?;
+            let listener = TcpListener::bind(&t.config.http.bind).map_err(|e| {
+                format!(
+                    "cannot listen on {} ({}: http.bind): {e}",
+                    t.config.http.bind,
+                    tenant.display()
+                )
+            })?;
             tracing::info!(district = t.code(), bind = %t.config.http.bind, migrated, seeded, "district instance starting");
             let state = app::AppState::new(t, pool);
             actix_web::rt::System::new()
-                .block_on(async move { app::server(state, listener, workers)?.await.map_err(Into::into) })
+                .block_on(async move {
+                    app::server(state, listener, workers)?
+                        .await
+                        .map_err(Into::into)
+                })
                 .map_err(|e: citygrid_platform::Error| e.to_string())
         }
     }
 }
 
 fn run_user(command: UserCommand) -> Result<(), String> {
-    let UserCommand::Add { tenant, username, name, roles, department, password } = command;
+    let UserCommand::Add {
+        tenant,
+        username,
+        name,
+        roles,
+        department,
+        password,
+    } = command;
     let t = load(&tenant)?;
     let roles = roles
         .iter()
@@ -192,8 +218,19 @@ fn run_user(command: UserCommand) -> Result<(), String> {
     let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
     app::prepare(&t, &pool).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let spec = user::NewUserSpec { username, display_name: name, password, roles, department };
+    let spec = user::NewUserSpec {
+        username,
+        display_name: name,
+        password,
+        roles,
+        department,
+    };
     let created = user::add(&mut conn, &t, &spec).map_err(|e| e.to_string())?;
-    println!("district {}: user {} created ({})", t.code(), created.username, created.roles.join(", "));
+    println!(
+        "district {}: user {} created ({})",
+        t.code(),
+        created.username,
+        created.roles.join(", ")
+    );
     Ok(())
 }

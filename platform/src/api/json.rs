@@ -79,6 +79,7 @@ mod tests {
     }
 
     #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
     #[expect(dead_code, reason = "fields exist to be deserialised")]
     struct Point {
         lon: f64,
@@ -112,5 +113,9 @@ mod tests {
         );
         assert_eq!(field(br#"{"name": "x""#).0, "malformed");
         assert_eq!(field(b"").0, "malformed");
+        assert_eq!(
+            field(br#"{"name": "x", "point": {"lon": 1, "lat": 2}}"#),
+            ("invalid".into(), Some("point.lat".into()))
+        );
     }
 }

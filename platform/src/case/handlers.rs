@@ -20,6 +20,7 @@ use crate::media::sha256_hex;
 
 /// 上报: a problem seen in the street.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReportRequest {
     /// supervisor (default for supervisors), hotline (default for operators: a 12319 call
     /// entered for a citizen) or public (anonymous callers; the only choice without a token).
@@ -300,6 +301,7 @@ async fn take_step(
 
 /// Fields every step carries.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StepBody {
     /// The case version you saw; a newer one makes the step fail with 409 `stale_version`.
     pub version: i32,
@@ -311,6 +313,7 @@ pub struct StepBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     pub version: i32,
     /// Did the supervisor find the reported problem on site?
@@ -322,6 +325,7 @@ pub struct VerifyBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FileBody {
     pub version: i32,
     pub category: CategoryRef,
@@ -337,6 +341,7 @@ pub struct FileBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RejectBody {
     pub version: i32,
     pub reason: RejectReason,
@@ -348,6 +353,7 @@ pub struct RejectBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DispatchBody {
     pub version: i32,
     /// Department code from the tenant file.
@@ -357,12 +363,14 @@ pub struct DispatchBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     pub version: i32,
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CheckBody {
     pub version: i32,
     /// false sends the case back to the same department (返工); then `comment` is required.
@@ -374,6 +382,7 @@ pub struct CheckBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CallbackBody {
     pub version: i32,
     pub satisfied: bool,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::Claims;
 use crate::case::model::{Case, CaseChanges};
-use crate::case::workflow::{self, Action, Facts, Role, Source, State};
+use crate::case::workflow::{self, Action, Facts, Role, Source, State, WorkflowError};
 use crate::catalogue::CategoryRef;
 use crate::config::Tenant;
 use crate::error::{Error, Result};
@@ -130,21 +130,26 @@ pub fn plan(case: &Case, tenant: &Tenant, caller: &Claims, req: &StepRequest) ->
     let source = Source::parse(&case.source)
         .ok_or_else(|| Error::Internal(format!("unknown source {:?}", case.source)))?;
     let action = req.step.action();
-    let to = workflow::next_state(
-        from,
-        action,
-        &caller.roles,
-        Facts {
-            source,
-            verified: case.verified,
-        },
-    )?;
+    // Role, then version, then state: a caller who acted on an old view is told to
+    // refresh (stale_version), not that the step is illegal in a state they never saw.
+    if !caller.roles.contains(&action.role()) {
+        return Err(WorkflowError::WrongRole {
+            action,
+            role: action.role(),
+        }
+        .into());
+    }
     if req.version != case.version {
         return Err(Error::StaleVersion {
             version: case.version,
             state: from,
         });
     }
+    let facts = Facts {
+        source,
+        verified: case.verified,
+    };
+    let to = workflow::next_state(from, action, &caller.roles, facts)?;
     if action.role() == Role::Handler
         && caller.department.as_deref() != case.department_code.as_deref()
     {

@@ -1,0 +1,285 @@
+//! `TestApp`: one district instance (the sample 上城区 tenant) on port 0 with its own
+//! database, and the HTTP calls the tests make.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use citygrid_platform::app::{self, AppState};
+use citygrid_platform::config::Tenant;
+use citygrid_platform::db::{self, DbPool};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+pub const PASSWORD: &str = "demo-pass-1";
+/// Inside the 330102 boundary.
+pub const LON: f64 = 120.20;
+pub const LAT: f64 = 30.26;
+
+fn admin_url() -> String {
+    std::env::var("CITYGRID_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+pub fn tenant_path(code: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tenants/hangzhou/districts/{code}.toml"))
+}
+
+/// The template is named after the migrations and the tenant file, so a change to
+/// either builds a new one; an advisory lock lets parallel test processes share it.
+fn template(tenant: &Tenant) -> String {
+    let mut hasher = Sha256::new();
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut dirs: Vec<_> = std::fs::read_dir(&migrations)
+        .expect("migrations dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        hasher.update(std::fs::read(dir.join("up.sql")).unwrap_or_default());
+    }
+    hasher.update(std::fs::read(&tenant.file).expect("tenant file"));
+    let name = format!(
+        "citygrid_tpl_{}_{}",
+        tenant.code(),
+        &hex::encode(hasher.finalize())[..12]
+    );
+    let mut admin =
+        PgConnection::establish(&format!("{}/postgres", admin_url())).expect("admin connection");
+    diesel::sql_query("SELECT pg_advisory_lock(72727)")
+        .execute(&mut admin)
+        .expect("lock");
+    #[derive(QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let exists = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}') AS exists"
+    ))
+    .get_result::<Exists>(&mut admin)
+    .expect("query")
+    .exists;
+    if !exists {
+        let building = format!("{name}_building");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
+            .execute(&mut admin)
+            .expect("drop");
+        diesel::sql_query(format!("CREATE DATABASE {building}"))
+            .execute(&mut admin)
+            .expect("create");
+        {
+            let mut conn = PgConnection::establish(&format!("{}/{building}", admin_url()))
+                .expect("template connection");
+            db::migrate(&mut conn).expect("migrate");
+            citygrid_platform::user::sync_reference_data(&mut conn, tenant).expect("seed");
+        }
+        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .execute(&mut admin)
+            .expect("rename");
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock(72727)")
+        .execute(&mut admin)
+        .expect("unlock");
+    name
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub pool: DbPool,
+    pub tenant: Arc<Tenant>,
+    db_name: String,
+    data_dir: PathBuf,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the 330102 instance after `adjust` has changed its configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Tenant)) -> TestApp {
+        let mut tenant = Tenant::load(&tenant_path("330102")).expect("sample tenant");
+        let template = tokio::task::block_in_place(|| template(&tenant));
+        let db_name = format!("citygrid_t_{}", uuid::Uuid::new_v4().simple());
+        tokio::task::block_in_place(|| {
+            let mut admin = PgConnection::establish(&format!("{}/postgres", admin_url()))
+                .expect("admin connection");
+            diesel::sql_query(format!("CREATE DATABASE {db_name} TEMPLATE {template}"))
+                .execute(&mut admin)
+                .expect("create test db");
+        });
+        tenant.config.database.url = format!("{}/{db_name}", admin_url());
+        tenant.config.database.pool_size = 4;
+        let data_dir = std::env::temp_dir().join(&db_name);
+        tenant.data_dir = data_dir.clone();
+        adjust(&mut tenant);
+        let tenant = Arc::new(tenant);
+        let pool = db::pool(&tenant.config.database).expect("pool");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = app::server(
+            AppState::new(tenant.clone(), pool.clone()),
+            listener,
+            Some(2),
+        )
+        .expect("server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            pool,
+            tenant,
+            db_name,
+            data_dir,
+            server: handle,
+        }
+    }
+
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/token",
+                None,
+                json!({ "username": username, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, 200, "login {username}: {body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(token),
+        )
+        .await
+    }
+
+    pub async fn upload(&self, token: Option<&str>, bytes: Vec<u8>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/api/v1/media", self.base))
+            .body(bytes);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.send(request).await
+    }
+
+    /// Uploads a fresh photo and returns its hash.
+    pub async fn photo(&self, token: &str) -> String {
+        let (status, body) = self
+            .upload(Some(token), png(&uuid::Uuid::new_v4().to_string()))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["sha256"].as_str().expect("sha256").to_owned()
+    }
+
+    /// A supervisor report of exposed rubbish inside the district.
+    pub async fn supervisor_report(&self, supervisor: &str) -> Value {
+        let photo = self.photo(supervisor).await;
+        let (status, case) = self
+            .post(
+                "/api/v1/cases",
+                Some(supervisor),
+                json!({ "description": "暴露垃圾", "lon": LON, "lat": LAT, "photos": [photo] }),
+            )
+            .await;
+        assert_eq!(status, 201, "{case}");
+        case
+    }
+
+    /// Takes a step quoting the case's version.
+    pub async fn step(
+        &self,
+        token: &str,
+        case: &Value,
+        action: &str,
+        mut body: Value,
+    ) -> (u16, Value) {
+        body["version"] = case["version"].clone();
+        let id = case["id"].as_str().expect("id");
+        self.post(&format!("/api/v1/cases/{id}/{action}"), Some(token), body)
+            .await
+    }
+
+    /// Takes a step that must succeed; returns the updated case.
+    pub async fn ok_step(&self, token: &str, case: &Value, action: &str, body: Value) -> Value {
+        let (status, updated) = self.step(token, case, action, body).await;
+        assert_eq!(status, 200, "{action}: {updated}");
+        updated
+    }
+
+    /// The case and its records as the API shows them.
+    pub async fn detail(&self, case: &Value) -> Value {
+        let token = self.login("sc-lead1").await;
+        let (status, body) = self
+            .get(
+                &format!("/api/v1/cases/{}", case["id"].as_str().expect("id")),
+                &token,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        drop(server.stop(false));
+        let url = format!("{}/postgres", admin_url());
+        let db_name = self.db_name.clone();
+        let data_dir = self.data_dir.clone();
+        std::thread::spawn(move || {
+            if let Ok(mut admin) = PgConnection::establish(&url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+                        .execute(&mut admin);
+            }
+            let _ = std::fs::remove_dir_all(data_dir);
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// A valid 1×1 PNG with `tag` after IEND, so each call hashes differently.
+pub fn png(tag: &str) -> Vec<u8> {
+    let mut bytes = vec![
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
+        0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00,
+        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    bytes.extend_from_slice(tag.as_bytes());
+    bytes
+}
+
+pub fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the district API over real HTTP and a real PostgreSQL: every
+//! test gets its own database, cloned from a migrated and seeded template.
+
+mod access;
+mod bad_input;
+mod concurrency;
+mod helpers;
+mod loop_flows;
+mod records;
