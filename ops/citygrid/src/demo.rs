@@ -46,11 +46,11 @@ struct Cast {
     handlers: BTreeMap<String, Session>,
 }
 
-fn seed_user<'a>(
-    tenant: &'a Tenant,
+fn seed_user(
+    tenant: &Tenant,
     role: Role,
     nth: usize,
-) -> Result<&'a citygrid_platform::config::SeedUser, String> {
+) -> Result<&citygrid_platform::config::SeedUser, String> {
     tenant
         .config
         .users

@@ -119,7 +119,7 @@ fn init_tracing() {
     }
 }
 
-fn load(path: &PathBuf) -> Result<Arc<Tenant>, String> {
+fn load(path: &std::path::Path) -> Result<Arc<Tenant>, String> {
     Tenant::load(path).map(Arc::new).map_err(|e| e.to_string())
 }
 
