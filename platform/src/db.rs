@@ -37,6 +37,9 @@ pub fn pool(settings: &DatabaseSection) -> Result<DbPool> {
     Pool::builder()
         .max_size(settings.pool_size)
         .connection_timeout(Duration::from_secs(settings.connection_timeout_secs))
+        // No `SELECT 1` on every checkout (a round trip per request); a broken
+        // connection is detected by its failed query and dropped by `has_broken`.
+        .test_on_check_out(false)
         .connection_customizer(Box::new(SessionSettings {
             statement_timeout_ms: settings.statement_timeout_ms,
         }))

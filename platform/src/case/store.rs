@@ -47,6 +47,9 @@ pub struct Idempotency {
 
 /// Checks that every referenced photo was uploaded; names the first missing one.
 fn require_media(conn: &mut PgConnection, field: &str, hashes: &[String]) -> Result<()> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
     let found: Vec<String> = media::table
         .filter(media::sha256.eq_any(hashes))
         .select(media::sha256)
@@ -122,11 +125,6 @@ pub fn create_report(
     idempotency: Option<&Idempotency>,
 ) -> Result<(Case, bool)> {
     conn.transaction(|conn| {
-        if let Some(key) = idempotency
-            && let Some(existing) = find_by_idempotency(conn, key)?
-        {
-            return Ok((existing, false));
-        }
         require_media(conn, "photos", &report.photos)?;
         let now = Utc::now();
         let id = Uuid::new_v4();
@@ -159,7 +157,9 @@ pub fn create_report(
             .get_result(conn)
             .optional()?;
         let Some(case) = inserted else {
-            // A concurrent retry with the same key won the insert.
+            // The key was used before (a retry, possibly concurrent): answer with that case.
+            // Inserting first and looking up only on conflict keeps the common path one
+            // round trip shorter.
             let key = idempotency
                 .ok_or_else(|| Error::Internal("insert skipped without a key".into()))?;
             let existing = find_by_idempotency(conn, key)?
