@@ -7,7 +7,7 @@ use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
 use serde_json::json;
 
-use crate::helpers::{TestApp, error_code, tenant_path};
+use crate::helpers::{TestApp, error_code, rubbish, tenant_path};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_districts_token_is_refused() {
@@ -73,22 +73,12 @@ async fn each_role_takes_only_its_own_steps() {
     // Filing is the operator's: not the dispatcher's, the supervisor's or the admin's.
     for token in [&disp, &sup, &admin, &lead] {
         let (status, body) = app
-            .step(
-                token,
-                &case,
-                "file",
-                json!({ "category": { "kind": "event", "major": "01", "minor": "02" } }),
-            )
+            .step(token, &case, "file", json!({ "category": rubbish() }))
             .await;
         assert_eq!((status, error_code(&body)), (403, "wrong_role"), "{body}");
     }
     let case = app
-        .ok_step(
-            &op,
-            &case,
-            "file",
-            json!({ "category": { "kind": "event", "major": "01", "minor": "02" } }),
-        )
+        .ok_step(&op, &case, "file", json!({ "category": rubbish() }))
         .await;
     let case = app
         .ok_step(&disp, &case, "dispatch", json!({ "department": "huanwei" }))
@@ -146,23 +136,8 @@ async fn nobody_checks_their_own_handling() {
     .expect("add user");
     drop(conn);
     let both = app.login("both-hats").await;
-    let (sup, op, disp) = (
-        app.login("sc-sup1").await,
-        app.login("sc-op1").await,
-        app.login("sc-disp1").await,
-    );
-    let case = app.supervisor_report(&sup).await;
-    let case = app
-        .ok_step(
-            &op,
-            &case,
-            "file",
-            json!({ "category": { "kind": "event", "major": "01", "minor": "02" } }),
-        )
-        .await;
-    let case = app
-        .ok_step(&disp, &case, "dispatch", json!({ "department": "huanwei" }))
-        .await;
+    let sup = app.login("sc-sup1").await;
+    let case = app.dispatched_case("huanwei").await;
     let photo = app.photo(&both).await;
     let case = app
         .ok_step(&both, &case, "handle", json!({ "media": [photo] }))

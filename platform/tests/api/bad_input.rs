@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{LAT, LON, TestApp, error_code, png};
+use crate::helpers::{LAT, LON, TestApp, error_code, png, rubbish};
 
 /// State, version and number of records: what a bad request must not change.
 async fn fingerprint(app: &TestApp, case: &Value) -> (String, i64, usize) {
@@ -105,12 +105,7 @@ async fn bad_steps_name_the_problem_and_change_nothing() {
     let mut stale = case.clone();
     stale["version"] = json!(0);
     let (status, body) = app
-        .step(
-            &op,
-            &stale,
-            "file",
-            json!({ "category": { "kind": "event", "major": "01", "minor": "02" } }),
-        )
+        .step(&op, &stale, "file", json!({ "category": rubbish() }))
         .await;
     assert_eq!((status, error_code(&body)), (409, "stale_version"));
 
@@ -141,12 +136,7 @@ async fn bad_steps_name_the_problem_and_change_nothing() {
     assert_eq!(fingerprint(&app, &case).await, before, "nothing changed");
 
     let filed = app
-        .ok_step(
-            &op,
-            &case,
-            "file",
-            json!({ "category": { "kind": "event", "major": "01", "minor": "02" } }),
-        )
+        .ok_step(&op, &case, "file", json!({ "category": rubbish() }))
         .await;
     let disp = app.login("sc-disp1").await;
     let (status, body) = app

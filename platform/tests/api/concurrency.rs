@@ -7,20 +7,8 @@ use crate::helpers::{TestApp, error_code};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_steps_one_winner() {
     let app = TestApp::spawn().await;
-    let (sup, op, disp) = (
-        app.login("sc-sup1").await,
-        app.login("sc-op1").await,
-        app.login("sc-disp1").await,
-    );
-    let case = app.supervisor_report(&sup).await;
-    let case = app
-        .ok_step(
-            &op,
-            &case,
-            "file",
-            json!({ "category": { "kind": "event", "major": "01", "minor": "02" } }),
-        )
-        .await;
+    let disp = app.login("sc-disp1").await;
+    let case = app.filed_case().await;
 
     // Twenty dispatchers' clicks at once, to different departments, all quoting the same version.
     let departments = ["huanwei", "shizheng", "yuanlin", "zhifa"];

@@ -233,6 +233,38 @@ impl TestApp {
         updated
     }
 
+    /// A supervisor report of rubbish, filed as event 0102.
+    pub async fn filed_case(&self) -> Value {
+        let (sup, op) = (self.login("sc-sup1").await, self.login("sc-op1").await);
+        let case = self.supervisor_report(&sup).await;
+        self.ok_step(&op, &case, "file", json!({ "category": rubbish() }))
+            .await
+    }
+
+    /// A filed case dispatched to `department`.
+    pub async fn dispatched_case(&self, department: &str) -> Value {
+        let case = self.filed_case().await;
+        let disp = self.login("sc-disp1").await;
+        self.ok_step(
+            &disp,
+            &case,
+            "dispatch",
+            json!({ "department": department }),
+        )
+        .await
+    }
+
+    /// Whether `case` is in the work queue of the holder of `token`.
+    pub async fn in_queue(&self, token: &str, case: &Value) -> bool {
+        let (status, queue) = self.get("/api/v1/queue", token).await;
+        assert_eq!(status, 200, "{queue}");
+        queue
+            .as_array()
+            .expect("queue")
+            .iter()
+            .any(|c| c["id"] == case["id"])
+    }
+
     /// The case and its records as the API shows them.
     pub async fn detail(&self, case: &Value) -> Value {
         let token = self.login("sc-lead1").await;
@@ -278,6 +310,11 @@ pub fn png(tag: &str) -> Vec<u8> {
     ];
     bytes.extend_from_slice(tag.as_bytes());
     bytes
+}
+
+/// Event 0102 暴露垃圾 (exposed rubbish).
+pub fn rubbish() -> Value {
+    json!({ "kind": "event", "major": "01", "minor": "02" })
 }
 
 pub fn error_code(body: &Value) -> &str {

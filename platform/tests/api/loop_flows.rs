@@ -44,23 +44,9 @@ async fn supervisor_report_to_closed_with_one_rework() {
     );
 
     // The dispatched case is in the department's queue and not in another's.
-    let (_, queue) = app.get("/api/v1/queue", &huanwei).await;
-    assert!(
-        queue
-            .as_array()
-            .expect("queue")
-            .iter()
-            .any(|c| c["id"] == case["id"])
-    );
+    assert!(app.in_queue(&huanwei, &case).await);
     let shizheng = app.login("sc-hdl-shizheng").await;
-    let (_, queue) = app.get("/api/v1/queue", &shizheng).await;
-    assert!(
-        !queue
-            .as_array()
-            .expect("queue")
-            .iter()
-            .any(|c| c["id"] == case["id"])
-    );
+    assert!(!app.in_queue(&shizheng, &case).await);
 
     let photo = app.photo(&huanwei).await;
     let case = app
@@ -188,13 +174,8 @@ async fn public_report_is_verified_and_called_back() {
     let case = app
         .ok_step(&op, &case, "request-verification", json!({}))
         .await;
-    let (_, queue) = app.get("/api/v1/queue", &sup).await;
     assert!(
-        queue
-            .as_array()
-            .expect("queue")
-            .iter()
-            .any(|c| c["id"] == case["id"]),
+        app.in_queue(&sup, &case).await,
         "verification task in the supervisor's queue"
     );
     let case = app
@@ -302,13 +283,8 @@ async fn department_returns_a_wrong_dispatch() {
         .await;
     assert_eq!(case["state"], "filed");
     assert!(case["department_code"].is_null());
-    let (_, queue) = app.get("/api/v1/queue", &disp).await;
     assert!(
-        queue
-            .as_array()
-            .expect("queue")
-            .iter()
-            .any(|c| c["id"] == case["id"]),
+        app.in_queue(&disp, &case).await,
         "back in the dispatcher's queue"
     );
 

@@ -7,3 +7,4 @@ mod concurrency;
 mod helpers;
 mod loop_flows;
 mod records;
+mod schema;
