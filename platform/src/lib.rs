@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod calendar;
 pub mod case;
 pub mod catalogue;
 pub mod config;
