@@ -10,9 +10,11 @@ use geo::{Contains, InteriorPoint, MultiPolygon, Point, Polygon};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::calendar::{Period, WorkCalendar};
 use crate::case::workflow::Role;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
+use crate::manual::Manual;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +25,7 @@ pub struct TenantFile {
     pub auth: AuthSection,
     #[serde(default)]
     pub media: MediaSection,
+    pub calendar: CalendarSection,
     pub streets: Vec<Street>,
     pub departments: Vec<Department>,
     #[serde(default)]
@@ -37,6 +40,8 @@ pub struct DistrictSection {
     pub name: String,
     pub time_zone: String,
     pub catalogue: PathBuf,
+    /// The command manual (指挥手册).
+    pub manual: PathBuf,
     pub boundary: PathBuf,
     pub data_dir: PathBuf,
 }
@@ -102,6 +107,26 @@ fn default_max_bytes() -> usize {
     10 * 1024 * 1024
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSection {
+    /// Working periods of a working day, `HH:MM-HH:MM`; default 08:30–12:00, 13:30–17:30.
+    #[serde(default = "default_working_hours")]
+    pub working_hours: Vec<String>,
+    /// Yearly holiday files (`tenants/calendars/cn-YYYY.toml`), relative to this file.
+    pub holidays: Vec<PathBuf>,
+    /// Share of a stage's limit after which the light turns yellow (default 0.8).
+    #[serde(default = "default_yellow_share")]
+    pub yellow_share: f64,
+}
+
+fn default_working_hours() -> Vec<String> {
+    vec!["08:30-12:00".into(), "13:30-17:30".into()]
+}
+fn default_yellow_share() -> f64 {
+    0.8
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Street {
@@ -154,6 +179,8 @@ pub struct Tenant {
     pub config: TenantFile,
     pub time_zone: chrono_tz::Tz,
     pub catalogue: Catalogue,
+    pub manual: Manual,
+    pub calendar: WorkCalendar,
     pub boundary: MultiPolygon<f64>,
     /// `district.data_dir`, resolved against the file's folder.
     pub data_dir: PathBuf,
@@ -192,6 +219,13 @@ impl Tenant {
             )
         })?;
         let catalogue = Catalogue::load(&dir.join(&config.district.catalogue))?;
+        let manual = Manual::load(
+            &dir.join(&config.district.manual),
+            &catalogue,
+            &config.departments,
+            &config.streets,
+        )?;
+        let calendar = load_calendar(&file, dir, time_zone, &config.calendar)?;
         let boundary = load_boundary(&dir.join(&config.district.boundary))?;
         let data_dir = dir.join(&config.district.data_dir);
         Ok(Tenant {
@@ -199,6 +233,8 @@ impl Tenant {
             config,
             time_zone,
             catalogue,
+            manual,
+            calendar,
             boundary,
             data_dir,
         })
@@ -356,6 +392,41 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
     Ok(())
 }
 
+fn load_calendar(
+    file: &str,
+    dir: &Path,
+    time_zone: chrono_tz::Tz,
+    section: &CalendarSection,
+) -> Result<WorkCalendar> {
+    let periods = section
+        .working_hours
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            Period::parse(text).ok_or_else(|| {
+                Error::config(
+                    file,
+                    format!("calendar.working_hours[{i}]"),
+                    format!("{text:?} is not a period such as 08:30-12:00"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut calendar = WorkCalendar::new(time_zone, periods)
+        .map_err(|e| Error::config(file, "calendar.working_hours", e.to_string()))?;
+    for path in &section.holidays {
+        calendar.load_year(&dir.join(path))?;
+    }
+    if !(section.yellow_share > 0.0 && section.yellow_share < 1.0) {
+        return Err(Error::config(
+            file,
+            "calendar.yellow_share",
+            "must be between 0 and 1, e.g. 0.8",
+        ));
+    }
+    Ok(calendar)
+}
+
 /// Reads a GeoJSON Feature or geometry holding a Polygon or MultiPolygon (lon, lat).
 fn load_boundary(path: &Path) -> Result<MultiPolygon<f64>> {
     #[derive(Deserialize)]
@@ -428,10 +499,9 @@ mod tests {
 
     #[test]
     fn a_bad_file_names_file_key_and_problem() {
-        let dir = std::env::temp_dir().join(format!("citygrid-config-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
         let original = std::fs::read_to_string(sample()).expect("sample");
-        let base = sample().parent().expect("dir").to_path_buf();
+        // Next to the sample, so its relative paths (catalogue, manual, calendars) resolve.
+        let path = sample().with_file_name(format!(".bad-{}.toml", uuid::Uuid::new_v4()));
         let cases = [
             ("code = \"330102\"", "code = \"33010\"", "district.code"),
             (
@@ -445,27 +515,34 @@ mod tests {
                 "department",
             ),
             ("[http]", "[htttp]", "htttp"),
+            (
+                "\"13:30-17:30\"",
+                "\"13:30-12:00\"",
+                "calendar.working_hours[1]",
+            ),
         ];
         for (from, to, expect) in cases {
             assert!(original.contains(from), "sample has {from}");
-            let text = original
-                .replacen(from, to, 1)
-                .replace(
-                    "\"../catalogue.toml\"",
-                    &format!("{:?}", base.join("../catalogue.toml")),
-                )
-                .replace(
-                    "\"330102.geojson\"",
-                    &format!("{:?}", base.join("330102.geojson")),
-                );
-            let path = dir.join("bad.toml");
-            std::fs::write(&path, text).expect("write");
+            std::fs::write(&path, original.replacen(from, to, 1)).expect("write");
             let err = Tenant::load(&path).expect_err(expect).to_string();
             assert!(
-                err.contains("bad.toml") && err.contains(expect),
+                err.contains(".bad-") && err.contains(expect),
                 "{expect}: {err}"
             );
         }
-        std::fs::remove_dir_all(&dir).ok();
+        // A broken file the tenant points to is named itself.
+        std::fs::write(
+            &path,
+            original.replacen("\"../manual.toml\"", "\"../catalogue.toml\"", 1),
+        )
+        .expect("write");
+        let err = Tenant::load(&path)
+            .expect_err("catalogue is no manual")
+            .to_string();
+        assert!(
+            err.contains("catalogue.toml") && err.contains("unknown field"),
+            "{err}"
+        );
+        std::fs::remove_file(&path).ok();
     }
 }

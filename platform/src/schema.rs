@@ -60,6 +60,14 @@ diesel::table! {
         request_hash -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        manual_version -> Nullable<Text>,
+        manual_limits -> Nullable<Jsonb>,
+        stage -> Nullable<Text>,
+        clock -> Nullable<Text>,
+        stage_started_at -> Nullable<Timestamptz>,
+        stage_limit_minutes -> Nullable<Int4>,
+        stage_yellow_at -> Nullable<Timestamptz>,
+        stage_deadline -> Nullable<Timestamptz>,
     }
 }
 

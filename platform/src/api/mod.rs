@@ -60,7 +60,7 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
         crate::auth::handlers::issue_token,
         crate::media::handlers::upload_media, crate::media::handlers::download_media,
         crate::case::handlers::report_case, crate::case::handlers::list_cases, crate::case::handlers::get_case,
-        crate::case::handlers::my_queue,
+        crate::case::handlers::my_queue, crate::case::handlers::light_stats,
         crate::case::handlers::request_verification, crate::case::handlers::verify_case,
         crate::case::handlers::file_case, crate::case::handlers::reject_case,
         crate::case::handlers::dispatch_case, crate::case::handlers::return_case,

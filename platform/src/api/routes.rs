@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/media", web::post().to(media::upload_media))
             .route("/media/{sha256}", web::get().to(media::download_media))
             .route("/queue", web::get().to(case::my_queue))
+            .route("/stats/lights", web::get().to(case::light_stats))
             .route("/cases", web::post().to(case::report_case))
             .route("/cases", web::get().to(case::list_cases))
             .route("/cases/{id}", web::get().to(case::get_case))

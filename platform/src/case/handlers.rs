@@ -12,6 +12,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::case::model::{Case, Record};
 use crate::case::steps::{RejectReason, Step, StepRequest, Urgency};
 use crate::case::store::{self, CaseFilter, Idempotency, NewReport};
+use crate::case::view::CaseView;
 use crate::case::workflow::{Role, Source, State};
 use crate::catalogue::{CategoryKind, CategoryRef};
 use crate::db;
@@ -50,16 +51,16 @@ pub struct ReportRequest {
     pub reporter_phone: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CaseDetail {
-    pub case: Case,
+    pub case: CaseView,
     /// The full timeline (办理记录), oldest first.
     pub records: Vec<Record>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CasePage {
-    pub items: Vec<Case>,
+    pub items: Vec<CaseView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<i64>,
 }
@@ -101,7 +102,7 @@ fn report_source(caller: Option<&Caller>, asked: Option<Source>) -> Result<Sourc
 /// same key and body return the case the first attempt created (200 instead of 201).
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "client-chosen retry key, at most 128 characters")),
-    responses((status = 201, body = Case), (status = 200, body = Case, description = "replayed"),
+    responses((status = 201, body = CaseView), (status = 200, body = Case, description = "replayed"),
         (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn report_case(
     state: web::Data<AppState>,
@@ -156,15 +157,16 @@ pub async fn report_case(
         },
     };
     store::validate_report(&state.tenant, &report)?;
+    let filing = store::filing_stage(&state.tenant, &report, Utc::now())?;
     let (case, created) = db::run(&state.pool, move |conn| {
-        store::create_report(conn, &report, idempotency.as_ref())
+        store::create_report(conn, &report, &filing, idempotency.as_ref())
     })
     .await?;
     if created {
         tracing::info!(case.id = %case.id, case.number = case.number, source = source.as_str(), "case reported");
-        Ok(HttpResponse::Created().json(case))
+        Ok(HttpResponse::Created().json(CaseView::new(case, &state.tenant, Utc::now())))
     } else {
-        Ok(HttpResponse::Ok().json(case))
+        Ok(HttpResponse::Ok().json(CaseView::new(case, &state.tenant, Utc::now())))
     }
 }
 
@@ -248,7 +250,7 @@ pub async fn list_cases(
     })
     .await?;
     Ok(HttpResponse::Ok().json(CasePage {
-        items: page.items,
+        items: CaseView::many(page.items, &state.tenant),
         next_cursor: page.next_cursor,
     }))
 }
@@ -262,24 +264,22 @@ pub async fn get_case(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let id = id.into_inner();
-    let detail = db::run(&state.pool, move |conn| {
-        Ok(CaseDetail {
-            case: store::get(conn, id)?,
-            records: store::records(conn, id)?,
-        })
+    let (case, records) = db::run(&state.pool, move |conn| {
+        Ok((store::get(conn, id)?, store::records(conn, id)?))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(detail))
+    let case = CaseView::new(case, &state.tenant, Utc::now());
+    Ok(HttpResponse::Ok().json(CaseDetail { case, records }))
 }
 
 /// The caller's work queue (待办), by role: operators see reports to file and checked
 /// cases to close, supervisors what to verify or check, dispatchers what to dispatch,
 /// handlers their department's cases.
-#[utoipa::path(get, path = "/api/v1/queue", tag = "cases", responses((status = 200, body = Vec<Case>)))]
+#[utoipa::path(get, path = "/api/v1/queue", tag = "cases", responses((status = 200, body = Vec<CaseView>)))]
 pub async fn my_queue(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse> {
     let claims = caller.0;
     let cases = db::run(&state.pool, move |conn| store::queue(conn, &claims, 200)).await?;
-    Ok(HttpResponse::Ok().json(cases))
+    Ok(HttpResponse::Ok().json(CaseView::many(cases, &state.tenant)))
 }
 
 async fn take_step(
@@ -296,7 +296,7 @@ async fn take_step(
     })
     .await?;
     tracing::info!(case.id = %case.id, action = action.as_str(), to = %case.state, "case step");
-    Ok(HttpResponse::Ok().json(case))
+    Ok(HttpResponse::Ok().json(CaseView::new(case, &state.tenant, Utc::now())))
 }
 
 /// Fields every step carries.
@@ -356,8 +356,9 @@ pub struct RejectBody {
 #[serde(deny_unknown_fields)]
 pub struct DispatchBody {
     pub version: i32,
-    /// Department code from the tenant file.
-    pub department: String,
+    /// Department code from the tenant file; omitted, the command manual's choice.
+    #[serde(default)]
+    pub department: Option<String>,
     #[serde(default)]
     pub comment: Option<String>,
 }
@@ -410,7 +411,7 @@ fn with_reason(step: Step, body: ReasonBody) -> StepRequest {
 
 /// 申请核实 (operator): ask a supervisor to confirm the report on site.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/request-verification", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn request_verification(
     state: web::Data<AppState>,
     caller: Caller,
@@ -428,7 +429,7 @@ pub async fn request_verification(
 
 /// 核实 (supervisor): the on-site answer.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/verify", tag = "steps", params(("id" = Uuid, Path)), request_body = VerifyBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn verify_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -449,7 +450,7 @@ pub async fn verify_case(
 
 /// 立案 (operator): file the report as a case of a catalogue category.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/file", tag = "steps", params(("id" = Uuid, Path)), request_body = FileBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn file_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -479,7 +480,7 @@ pub async fn file_case(
 
 /// 不予立案 (operator): reject as duplicate, out of scope or invalid.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/reject", tag = "steps", params(("id" = Uuid, Path)), request_body = RejectBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reject_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -507,7 +508,7 @@ pub async fn reject_case(
 
 /// 派遣 (dispatcher): send the case to a department.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/dispatch", tag = "steps", params(("id" = Uuid, Path)), request_body = DispatchBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn dispatch_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -534,7 +535,7 @@ pub async fn dispatch_case(
 
 /// 退回 (handler of the department): not ours; back to the dispatcher with a reason.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/return", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn return_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -552,7 +553,7 @@ pub async fn return_case(
 
 /// 处置 (handler of the department): fixed, with at least one photo of the result.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/handle", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn handle_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -564,7 +565,7 @@ pub async fn handle_case(
 
 /// 核查 (supervisor, not the handler): pass, or fail and send back for rework (返工).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/check", tag = "steps", params(("id" = Uuid, Path)), request_body = CheckBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn check_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -583,7 +584,7 @@ pub async fn check_case(
 
 /// 回访 (operator): the public reporter's satisfaction, before closing.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/callback", tag = "steps", params(("id" = Uuid, Path)), request_body = CallbackBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn callback_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -604,7 +605,7 @@ pub async fn callback_case(
 
 /// 结案 (operator): close a checked case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/close", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn close_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -616,7 +617,7 @@ pub async fn close_case(
 
 /// 作废 (operator): cancel an open case, with a reason.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/cancel", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
-    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel_case(
     state: web::Data<AppState>,
     caller: Caller,
@@ -630,4 +631,29 @@ pub async fn cancel_case(
         with_reason(Step::Cancel, body.0),
     )
     .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LightStats {
+    pub at: DateTime<Utc>,
+    pub by_department: Vec<store::LightCount>,
+    pub by_street: Vec<store::LightCount>,
+}
+
+/// Traffic lights of open timed cases per department and per street (for the big screen).
+#[utoipa::path(get, path = "/api/v1/stats/lights", tag = "cases", responses((status = 200, body = LightStats)))]
+pub async fn light_stats(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse> {
+    let now = Utc::now();
+    let (by_department, by_street) = db::run(&state.pool, move |conn| {
+        Ok((
+            store::light_counts(conn, store::LightGroup::Department, now)?,
+            store::light_counts(conn, store::LightGroup::Street, now)?,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(LightStats {
+        at: now,
+        by_department,
+        by_street,
+    }))
 }

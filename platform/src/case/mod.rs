@@ -4,6 +4,7 @@ pub mod handlers;
 pub mod model;
 pub mod steps;
 pub mod store;
+pub mod view;
 pub mod workflow;
 
 pub use model::{Case, Record};

@@ -48,6 +48,21 @@ pub struct Case {
     pub duplicate_of: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The command-manual version the case was filed under.
+    pub manual_version: Option<String>,
+    /// The limits of that manual row, fixed at filing (clock and minutes per stage).
+    #[schema(value_type = Option<Object>)]
+    pub manual_limits: Option<serde_json::Value>,
+    /// The timed stage running now: filing, dispatch, handling or check; none when untimed.
+    pub stage: Option<String>,
+    /// working (工作时) or natural (自然时).
+    pub clock: Option<String>,
+    pub stage_started_at: Option<DateTime<Utc>>,
+    pub stage_limit_minutes: Option<i32>,
+    /// When the light turns yellow.
+    pub stage_yellow_at: Option<DateTime<Utc>>,
+    /// When the light turns red.
+    pub stage_deadline: Option<DateTime<Utc>>,
 }
 
 /// 办理记录: one step taken on a case. Append-only; the database refuses changes.
@@ -106,4 +121,24 @@ pub struct CaseChanges {
     pub rework_count: Option<i32>,
     pub satisfaction: Option<Option<String>>,
     pub duplicate_of: Option<Option<Uuid>>,
+    pub manual_version: Option<Option<String>>,
+    pub manual_limits: Option<Option<serde_json::Value>>,
+    pub stage: Option<Option<String>>,
+    pub clock: Option<Option<String>>,
+    pub stage_started_at: Option<Option<DateTime<Utc>>>,
+    pub stage_limit_minutes: Option<Option<i32>>,
+    pub stage_yellow_at: Option<Option<DateTime<Utc>>>,
+    pub stage_deadline: Option<Option<DateTime<Utc>>>,
+}
+
+impl CaseChanges {
+    /// Starts a new timed stage (`Some`) or stops the clock (`None`).
+    pub fn set_stage(&mut self, times: Option<&crate::deadline::StageTimes>) {
+        self.stage = Some(times.map(|t| t.stage.as_str().to_owned()));
+        self.clock = Some(times.map(|t| t.clock.as_str().to_owned()));
+        self.stage_started_at = Some(times.map(|t| t.started_at));
+        self.stage_limit_minutes = Some(times.map(|t| t.limit.num_minutes() as i32));
+        self.stage_yellow_at = Some(times.map(|t| t.yellow_at));
+        self.stage_deadline = Some(times.map(|t| t.deadline));
+    }
 }

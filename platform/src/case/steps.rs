@@ -12,11 +12,15 @@ use uuid::Uuid;
 use crate::auth::Claims;
 use crate::case::model::{Case, CaseChanges};
 use crate::case::workflow::{self, Action, Facts, Role, Source, State, WorkflowError};
-use crate::catalogue::CategoryRef;
+use crate::catalogue::{CategoryKind, CategoryRef};
 use crate::config::Tenant;
+use crate::deadline::{self, LimitSnapshot, StageChange};
 use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     /// 一般
@@ -26,6 +30,14 @@ pub enum Urgency {
 }
 
 impl Urgency {
+    pub fn parse(s: &str) -> Option<Urgency> {
+        match s {
+            "normal" => Some(Urgency::Normal),
+            "urgent" => Some(Urgency::Urgent),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Urgency::Normal => "normal",
@@ -62,8 +74,9 @@ pub enum Step {
         reason: RejectReason,
         duplicate_of: Option<Uuid>,
     },
+    /// Without a department, the one the command manual names.
     Dispatch {
-        department: String,
+        department: Option<String>,
     },
     Return,
     Handle,
@@ -124,7 +137,27 @@ fn required_text(value: &Option<String>, field: &str, why: &str) -> Result<()> {
     }
 }
 
-pub fn plan(case: &Case, tenant: &Tenant, caller: &Claims, req: &StepRequest) -> Result<Plan> {
+/// The department the manual names for a filed case, if it has a category.
+pub fn suggested_department(case: &Case, tenant: &Tenant) -> Option<String> {
+    let category = CategoryRef {
+        kind: CategoryKind::parse(case.category_kind.as_deref()?)?,
+        major: case.category_major.clone()?,
+        minor: case.category_minor.clone()?,
+    };
+    let urgency = Urgency::parse(&case.urgency).unwrap_or(Urgency::Normal);
+    tenant
+        .manual
+        .row(&category, urgency)
+        .map(|row| row.department_for(case.street_code.as_deref()))
+}
+
+pub fn plan(
+    case: &Case,
+    tenant: &Tenant,
+    caller: &Claims,
+    req: &StepRequest,
+    now: DateTime<Utc>,
+) -> Result<Plan> {
     let from = State::parse(&case.state)
         .ok_or_else(|| Error::Internal(format!("unknown state {:?}", case.state)))?;
     let source = Source::parse(&case.source)
@@ -245,14 +278,23 @@ pub fn plan(case: &Case, tenant: &Tenant, caller: &Claims, req: &StepRequest) ->
             details = json!({ "reason": reason, "duplicate_of": duplicate_of });
         }
         Step::Dispatch { department } => {
-            if tenant.department(department).is_none() {
+            let department = match department {
+                Some(d) => d.clone(),
+                None => suggested_department(case, tenant).ok_or_else(|| {
+                    Error::invalid(
+                        "department",
+                        "the manual names no department for this case: choose one",
+                    )
+                })?,
+            };
+            if tenant.department(&department).is_none() {
                 return Err(Error::invalid(
                     "department",
                     format!("no department {department:?} in district {}", tenant.code()),
                 ));
             }
-            changes.department_code = Some(Some(department.clone()));
             details = json!({ "department": department });
+            changes.department_code = Some(Some(department));
         }
         Step::Return => {
             required_text(
@@ -292,6 +334,50 @@ pub fn plan(case: &Case, tenant: &Tenant, caller: &Claims, req: &StepRequest) ->
             details = json!({ "satisfaction": value });
         }
         Step::Cancel => required_text(&req.comment, "reason", "say why the case is cancelled")?,
+    }
+    let limits = match &req.step {
+        Step::File {
+            category, urgency, ..
+        } => {
+            let urgency =
+                urgency.unwrap_or(Urgency::parse(&case.urgency).unwrap_or(Urgency::Normal));
+            let row = tenant.manual.row(category, urgency).ok_or_else(|| {
+                Error::invalid(
+                    "category",
+                    format!(
+                        "the manual {} has no row for this category",
+                        tenant.manual.version
+                    ),
+                )
+            })?;
+            let snapshot = LimitSnapshot::new(row.clock, &row.limits);
+            changes.manual_version = Some(Some(tenant.manual.version.clone()));
+            changes.manual_limits = Some(Some(
+                serde_json::to_value(snapshot).map_err(|e| Error::Internal(e.to_string()))?,
+            ));
+            Some(snapshot)
+        }
+        _ => case
+            .manual_limits
+            .clone()
+            .and_then(|v| serde_json::from_value::<LimitSnapshot>(v).ok()),
+    };
+    match deadline::stage_after(action) {
+        StageChange::Keep => {}
+        StageChange::Stop => changes.set_stage(None),
+        StageChange::Start(stage) => {
+            let limits = limits
+                .ok_or_else(|| Error::Internal(format!("case {} has no manual limits", case.id)))?;
+            let times = deadline::start(
+                &tenant.calendar,
+                stage,
+                limits.clock,
+                limits.of(stage),
+                tenant.config.calendar.yellow_share,
+                now,
+            )?;
+            changes.set_stage(Some(&times));
+        }
     }
     Ok(Plan {
         action,

@@ -13,7 +13,9 @@ use crate::case::steps::{self, StepRequest, Urgency};
 use crate::case::workflow::{Action, Role, Source, State};
 use crate::catalogue::{CategoryKind, CategoryRef};
 use crate::config::Tenant;
+use crate::deadline::{self, StageTimes};
 use crate::error::{Error, Result};
+use crate::manual::{Clock, Stage};
 use crate::schema::{case_records, cases, media};
 
 /// A report as it enters the system (上报).
@@ -117,11 +119,32 @@ pub fn validate_report(tenant: &Tenant, report: &NewReport) -> Result<()> {
     Ok(())
 }
 
+/// The filing stage a new report starts: the manual row's filing limit when the reporter
+/// named a category, the manual's general filing limit otherwise.
+pub fn filing_stage(tenant: &Tenant, report: &NewReport, now: DateTime<Utc>) -> Result<StageTimes> {
+    let row = report
+        .category
+        .as_ref()
+        .and_then(|c| tenant.manual.row(c, report.urgency));
+    let (clock, limit) = row.map_or((Clock::Working, tenant.manual.filing_limit), |r| {
+        (r.clock, r.limits.filing)
+    });
+    deadline::start(
+        &tenant.calendar,
+        Stage::Filing,
+        clock,
+        limit,
+        tenant.config.calendar.yellow_share,
+        now,
+    )
+}
+
 /// Creates a case from a report, or returns the case an earlier attempt with the same
 /// idempotency key created (`false` = not new).
 pub fn create_report(
     conn: &mut PgConnection,
     report: &NewReport,
+    filing: &StageTimes,
     idempotency: Option<&Idempotency>,
 ) -> Result<(Case, bool)> {
     conn.transaction(|conn| {
@@ -150,6 +173,12 @@ pub fn create_report(
                 cases::request_hash.eq(idempotency.map(|k| k.request_hash.as_str())),
                 cases::created_at.eq(now),
                 cases::updated_at.eq(now),
+                cases::stage.eq(filing.stage.as_str()),
+                cases::clock.eq(filing.clock.as_str()),
+                cases::stage_started_at.eq(filing.started_at),
+                cases::stage_limit_minutes.eq(filing.limit.num_minutes() as i32),
+                cases::stage_yellow_at.eq(filing.yellow_at),
+                cases::stage_deadline.eq(filing.deadline),
             ))
             .on_conflict((cases::idempotency_scope, cases::idempotency_key))
             .do_nothing()
@@ -233,7 +262,8 @@ pub fn apply_step(
 ) -> Result<Case> {
     conn.transaction(|conn| {
         let case = get(conn, case_id)?;
-        let plan = steps::plan(&case, tenant, caller, req)?;
+        let now = Utc::now();
+        let plan = steps::plan(&case, tenant, caller, req, now)?;
         if let steps::Step::Reject {
             duplicate_of: Some(other),
             ..
@@ -264,7 +294,6 @@ pub fn apply_step(
             }
         }
         require_media(conn, "media", &req.media)?;
-        let now = Utc::now();
         let updated: Option<Case> = diesel::update(cases::table)
             .filter(cases::id.eq(case_id))
             .filter(cases::version.eq(req.version))
@@ -411,7 +440,7 @@ pub fn queue_states(role: Role) -> &'static [State] {
     }
 }
 
-/// The caller's work queue: the union over their roles, oldest first; handlers see only
+/// The caller's work queue: the union over their roles, nearest deadline first; handlers see only
 /// their department's cases.
 pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec<Case>> {
     let mut states: Vec<&str> = Vec::new();
@@ -430,7 +459,13 @@ pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec
         query =
             query.filter(cases::department_code.eq(caller.department.clone().unwrap_or_default()));
     }
-    Ok(query.order(cases::number.asc()).limit(limit).load(conn)?)
+    Ok(query
+        .order((
+            cases::stage_deadline.asc().nulls_last(),
+            cases::number.asc(),
+        ))
+        .limit(limit)
+        .load(conn)?)
 }
 
 /// Cases per state, for the summary line of the demo and the big screen.
@@ -440,4 +475,46 @@ pub fn count_by_state(conn: &mut PgConnection) -> Result<Vec<(String, i64)>> {
         .select((cases::state, count_star()))
         .order(cases::state.asc())
         .load(conn)?)
+}
+
+/// Open timed cases per light for one group (a department or a street).
+#[derive(Debug, Clone, QueryableByName, serde::Serialize, utoipa::ToSchema)]
+pub struct LightCount {
+    /// Department or street code; empty for cases without one (not yet dispatched, no street).
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub key: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub green: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub yellow: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub red: i64,
+}
+
+/// Which column `light_counts` groups by.
+#[derive(Debug, Clone, Copy)]
+pub enum LightGroup {
+    Department,
+    Street,
+}
+
+/// Light counts at `now`, straight from the precomputed yellow and red instants.
+pub fn light_counts(
+    conn: &mut PgConnection,
+    group: LightGroup,
+    now: DateTime<Utc>,
+) -> Result<Vec<LightCount>> {
+    let column = match group {
+        LightGroup::Department => "department_code",
+        LightGroup::Street => "street_code",
+    };
+    Ok(diesel::sql_query(format!(
+        "SELECT COALESCE({column}, '') AS key, \
+                count(*) FILTER (WHERE stage_yellow_at > $1) AS green, \
+                count(*) FILTER (WHERE stage_yellow_at <= $1 AND stage_deadline >= $1) AS yellow, \
+                count(*) FILTER (WHERE stage_deadline < $1) AS red \
+         FROM cases WHERE stage IS NOT NULL GROUP BY 1 ORDER BY 1"
+    ))
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .load(conn)?)
 }

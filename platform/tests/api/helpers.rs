@@ -94,6 +94,8 @@ pub struct TestApp {
     db_name: String,
     data_dir: PathBuf,
     server: actix_web::dev::ServerHandle,
+    /// The first instance on a database drops it; a restarted one leaves it.
+    owns_database: bool,
 }
 
 impl TestApp {
@@ -118,6 +120,21 @@ impl TestApp {
         let data_dir = std::env::temp_dir().join(&db_name);
         tenant.data_dir = data_dir.clone();
         adjust(&mut tenant);
+        Self::start(tenant, db_name, data_dir, true)
+    }
+
+    /// A second instance on this instance's database and files, as after a restart with
+    /// a changed tenant configuration (say, an edited command manual).
+    pub async fn restarted_with(&self, adjust: impl FnOnce(&mut Tenant)) -> TestApp {
+        let mut tenant = Tenant::load(&tenant_path("330102")).expect("sample tenant");
+        tenant.config.database.url = self.tenant.config.database.url.clone();
+        tenant.config.database.pool_size = 4;
+        tenant.data_dir = self.data_dir.clone();
+        adjust(&mut tenant);
+        Self::start(tenant, self.db_name.clone(), self.data_dir.clone(), false)
+    }
+
+    fn start(tenant: Tenant, db_name: String, data_dir: PathBuf, owns_database: bool) -> TestApp {
         let tenant = Arc::new(tenant);
         let pool = db::pool(&tenant.config.database).expect("pool");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -138,6 +155,7 @@ impl TestApp {
             db_name,
             data_dir,
             server: handle,
+            owns_database,
         }
     }
 
@@ -283,6 +301,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let server = self.server.clone();
         drop(server.stop(false));
+        if !self.owns_database {
+            return;
+        }
         let url = format!("{}/postgres", admin_url());
         let db_name = self.db_name.clone();
         let data_dir = self.data_dir.clone();

@@ -4,6 +4,7 @@
 mod access;
 mod bad_input;
 mod concurrency;
+mod deadlines;
 mod helpers;
 mod loop_flows;
 mod records;

@@ -1,0 +1,11 @@
+DROP INDEX cases_stage_yellow_idx;
+DROP INDEX cases_stage_deadline_idx;
+ALTER TABLE cases
+    DROP COLUMN manual_version,
+    DROP COLUMN manual_limits,
+    DROP COLUMN stage,
+    DROP COLUMN clock,
+    DROP COLUMN stage_started_at,
+    DROP COLUMN stage_limit_minutes,
+    DROP COLUMN stage_yellow_at,
+    DROP COLUMN stage_deadline;

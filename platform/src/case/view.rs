@@ -1,0 +1,58 @@
+//! What the API shows of a case: the row plus what is computed at read time.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::case::model::Case;
+use crate::case::steps::suggested_department;
+use crate::config::Tenant;
+use crate::deadline::{self, Light};
+use crate::manual::Clock;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub case: Case,
+    /// green / yellow / red for the running stage; absent when untimed.
+    pub light: Option<Light>,
+    /// Time left in the running stage on its clock, in minutes; negative when overdue.
+    pub remaining_minutes: Option<i64>,
+    /// The department the command manual names (派遣建议), once the case has a category.
+    pub suggested_department: Option<String>,
+}
+
+impl CaseView {
+    pub fn new(case: Case, tenant: &Tenant, now: DateTime<Utc>) -> CaseView {
+        let (light, remaining_minutes) = match (case.stage_yellow_at, case.stage_deadline) {
+            (Some(yellow), Some(deadline)) => {
+                let clock = case
+                    .clock
+                    .as_deref()
+                    .and_then(Clock::parse)
+                    .unwrap_or(Clock::Working);
+                let left = deadline::remaining(&tenant.calendar, clock, deadline, now);
+                (
+                    Some(deadline::light(yellow, deadline, now)),
+                    Some(left.num_minutes()),
+                )
+            }
+            _ => (None, None),
+        };
+        let suggested_department = suggested_department(&case, tenant);
+        CaseView {
+            case,
+            light,
+            remaining_minutes,
+            suggested_department,
+        }
+    }
+
+    pub fn many(cases: Vec<Case>, tenant: &Tenant) -> Vec<CaseView> {
+        let now = Utc::now();
+        cases
+            .into_iter()
+            .map(|c| CaseView::new(c, tenant, now))
+            .collect()
+    }
+}

@@ -1,0 +1,217 @@
+//! Time limits from the command manual, traffic lights and the per-department counts.
+
+use citygrid_platform::manual::Manual;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, rubbish};
+
+/// Moves the running stage's yellow and red instants relative to now (minutes).
+fn shift_clock(app: &TestApp, case: &Value, yellow_in: i64, red_in: i64) {
+    let mut conn = app.pool.get().expect("conn");
+    diesel::sql_query(format!(
+        "UPDATE cases SET stage_yellow_at = now() + interval '{yellow_in} minutes', \
+         stage_deadline = now() + interval '{red_in} minutes' WHERE id = '{}'",
+        case["id"].as_str().expect("id")
+    ))
+    .execute(&mut conn)
+    .expect("shift");
+}
+
+fn department_lights(stats: &Value, department: &str) -> (i64, i64, i64) {
+    let row = stats["by_department"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["key"] == department)
+        .cloned()
+        .unwrap_or(Value::Null);
+    (
+        row["green"].as_i64().unwrap_or(0),
+        row["yellow"].as_i64().unwrap_or(0),
+        row["red"].as_i64().unwrap_or(0),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_lights_and_counts() {
+    let app = TestApp::spawn().await;
+    let (sup, op, disp, lead) = (
+        app.login("sc-sup1").await,
+        app.login("sc-op1").await,
+        app.login("sc-disp1").await,
+        app.login("sc-lead1").await,
+    );
+    let handler = app.login("sc-hdl-huanwei").await;
+
+    let case = app.supervisor_report(&sup).await;
+    assert_eq!(
+        (
+            case["stage"].as_str(),
+            case["light"].as_str(),
+            case["stage_limit_minutes"].as_i64()
+        ),
+        (Some("filing"), Some("green"), Some(60))
+    );
+    let left = case["remaining_minutes"].as_i64().expect("remaining");
+    assert!((0..=60).contains(&left), "{left}");
+
+    let case = app
+        .ok_step(&op, &case, "file", json!({ "category": rubbish() }))
+        .await;
+    assert_eq!(
+        (
+            case["stage"].as_str(),
+            case["clock"].as_str(),
+            case["stage_limit_minutes"].as_i64()
+        ),
+        (Some("dispatch"), Some("working"), Some(30))
+    );
+    assert_eq!(
+        (
+            case["manual_version"].as_str(),
+            case["suggested_department"].as_str()
+        ),
+        (Some("hz-manual-2026.1"), Some("huanwei"))
+    );
+
+    // Dispatch without naming a department follows the manual.
+    let case = app.ok_step(&disp, &case, "dispatch", json!({})).await;
+    assert_eq!(
+        (
+            case["department_code"].as_str(),
+            case["stage"].as_str(),
+            case["stage_limit_minutes"].as_i64()
+        ),
+        (Some("huanwei"), Some("handling"), Some(240))
+    );
+
+    shift_clock(&app, &case, -60, 60);
+    let detail = app.detail(&case).await;
+    assert_eq!(detail["case"]["light"], "yellow");
+    let (_, stats) = app.get("/api/v1/stats/lights", &lead).await;
+    assert_eq!(department_lights(&stats, "huanwei"), (0, 1, 0), "{stats}");
+
+    shift_clock(&app, &case, -120, -1);
+    let detail = app.detail(&case).await;
+    assert_eq!(detail["case"]["light"], "red");
+    // Overdue: no time left (zero when the minutes past the deadline fell outside working hours).
+    assert!(
+        detail["case"]["remaining_minutes"]
+            .as_i64()
+            .expect("remaining")
+            <= 0
+    );
+    let (_, stats) = app.get("/api/v1/stats/lights", &lead).await;
+    assert_eq!(department_lights(&stats, "huanwei"), (0, 0, 1));
+    let (_, queue) = app.get("/api/v1/queue", &handler).await;
+    assert_eq!(queue[0]["light"], "red", "overdue work heads the queue");
+
+    // Handling starts the check stage; passing the check stops the clock.
+    let photo = app.photo(&handler).await;
+    let case = app
+        .ok_step(
+            &handler,
+            &detail["case"],
+            "handle",
+            json!({ "media": [photo] }),
+        )
+        .await;
+    assert_eq!(
+        (case["stage"].as_str(), case["light"].as_str()),
+        (Some("check"), Some("green"))
+    );
+    let case = app
+        .ok_step(&sup, &case, "check", json!({ "passed": true }))
+        .await;
+    assert!(case["stage"].is_null() && case["light"].is_null());
+    let (_, stats) = app.get("/api/v1/stats/lights", &lead).await;
+    assert_eq!(department_lights(&stats, "huanwei"), (0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urgent_emergencies_run_on_the_natural_clock_and_street_cases_go_to_the_street() {
+    let app = TestApp::spawn().await;
+    let (sup, op, disp) = (
+        app.login("sc-sup1").await,
+        app.login("sc-op1").await,
+        app.login("sc-disp1").await,
+    );
+    let case = app.supervisor_report(&sup).await;
+    let case = app
+        .ok_step(&op, &case, "file", json!({ "category": { "kind": "component", "major": "01", "minor": "01" }, "urgency": "urgent" }))
+        .await;
+    assert_eq!(
+        (case["clock"].as_str(), case["stage_limit_minutes"].as_i64()),
+        (Some("natural"), Some(15))
+    );
+    let case = app.ok_step(&disp, &case, "dispatch", json!({})).await;
+    assert_eq!(
+        (
+            case["department_code"].as_str(),
+            case["stage_limit_minutes"].as_i64()
+        ),
+        (Some("shizheng"), Some(180))
+    );
+
+    // 无照经营游商 on a known street: the manual names that street's office.
+    let case = app.supervisor_report(&sup).await;
+    let case = app
+        .ok_step(&op, &case, "file", json!({ "category": { "kind": "event", "major": "05", "minor": "01" }, "street": "330102002" }))
+        .await;
+    assert_eq!(case["suggested_department"], "jd-330102002");
+    let case = app.ok_step(&disp, &case, "dispatch", json!({})).await;
+    assert_eq!(case["department_code"], "jd-330102002");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_the_manual_never_moves_existing_deadlines() {
+    let app = TestApp::spawn().await;
+    let before = app.filed_case().await;
+    assert_eq!(before["manual_version"], "hz-manual-2026.1");
+
+    // The district restarts with a stricter manual: 4 h handling limits become 1 h.
+    let text =
+        std::fs::read_to_string(app.tenant.file.with_file_name("../manual.toml")).expect("manual");
+    let stricter = text
+        .replace(
+            "version = \"hz-manual-2026.1\"",
+            "version = \"hz-manual-2026.2\"",
+        )
+        .replace("handling = \"4h\"", "handling = \"1h\"");
+    let path = std::env::temp_dir().join(format!("manual-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&path, stricter).expect("write");
+    let restarted = app
+        .restarted_with(|t| {
+            t.manual = Manual::load(
+                &path,
+                &t.catalogue,
+                &t.config.departments,
+                &t.config.streets,
+            )
+            .expect("stricter manual")
+        })
+        .await;
+    std::fs::remove_file(&path).ok();
+
+    let disp = restarted.login("sc-disp1").await;
+    let old = restarted
+        .ok_step(&disp, &before, "dispatch", json!({}))
+        .await;
+    assert_eq!(
+        (
+            old["manual_version"].as_str(),
+            old["stage_limit_minutes"].as_i64()
+        ),
+        (Some("hz-manual-2026.1"), Some(240)),
+        "filed under the old manual, kept it"
+    );
+    let new = restarted.dispatched_case("huanwei").await;
+    assert_eq!(
+        (
+            new["manual_version"].as_str(),
+            new["stage_limit_minutes"].as_i64()
+        ),
+        (Some("hz-manual-2026.2"), Some(60))
+    );
+}
