@@ -82,11 +82,26 @@ pub enum StageChange {
     Stop,
     /// A new stage starts now with a fresh limit.
     Start(Stage),
+    /// An approved extension moves the running stage's deadline.
+    Extend,
+    /// An approved suspension stops the clock, keeping the time left.
+    Pause,
+    /// Resuming restarts the clock with the time that was left.
+    Resume,
 }
 
 pub fn stage_after(action: Action) -> StageChange {
     match action {
-        Action::RequestVerification | Action::Verify | Action::Callback => StageChange::Keep,
+        Action::RequestVerification
+        | Action::Verify
+        | Action::Callback
+        | Action::RequestExtension
+        | Action::RejectExtension
+        | Action::RequestSuspension
+        | Action::RejectSuspension => StageChange::Keep,
+        Action::ApproveExtension => StageChange::Extend,
+        Action::ApproveSuspension => StageChange::Pause,
+        Action::Resume => StageChange::Resume,
         Action::File | Action::Return => StageChange::Start(Stage::Dispatch),
         Action::Dispatch | Action::Rework => StageChange::Start(Stage::Handling),
         Action::Handle => StageChange::Start(Stage::Check),
@@ -104,19 +119,81 @@ pub fn start(
     yellow_share: f64,
     now: DateTime<Utc>,
 ) -> Result<StageTimes> {
-    let yellow = Duration::seconds((limit.num_seconds() as f64 * yellow_share).round() as i64);
-    let after = |d: Duration| match clock {
-        Clock::Natural => Some(now + d),
-        Clock::Working => calendar.add(now, d),
-    };
-    let no_time = || Error::Internal("the working calendar has no working time ahead".into());
     Ok(StageTimes {
         stage,
         clock,
         started_at: now,
         limit,
-        yellow_at: after(yellow).ok_or_else(no_time)?,
-        deadline: after(limit).ok_or_else(no_time)?,
+        yellow_at: after(calendar, clock, now, share(limit, yellow_share))?,
+        deadline: after(calendar, clock, now, limit)?,
+    })
+}
+
+fn share(amount: Duration, fraction: f64) -> Duration {
+    Duration::seconds((amount.num_seconds() as f64 * fraction).round() as i64)
+}
+
+/// The clock instant `amount` after `from` (working or natural).
+fn after(
+    calendar: &WorkCalendar,
+    clock: Clock,
+    from: DateTime<Utc>,
+    amount: Duration,
+) -> Result<DateTime<Utc>> {
+    match clock {
+        Clock::Natural => Ok(from + amount),
+        Clock::Working => calendar.add(from, amount).ok_or_else(|| {
+            Error::Internal("the working calendar has no working time ahead".into())
+        }),
+    }
+}
+
+/// An extension of `extra`: the stage now behaves as if its limit were `limit + extra`,
+/// so both the red and the yellow instant move (the yellow one by the share of `extra`).
+pub fn extend(
+    calendar: &WorkCalendar,
+    times: &StageTimes,
+    extra: Duration,
+    yellow_share: f64,
+) -> Result<StageTimes> {
+    Ok(StageTimes {
+        limit: times.limit + extra,
+        yellow_at: after(
+            calendar,
+            times.clock,
+            times.yellow_at,
+            share(extra, yellow_share),
+        )?,
+        deadline: after(calendar, times.clock, times.deadline, extra)?,
+        ..*times
+    })
+}
+
+/// Restarts a suspended stage at `now` with the time it had left: yellow once the share
+/// of the whole limit is used, red when the time left runs out (at once if it had none).
+pub fn resume(
+    calendar: &WorkCalendar,
+    stage: Stage,
+    clock: Clock,
+    limit: Duration,
+    left: Duration,
+    yellow_share: f64,
+    now: DateTime<Utc>,
+) -> Result<StageTimes> {
+    let left = left.max(Duration::zero());
+    let unused_at_yellow = share(limit, 1.0 - yellow_share);
+    Ok(StageTimes {
+        stage,
+        clock,
+        started_at: now,
+        limit,
+        yellow_at: after(
+            calendar,
+            clock,
+            now,
+            (left - unused_at_yellow).max(Duration::zero()),
+        )?,
+        deadline: after(calendar, clock, now, left)?,
     })
 }
 
@@ -251,5 +328,81 @@ mod tests {
         );
         assert_eq!(stage_after(Action::Verify), StageChange::Keep);
         assert_eq!(stage_after(Action::CheckPass), StageChange::Stop);
+        assert_eq!(stage_after(Action::ApproveExtension), StageChange::Extend);
+        assert_eq!(stage_after(Action::ApproveSuspension), StageChange::Pause);
+        assert_eq!(stage_after(Action::RequestExtension), StageChange::Keep);
+    }
+
+    #[test]
+    fn an_extension_moves_red_and_yellow() {
+        let cal = calendar();
+        let t = start(
+            &cal,
+            Stage::Handling,
+            Clock::Working,
+            Duration::hours(4),
+            0.8,
+            bj("2026-11-23 09:00"),
+        )
+        .expect("start");
+        let e = extend(&cal, &t, Duration::hours(2), 0.8).expect("extend");
+        // 14:30 + 2 working hours → 16:30; yellow 13:42 + 96 min → 15:18; limit 6 h.
+        assert_eq!(
+            (e.deadline, e.yellow_at, e.limit),
+            (
+                bj("2026-11-23 16:30"),
+                bj("2026-11-23 15:18"),
+                Duration::hours(6)
+            )
+        );
+        assert_eq!(e.started_at, t.started_at);
+    }
+
+    #[test]
+    fn a_resumed_stage_gets_the_time_it_had_left() {
+        let cal = calendar();
+        // 4 h limit, 30 min left when suspended; resumed Tue 09:00: red at 09:30, yellow at
+        // once (more than 80 % was already used).
+        let r = resume(
+            &cal,
+            Stage::Handling,
+            Clock::Working,
+            Duration::hours(4),
+            Duration::minutes(30),
+            0.8,
+            bj("2026-11-24 09:00"),
+        )
+        .expect("resume");
+        assert_eq!(
+            (r.deadline, r.yellow_at),
+            (bj("2026-11-24 09:30"), bj("2026-11-24 09:00"))
+        );
+        // 3 h left: yellow after 3 h − 48 min = 2h12m.
+        let r = resume(
+            &cal,
+            Stage::Handling,
+            Clock::Working,
+            Duration::hours(4),
+            Duration::hours(3),
+            0.8,
+            bj("2026-11-24 09:00"),
+        )
+        .expect("resume");
+        assert_eq!(
+            (r.deadline, r.yellow_at),
+            (bj("2026-11-24 12:00"), bj("2026-11-24 11:12"))
+        );
+        // Overdue when suspended: red as soon as it resumes.
+        let r = resume(
+            &cal,
+            Stage::Handling,
+            Clock::Natural,
+            Duration::hours(4),
+            -Duration::hours(1),
+            0.8,
+            bj("2026-11-24 09:00"),
+        )
+        .expect("resume");
+        assert_eq!(r.deadline, bj("2026-11-24 09:00"));
     }
 }

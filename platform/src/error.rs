@@ -97,6 +97,8 @@ impl Error {
                 WorkflowError::NotConfirmed => "verification_not_confirmed",
                 WorkflowError::CallbackRequired { .. } => "callback_required",
                 WorkflowError::NoCallback => "callback_not_applicable",
+                WorkflowError::RequestPending(_) => "request_pending",
+                WorkflowError::NothingToDecide(_) => "nothing_to_decide",
             },
             Error::StaleVersion { .. } => "stale_version",
             Error::PayloadTooLarge { .. } => "payload_too_large",

@@ -68,6 +68,10 @@ diesel::table! {
         stage_limit_minutes -> Nullable<Int4>,
         stage_yellow_at -> Nullable<Timestamptz>,
         stage_deadline -> Nullable<Timestamptz>,
+        pending_request -> Nullable<Text>,
+        pending_minutes -> Nullable<Int4>,
+        suspended_remaining_minutes -> Nullable<Int4>,
+        extension_minutes -> Int4,
     }
 }
 

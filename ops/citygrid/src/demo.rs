@@ -288,7 +288,11 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
     let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
     let mut records = 0;
     let mut reworks = 0;
+    let mut lights: BTreeMap<String, usize> = BTreeMap::new();
     for case in &items {
+        if let Some(light) = case["light"].as_str() {
+            *lights.entry(light.to_owned()).or_default() += 1;
+        }
         *by_state
             .entry(case["state"].as_str().unwrap_or("?").to_owned())
             .or_default() += 1;
@@ -303,8 +307,18 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
         .map(|(s, n)| format!("{s} {n}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let open = lights
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let open = if open.is_empty() {
+        "none".to_owned()
+    } else {
+        open
+    };
     Ok(format!(
-        "  {} {:<6} {:>2} cases ({states}); {records} business records; {reworks} rework(s)",
+        "  {} {:<6} {:>2} cases ({states}); {records} business records; {reworks} rework(s); open timed cases: {open}",
         tenant.code(),
         tenant.config.district.name,
         items.len()

@@ -49,7 +49,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route("/check", web::post().to(case::check_case))
                     .route("/callback", web::post().to(case::callback_case))
                     .route("/close", web::post().to(case::close_case))
-                    .route("/cancel", web::post().to(case::cancel_case)),
+                    .route("/cancel", web::post().to(case::cancel_case))
+                    .route(
+                        "/extension/request",
+                        web::post().to(case::request_extension),
+                    )
+                    .route(
+                        "/extension/approve",
+                        web::post().to(case::approve_extension),
+                    )
+                    .route("/extension/reject", web::post().to(case::reject_extension))
+                    .route(
+                        "/suspension/request",
+                        web::post().to(case::request_suspension),
+                    )
+                    .route(
+                        "/suspension/approve",
+                        web::post().to(case::approve_suspension),
+                    )
+                    .route(
+                        "/suspension/reject",
+                        web::post().to(case::reject_suspension),
+                    )
+                    .route("/resume", web::post().to(case::resume_case)),
             ),
     )
     .route("/healthz", web::get().to(api::healthz))

@@ -657,3 +657,145 @@ pub async fn light_stats(state: web::Data<AppState>, _caller: Caller) -> Result<
         by_street,
     }))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequestBody {
+    pub version: i32,
+    /// More time wanted on the running stage's clock (working minutes for most categories).
+    pub minutes: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionApprovalBody {
+    pub version: i32,
+    /// Minutes granted; omitted, what was asked.
+    #[serde(default)]
+    pub minutes: Option<i64>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// 申请延期 (handler of the department): ask the dispatcher for more time.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/extension/request", tag = "steps", params(("id" = Uuid, Path)), request_body = ExtensionRequestBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn request_extension(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<ExtensionRequestBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let req = StepRequest {
+        step: Step::RequestExtension { minutes: b.minutes },
+        version: b.version,
+        comment: Some(b.reason),
+        media: Vec::new(),
+    };
+    take_step(state, caller, id.into_inner(), req).await
+}
+
+/// 延期审批通过 (dispatcher): the deadline and the yellow threshold move.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/extension/approve", tag = "steps", params(("id" = Uuid, Path)), request_body = ExtensionApprovalBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn approve_extension(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<ExtensionApprovalBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let req = StepRequest {
+        step: Step::ApproveExtension { minutes: b.minutes },
+        version: b.version,
+        comment: b.comment,
+        media: Vec::new(),
+    };
+    take_step(state, caller, id.into_inner(), req).await
+}
+
+/// 延期审批不通过 (dispatcher), with a reason.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/extension/reject", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reject_extension(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<ReasonBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        with_reason(Step::RejectExtension, body.0),
+    )
+    .await
+}
+
+/// 申请挂账/缓办 (handler of the department): the case cannot be handled now.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/suspension/request", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn request_suspension(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<ReasonBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        with_reason(Step::RequestSuspension, body.0),
+    )
+    .await
+}
+
+/// 挂账审批通过 (dispatcher): the case is suspended and its clock stops.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/suspension/approve", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn approve_suspension(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<StepBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        plain(Step::ApproveSuspension, body.0),
+    )
+    .await
+}
+
+/// 挂账审批不通过 (dispatcher), with a reason.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/suspension/reject", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reject_suspension(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<ReasonBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        with_reason(Step::RejectSuspension, body.0),
+    )
+    .await
+}
+
+/// 恢复办理 (dispatcher): a suspended case goes back to its department with the time it had left.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/resume", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resume_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<StepBody>,
+) -> Result<HttpResponse> {
+    take_step(state, caller, id.into_inner(), plain(Step::Resume, body.0)).await
+}

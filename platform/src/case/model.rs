@@ -63,6 +63,14 @@ pub struct Case {
     pub stage_yellow_at: Option<DateTime<Utc>>,
     /// When the light turns red.
     pub stage_deadline: Option<DateTime<Utc>>,
+    /// extension or suspension: a department's request waiting for the dispatcher.
+    pub pending_request: Option<String>,
+    /// Minutes asked for by a pending extension request.
+    pub pending_minutes: Option<i32>,
+    /// While suspended: the stage time that was left (negative if it was overdue).
+    pub suspended_remaining_minutes: Option<i32>,
+    /// Total minutes of approved extensions (延期).
+    pub extension_minutes: i32,
 }
 
 /// 办理记录: one step taken on a case. Append-only; the database refuses changes.
@@ -129,6 +137,10 @@ pub struct CaseChanges {
     pub stage_limit_minutes: Option<Option<i32>>,
     pub stage_yellow_at: Option<Option<DateTime<Utc>>>,
     pub stage_deadline: Option<Option<DateTime<Utc>>>,
+    pub pending_request: Option<Option<String>>,
+    pub pending_minutes: Option<Option<i32>>,
+    pub suspended_remaining_minutes: Option<Option<i32>>,
+    pub extension_minutes: Option<i32>,
 }
 
 impl CaseChanges {

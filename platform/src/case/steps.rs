@@ -11,12 +11,13 @@ use uuid::Uuid;
 
 use crate::auth::Claims;
 use crate::case::model::{Case, CaseChanges};
-use crate::case::workflow::{self, Action, Facts, Role, Source, State, WorkflowError};
+use crate::case::workflow::{self, Action, Facts, Pending, Role, Source, State, WorkflowError};
 use crate::catalogue::{CategoryKind, CategoryRef};
 use crate::config::Tenant;
-use crate::deadline::{self, LimitSnapshot, StageChange};
+use crate::deadline::{self, LimitSnapshot, StageChange, StageTimes};
 use crate::error::{Error, Result};
-use chrono::{DateTime, Utc};
+use crate::manual::{Clock, Stage};
+use chrono::{DateTime, Duration, Utc};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
@@ -88,6 +89,19 @@ pub enum Step {
     },
     Close,
     Cancel,
+    /// 申请延期: `minutes` more on the running stage's clock.
+    RequestExtension {
+        minutes: i64,
+    },
+    /// Grants the request, or `minutes` instead of what was asked.
+    ApproveExtension {
+        minutes: Option<i64>,
+    },
+    RejectExtension,
+    RequestSuspension,
+    ApproveSuspension,
+    RejectSuspension,
+    Resume,
 }
 
 impl Step {
@@ -105,6 +119,13 @@ impl Step {
             Step::Callback { .. } => Action::Callback,
             Step::Close => Action::Close,
             Step::Cancel => Action::Cancel,
+            Step::RequestExtension { .. } => Action::RequestExtension,
+            Step::ApproveExtension { .. } => Action::ApproveExtension,
+            Step::RejectExtension => Action::RejectExtension,
+            Step::RequestSuspension => Action::RequestSuspension,
+            Step::ApproveSuspension => Action::ApproveSuspension,
+            Step::RejectSuspension => Action::RejectSuspension,
+            Step::Resume => Action::Resume,
         }
     }
 }
@@ -151,6 +172,30 @@ pub fn suggested_department(case: &Case, tenant: &Tenant) -> Option<String> {
         .map(|row| row.department_for(case.street_code.as_deref()))
 }
 
+/// The largest extension one request may ask for or a dispatcher grant: 30 working days.
+pub const MAX_EXTENSION_MINUTES: i64 = 30 * 450;
+
+/// The running stage of a case as stored.
+fn running_stage(case: &Case) -> Result<StageTimes> {
+    let missing = || Error::Internal(format!("case {} has no running stage", case.id));
+    Ok(StageTimes {
+        stage: case
+            .stage
+            .as_deref()
+            .and_then(Stage::parse)
+            .ok_or_else(missing)?,
+        clock: case
+            .clock
+            .as_deref()
+            .and_then(Clock::parse)
+            .ok_or_else(missing)?,
+        started_at: case.stage_started_at.ok_or_else(missing)?,
+        limit: Duration::minutes(i64::from(case.stage_limit_minutes.ok_or_else(missing)?)),
+        yellow_at: case.stage_yellow_at.ok_or_else(missing)?,
+        deadline: case.stage_deadline.ok_or_else(missing)?,
+    })
+}
+
 pub fn plan(
     case: &Case,
     tenant: &Tenant,
@@ -178,9 +223,11 @@ pub fn plan(
             state: from,
         });
     }
+    let pending = case.pending_request.as_deref().and_then(Pending::parse);
     let facts = Facts {
         source,
         verified: case.verified,
+        pending,
     };
     let to = workflow::next_state(from, action, &caller.roles, facts)?;
     if action.role() == Role::Handler
@@ -334,6 +381,32 @@ pub fn plan(
             details = json!({ "satisfaction": value });
         }
         Step::Cancel => required_text(&req.comment, "reason", "say why the case is cancelled")?,
+        Step::RequestExtension { minutes } => {
+            if !(1..=MAX_EXTENSION_MINUTES).contains(minutes) {
+                return Err(Error::invalid(
+                    "minutes",
+                    format!("ask for 1 to {MAX_EXTENSION_MINUTES} minutes"),
+                ));
+            }
+            required_text(&req.comment, "reason", "say why more time is needed")?;
+            changes.pending_request = Some(Some(Pending::Extension.as_str().to_owned()));
+            changes.pending_minutes = Some(Some(*minutes as i32));
+            details = json!({ "minutes": minutes });
+        }
+        Step::RequestSuspension => {
+            required_text(
+                &req.comment,
+                "reason",
+                "say why the case cannot be handled now",
+            )?;
+            changes.pending_request = Some(Some(Pending::Suspension.as_str().to_owned()));
+            details = json!({});
+        }
+        Step::RejectExtension | Step::RejectSuspension => {
+            required_text(&req.comment, "reason", "say why the request is refused")?;
+            details = json!({ "request": pending.map(Pending::as_str) });
+        }
+        Step::ApproveExtension { .. } | Step::ApproveSuspension | Step::Resume => {}
     }
     let limits = match &req.step {
         Step::File {
@@ -362,9 +435,70 @@ pub fn plan(
             .clone()
             .and_then(|v| serde_json::from_value::<LimitSnapshot>(v).ok()),
     };
+    let yellow_share = tenant.config.calendar.yellow_share;
     match deadline::stage_after(action) {
         StageChange::Keep => {}
-        StageChange::Stop => changes.set_stage(None),
+        StageChange::Extend => {
+            let granted = match &req.step {
+                Step::ApproveExtension { minutes: Some(m) } => *m,
+                _ => i64::from(case.pending_minutes.unwrap_or(0)),
+            };
+            if !(1..=MAX_EXTENSION_MINUTES).contains(&granted) {
+                return Err(Error::invalid(
+                    "minutes",
+                    format!("grant 1 to {MAX_EXTENSION_MINUTES} minutes"),
+                ));
+            }
+            let times = running_stage(case)?;
+            let extended = deadline::extend(
+                &tenant.calendar,
+                &times,
+                Duration::minutes(granted),
+                yellow_share,
+            )?;
+            changes.set_stage(Some(&extended));
+            changes.extension_minutes = Some(case.extension_minutes + granted as i32);
+            details = json!({ "minutes": granted, "deadline": extended.deadline });
+        }
+        StageChange::Pause => {
+            let times = running_stage(case)?;
+            let left = deadline::remaining(&tenant.calendar, times.clock, times.deadline, now);
+            changes.suspended_remaining_minutes = Some(Some(left.num_minutes() as i32));
+            changes.stage_yellow_at = Some(None);
+            changes.stage_deadline = Some(None);
+            details = json!({ "remaining_minutes": left.num_minutes() });
+        }
+        StageChange::Resume => {
+            let stage = case
+                .stage
+                .as_deref()
+                .and_then(Stage::parse)
+                .unwrap_or(Stage::Handling);
+            let clock = case
+                .clock
+                .as_deref()
+                .and_then(Clock::parse)
+                .unwrap_or(Clock::Working);
+            let limit = Duration::minutes(i64::from(case.stage_limit_minutes.unwrap_or(0)));
+            let left = Duration::minutes(i64::from(case.suspended_remaining_minutes.unwrap_or(0)));
+            let times = deadline::resume(
+                &tenant.calendar,
+                stage,
+                clock,
+                limit,
+                left,
+                yellow_share,
+                now,
+            )?;
+            changes.set_stage(Some(&times));
+            changes.suspended_remaining_minutes = Some(None);
+            details =
+                json!({ "remaining_minutes": left.num_minutes(), "deadline": times.deadline });
+        }
+        StageChange::Stop => {
+            changes.set_stage(None);
+            changes.suspended_remaining_minutes = Some(None);
+        }
         StageChange::Start(stage) => {
             let limits = limits
                 .ok_or_else(|| Error::Internal(format!("case {} has no manual limits", case.id)))?;
@@ -378,6 +512,18 @@ pub fn plan(
             )?;
             changes.set_stage(Some(&times));
         }
+    }
+    // A decision, or any step that moves the case on, settles a pending request.
+    if matches!(
+        action,
+        Action::ApproveExtension
+            | Action::RejectExtension
+            | Action::ApproveSuspension
+            | Action::RejectSuspension
+    ) || to != from
+    {
+        changes.pending_request = Some(None);
+        changes.pending_minutes = Some(None);
     }
     Ok(Plan {
         action,

@@ -424,7 +424,7 @@ pub fn queue_states(role: Role) -> &'static [State] {
             State::CalledBack,
         ],
         Role::Supervisor => &[State::Verifying, State::Handled],
-        Role::Dispatcher => &[State::Filed],
+        Role::Dispatcher => &[State::Filed, State::Suspended],
         Role::Handler => &[State::Dispatched],
         Role::Leader => &[
             State::Reported,
@@ -432,6 +432,7 @@ pub fn queue_states(role: Role) -> &'static [State] {
             State::Verified,
             State::Filed,
             State::Dispatched,
+            State::Suspended,
             State::Handled,
             State::Checked,
             State::CalledBack,
@@ -441,7 +442,7 @@ pub fn queue_states(role: Role) -> &'static [State] {
 }
 
 /// The caller's work queue: the union over their roles, nearest deadline first; handlers see only
-/// their department's cases.
+/// their department's cases, dispatchers also the requests waiting for their decision.
 pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec<Case>> {
     let mut states: Vec<&str> = Vec::new();
     let mut handler_only = true;
@@ -451,10 +452,17 @@ pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec
             handler_only = false;
         }
     }
-    let mut query = cases::table
-        .select(Case::as_select())
-        .filter(cases::state.eq_any(states))
-        .into_boxed();
+    let mut query = cases::table.select(Case::as_select()).into_boxed();
+    if caller.roles.contains(&Role::Dispatcher) {
+        // Requests for extension or suspension wait on dispatched cases.
+        query = query.filter(
+            cases::state
+                .eq_any(states)
+                .or(cases::pending_request.is_not_null()),
+        );
+    } else {
+        query = query.filter(cases::state.eq_any(states));
+    }
     if handler_only {
         query =
             query.filter(cases::department_code.eq(caller.department.clone().unwrap_or_default()));

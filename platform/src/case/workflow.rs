@@ -23,6 +23,8 @@ pub enum State {
     Rejected,
     /// 已派遣: a department owns it.
     Dispatched,
+    /// 挂账/缓办: approved pause (e.g. waiting for budget); the clock stands still.
+    Suspended,
     /// 已处置: the department reports it fixed; waits for the on-site check.
     Handled,
     /// 核查通过: the fix was confirmed on site.
@@ -36,13 +38,14 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 11] = [
+    pub const ALL: [State; 12] = [
         State::Reported,
         State::Verifying,
         State::Verified,
         State::Filed,
         State::Rejected,
         State::Dispatched,
+        State::Suspended,
         State::Handled,
         State::Checked,
         State::CalledBack,
@@ -58,6 +61,7 @@ impl State {
             State::Filed => "filed",
             State::Rejected => "rejected",
             State::Dispatched => "dispatched",
+            State::Suspended => "suspended",
             State::Handled => "handled",
             State::Checked => "checked",
             State::CalledBack => "called_back",
@@ -181,10 +185,24 @@ pub enum Action {
     Close,
     /// 作废
     Cancel,
+    /// 申请延期: the department asks for more time.
+    RequestExtension,
+    /// 延期审批通过
+    ApproveExtension,
+    /// 延期审批不通过
+    RejectExtension,
+    /// 申请挂账/缓办: the department cannot handle it now.
+    RequestSuspension,
+    /// 挂账审批通过: the clock stops.
+    ApproveSuspension,
+    /// 挂账审批不通过
+    RejectSuspension,
+    /// 恢复办理: the clock runs again with the time that was left.
+    Resume,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 19] = [
         Action::RequestVerification,
         Action::Verify,
         Action::File,
@@ -197,6 +215,13 @@ impl Action {
         Action::Callback,
         Action::Close,
         Action::Cancel,
+        Action::RequestExtension,
+        Action::ApproveExtension,
+        Action::RejectExtension,
+        Action::RequestSuspension,
+        Action::ApproveSuspension,
+        Action::RejectSuspension,
+        Action::Resume,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -213,6 +238,13 @@ impl Action {
             Action::Callback => "callback",
             Action::Close => "close",
             Action::Cancel => "cancel",
+            Action::RequestExtension => "request_extension",
+            Action::ApproveExtension => "approve_extension",
+            Action::RejectExtension => "reject_extension",
+            Action::RequestSuspension => "request_suspension",
+            Action::ApproveSuspension => "approve_suspension",
+            Action::RejectSuspension => "reject_suspension",
+            Action::Resume => "resume",
         }
     }
 
@@ -226,8 +258,16 @@ impl Action {
             | Action::Close
             | Action::Cancel => Role::Operator,
             Action::Verify | Action::CheckPass | Action::Rework => Role::Supervisor,
-            Action::Dispatch => Role::Dispatcher,
-            Action::Return | Action::Handle => Role::Handler,
+            Action::Dispatch
+            | Action::ApproveExtension
+            | Action::RejectExtension
+            | Action::ApproveSuspension
+            | Action::RejectSuspension
+            | Action::Resume => Role::Dispatcher,
+            Action::Return
+            | Action::Handle
+            | Action::RequestExtension
+            | Action::RequestSuspension => Role::Handler,
         }
     }
 }
@@ -238,6 +278,33 @@ pub struct Facts {
     pub source: Source,
     /// The supervisor's on-site answer, once there is one.
     pub verified: Option<bool>,
+    /// A department's request waiting for the dispatcher.
+    pub pending: Option<Pending>,
+}
+
+/// A request from the department that the command center has not decided yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Pending {
+    /// 延期申请
+    Extension,
+    /// 挂账申请
+    Suspension,
+}
+
+impl Pending {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pending::Extension => "extension",
+            Pending::Suspension => "suspension",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Pending> {
+        [Pending::Extension, Pending::Suspension]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,6 +321,10 @@ pub enum WorkflowError {
     CallbackRequired { reported_by: Source },
     #[error("supervisor reports get no call-back: close the case")]
     NoCallback,
+    #[error("a {} request is already waiting for the dispatcher", .0.as_str())]
+    RequestPending(Pending),
+    #[error("there is no {} request to decide", .0.as_str())]
+    NothingToDecide(Pending),
 }
 
 /// The state `action` leads to, if `roles` may take it now.
@@ -299,6 +370,28 @@ pub fn next_state(
             });
         }
         (Action::Close, S::Checked | S::CalledBack) => S::Closed,
+        (Action::RequestExtension | Action::RequestSuspension, S::Dispatched) => {
+            if let Some(pending) = facts.pending {
+                return Err(WorkflowError::RequestPending(pending));
+            }
+            S::Dispatched
+        }
+        (Action::ApproveExtension | Action::RejectExtension, S::Dispatched)
+            if facts.pending != Some(Pending::Extension) =>
+        {
+            return Err(WorkflowError::NothingToDecide(Pending::Extension));
+        }
+        (Action::ApproveSuspension | Action::RejectSuspension, S::Dispatched)
+            if facts.pending != Some(Pending::Suspension) =>
+        {
+            return Err(WorkflowError::NothingToDecide(Pending::Suspension));
+        }
+        (
+            Action::ApproveExtension | Action::RejectExtension | Action::RejectSuspension,
+            S::Dispatched,
+        ) => S::Dispatched,
+        (Action::ApproveSuspension, S::Dispatched) => S::Suspended,
+        (Action::Resume, S::Suspended) => S::Dispatched,
         _ => return Err(illegal()),
     };
     Ok(next)
@@ -311,9 +404,26 @@ mod tests {
 
     /// The legal steps, written out independently of `next_state`, for a supervisor
     /// report (no verification, no call-back) and a public one (both).
-    fn legal(state: State, action: Action, source: Source) -> Option<State> {
+    fn legal(
+        state: State,
+        action: Action,
+        source: Source,
+        pending: Option<Pending>,
+    ) -> Option<State> {
         let public = source.from_public();
         let open = state.is_open();
+        let decision = match (pending, action) {
+            (None, Action::RequestExtension | Action::RequestSuspension) => Some(S::Dispatched),
+            (Some(Pending::Extension), Action::ApproveExtension | Action::RejectExtension) => {
+                Some(S::Dispatched)
+            }
+            (Some(Pending::Suspension), Action::ApproveSuspension) => Some(S::Suspended),
+            (Some(Pending::Suspension), Action::RejectSuspension) => Some(S::Dispatched),
+            _ => None,
+        };
+        if decision.is_some() {
+            return decision.filter(|_| state == S::Dispatched);
+        }
         let table: &[(State, Action, State, Option<bool>)] = &[
             (S::Reported, Action::RequestVerification, S::Verifying, None),
             (S::Verifying, Action::Verify, S::Verified, None),
@@ -329,6 +439,7 @@ mod tests {
             (S::Checked, Action::Callback, S::CalledBack, Some(true)),
             (S::Checked, Action::Close, S::Closed, Some(false)),
             (S::CalledBack, Action::Close, S::Closed, None),
+            (S::Suspended, Action::Resume, S::Dispatched, None),
         ];
         if action == Action::Cancel {
             return open.then_some(S::Cancelled);
@@ -344,17 +455,22 @@ mod tests {
     #[test]
     fn every_state_action_role_combination() {
         let mut legal_steps = 0;
-        for source in [Source::Supervisor, Source::Public, Source::Hotline] {
+        let pendings = [None, Some(Pending::Extension), Some(Pending::Suspension)];
+        for (source, pending) in [Source::Supervisor, Source::Public, Source::Hotline]
+            .into_iter()
+            .flat_map(|s| pendings.map(|p| (s, p)))
+        {
             let facts = Facts {
                 source,
                 verified: Some(true),
+                pending,
             };
             for state in State::ALL {
                 for action in Action::ALL {
                     for role in Role::ALL {
                         let got = next_state(state, action, &[role], facts);
                         let expected_role = action.role();
-                        match (role == expected_role, legal(state, action, source)) {
+                        match (role == expected_role, legal(state, action, source, pending)) {
                             (false, _) => assert_eq!(
                                 got,
                                 Err(WorkflowError::WrongRole {
@@ -373,6 +489,8 @@ mod tests {
                                     Err(WorkflowError::Illegal { .. }
                                         | WorkflowError::VerificationRequired { .. }
                                         | WorkflowError::CallbackRequired { .. }
+                                        | WorkflowError::RequestPending(_)
+                                        | WorkflowError::NothingToDecide(_)
                                         | WorkflowError::NoCallback)
                                 ),
                                 "{state:?} {action:?} {source:?}: {got:?}"
@@ -382,9 +500,11 @@ mod tests {
                 }
             }
         }
-        // Cancel from the 8 open states; 13 other steps for supervisor reports (direct
-        // filing, close without call-back), 12 for public and hotline ones.
-        assert_eq!(legal_steps, 3 * 8 + 13 + 12 + 12);
+        // For each of the 3 × 3 (source, pending) pairs: cancel from the 9 open states and
+        // resume from suspended; 13 loop steps for supervisor reports (direct filing, close
+        // without call-back), 12 for public and hotline ones; and 2 request/decision steps
+        // per pending value.
+        assert_eq!(legal_steps, 9 * (9 + 1) + 3 * (13 + 12 + 12) + 3 * 3 * 2);
     }
 
     #[test]
@@ -392,6 +512,7 @@ mod tests {
         let public = Facts {
             source: Source::Public,
             verified: None,
+            pending: None,
         };
         let op = [Role::Operator];
         assert_eq!(
@@ -417,6 +538,7 @@ mod tests {
         let facts = Facts {
             source: Source::Hotline,
             verified: Some(false),
+            pending: None,
         };
         assert_eq!(
             next_state(S::Verified, Action::File, &[Role::Operator], facts),
@@ -433,6 +555,7 @@ mod tests {
         let facts = Facts {
             source: Source::Supervisor,
             verified: None,
+            pending: None,
         };
         let roles = [Role::Operator, Role::Dispatcher];
         assert_eq!(

@@ -215,3 +215,180 @@ async fn editing_the_manual_never_moves_existing_deadlines() {
         (Some("hz-manual-2026.2"), Some(60))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_moves_the_deadline_and_a_suspension_stops_the_clock() {
+    let app = TestApp::spawn().await;
+    let (hw, disp, lead) = (
+        app.login("sc-hdl-huanwei").await,
+        app.login("sc-disp1").await,
+        app.login("sc-lead1").await,
+    );
+    let case = app.dispatched_case("huanwei").await;
+    let deadline = case["stage_deadline"]
+        .as_str()
+        .expect("deadline")
+        .to_owned();
+
+    let (status, body) = app
+        .step(
+            &hw,
+            &case,
+            "extension/request",
+            json!({ "minutes": 0, "reason": "x" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("minutes"))
+    );
+    let case = app
+        .ok_step(
+            &hw,
+            &case,
+            "extension/request",
+            json!({ "minutes": 120, "reason": "需要调配车辆" }),
+        )
+        .await;
+    assert_eq!(
+        (
+            case["pending_request"].as_str(),
+            case["pending_minutes"].as_i64()
+        ),
+        (Some("extension"), Some(120))
+    );
+    let (status, body) = app
+        .step(
+            &hw,
+            &case,
+            "suspension/request",
+            json!({ "reason": "again" }),
+        )
+        .await;
+    assert_eq!(
+        (status, crate::helpers::error_code(&body)),
+        (409, "request_pending")
+    );
+    let (status, _) = app.step(&hw, &case, "extension/approve", json!({})).await;
+    assert_eq!(status, 403, "nobody approves their own request");
+    assert!(
+        app.in_queue(&disp, &case).await,
+        "the request waits in the dispatcher's queue"
+    );
+
+    let case = app
+        .ok_step(
+            &disp,
+            &case,
+            "extension/approve",
+            json!({ "comment": "同意" }),
+        )
+        .await;
+    assert_eq!(
+        (
+            case["stage_limit_minutes"].as_i64(),
+            case["extension_minutes"].as_i64()
+        ),
+        (Some(360), Some(120))
+    );
+    assert!(case["pending_request"].is_null());
+    assert!(
+        case["stage_deadline"].as_str().expect("deadline") > deadline.as_str(),
+        "the deadline moved later"
+    );
+    let (status, body) = app.step(&disp, &case, "extension/approve", json!({})).await;
+    assert_eq!(
+        (status, crate::helpers::error_code(&body)),
+        (409, "nothing_to_decide")
+    );
+
+    // A refused request leaves the deadline as it was.
+    let case = app
+        .ok_step(
+            &hw,
+            &case,
+            "extension/request",
+            json!({ "minutes": 60, "reason": "再延" }),
+        )
+        .await;
+    let refused = app
+        .ok_step(
+            &disp,
+            &case,
+            "extension/reject",
+            json!({ "reason": "时限已足够" }),
+        )
+        .await;
+    assert_eq!(
+        (
+            refused["stage_deadline"].as_str(),
+            refused["extension_minutes"].as_i64()
+        ),
+        (case["stage_deadline"].as_str(), Some(120))
+    );
+
+    // Suspension: the clock stands still, then resumes with the time that was left.
+    let case = app
+        .ok_step(
+            &hw,
+            &refused,
+            "suspension/request",
+            json!({ "reason": "需要追加预算" }),
+        )
+        .await;
+    let case = app
+        .ok_step(&disp, &case, "suspension/approve", json!({}))
+        .await;
+    assert_eq!(case["state"], "suspended");
+    assert!(case["light"].is_null() && case["stage_deadline"].is_null());
+    let left = case["suspended_remaining_minutes"]
+        .as_i64()
+        .expect("time left");
+    assert!(left > 0 && left <= 360, "{left}");
+    let photo = app.photo(&hw).await;
+    let (status, body) = app
+        .step(&hw, &case, "handle", json!({ "media": [photo] }))
+        .await;
+    assert_eq!(
+        (status, body["error"]["current_state"].as_str()),
+        (409, Some("suspended"))
+    );
+    let (_, stats) = app.get("/api/v1/stats/lights", &lead).await;
+    assert_eq!(
+        department_lights(&stats, "huanwei"),
+        (0, 0, 0),
+        "a suspended case shows no light"
+    );
+    assert!(app.in_queue(&disp, &case).await);
+
+    let case = app.ok_step(&disp, &case, "resume", json!({})).await;
+    assert_eq!(
+        (case["state"].as_str(), case["stage"].as_str()),
+        (Some("dispatched"), Some("handling"))
+    );
+    let now_left = case["remaining_minutes"].as_i64().expect("remaining");
+    assert!(
+        (left - now_left).abs() <= 1,
+        "resumed with {now_left} of {left} minutes"
+    );
+    let detail = app.detail(&case).await;
+    let actions: Vec<&str> = detail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["action"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        &actions[3..],
+        [
+            "request_extension",
+            "approve_extension",
+            "request_extension",
+            "reject_extension",
+            "request_suspension",
+            "approve_suspension",
+            "resume"
+        ]
+    );
+    assert_eq!(detail["records"][4]["details"]["minutes"], 120);
+}
