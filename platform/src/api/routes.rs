@@ -30,7 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/queue", web::get().to(case::my_queue))
             .route("/stats/lights", web::get().to(case::light_stats))
             .route("/media", web::post().to(media::upload_media))
-            .route("/media/{sha256}", web::get().to(media::download_media))
             .route("/cases", web::post().to(case::report_case))
             .route("/cases", web::get().to(case::list_cases))
             .service(
@@ -72,7 +71,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         web::post().to(case::reject_suspension),
                     )
                     .route("/resume", web::post().to(case::resume_case)),
-            ),
+            )
+            .route("/media/{sha256}", web::get().to(media::download_media)),
     )
     .route("/healthz", web::get().to(api::healthz))
     .route("/readyz", web::get().to(api::readyz))
