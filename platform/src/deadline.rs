@@ -229,16 +229,7 @@ pub fn remaining(
 mod tests {
     use super::*;
     use crate::calendar::WorkCalendar;
-    use chrono::{NaiveDateTime, TimeZone};
-
-    fn bj(s: &str) -> DateTime<Utc> {
-        let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time");
-        chrono_tz::Asia::Shanghai
-            .from_local_datetime(&local)
-            .single()
-            .expect("unique")
-            .with_timezone(&Utc)
-    }
+    use crate::calendar::beijing as bj;
 
     fn calendar() -> WorkCalendar {
         WorkCalendar::new(chrono_tz::Asia::Shanghai, WorkCalendar::default_periods())

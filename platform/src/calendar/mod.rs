@@ -206,8 +206,20 @@ impl WorkCalendar {
     }
 }
 
+/// Beijing local time (`YYYY-MM-DD HH:MM`) → UTC, for tests written in local time.
+#[cfg(test)]
+pub(crate) fn beijing(s: &str) -> DateTime<Utc> {
+    let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time");
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&local)
+        .single()
+        .expect("unique")
+        .with_timezone(&Utc)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::beijing as bj;
     use super::*;
     use proptest::prelude::*;
 
@@ -218,16 +230,6 @@ mod tests {
         cal.load_year(&dir.join("cn-2025.toml")).expect("2025");
         cal.load_year(&dir.join("cn-2026.toml")).expect("2026");
         cal
-    }
-
-    /// Beijing local time → UTC.
-    fn bj(s: &str) -> DateTime<Utc> {
-        let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time");
-        chrono_tz::Asia::Shanghai
-            .from_local_datetime(&local)
-            .single()
-            .expect("unique")
-            .with_timezone(&Utc)
     }
 
     fn hours(h: i64) -> Duration {

@@ -243,6 +243,36 @@ async fn public_report_is_verified_and_called_back() {
         (Some("unsatisfied"), Some("修得慢"))
     );
     assert_eq!(detail["records"][0]["actor_role"], "public");
+
+    // A 12319 call entered by the operator is a hotline report: verified before filing too.
+    let (status, hotline) = app
+        .post("/api/v1/cases", Some(&op), json!({ "description": "热线：路灯不亮", "lon": LON, "lat": LAT, "reporter_phone": "13900000000" }))
+        .await;
+    assert_eq!((status, hotline["source"].as_str()), (201, Some("hotline")));
+    let (status, body) = app
+        .step(
+            &op,
+            &hotline,
+            "file",
+            json!({ "category": category("component", "01", "18") }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("verification_required"))
+    );
+    // A dispatcher takes no reports.
+    let (status, body) = app
+        .post(
+            "/api/v1/cases",
+            Some(&disp),
+            json!({ "description": "x", "lon": LON, "lat": LAT }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("wrong_role"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
