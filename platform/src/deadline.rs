@@ -98,7 +98,9 @@ pub fn stage_after(action: Action) -> StageChange {
         | Action::RequestExtension
         | Action::RejectExtension
         | Action::RequestSuspension
-        | Action::RejectSuspension => StageChange::Keep,
+        | Action::RejectSuspension
+        | Action::Supervise
+        | Action::AcknowledgeSupervision => StageChange::Keep,
         Action::ApproveExtension => StageChange::Extend,
         Action::ApproveSuspension => StageChange::Pause,
         Action::Resume => StageChange::Resume,

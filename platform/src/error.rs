@@ -99,6 +99,7 @@ impl Error {
                 WorkflowError::NoCallback => "callback_not_applicable",
                 WorkflowError::RequestPending(_) => "request_pending",
                 WorkflowError::NothingToDecide(_) => "nothing_to_decide",
+                WorkflowError::NoSupervisionOrder => "no_supervision_order",
             },
             Error::StaleVersion { .. } => "stale_version",
             Error::PayloadTooLarge { .. } => "payload_too_large",

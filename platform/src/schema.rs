@@ -72,6 +72,23 @@ diesel::table! {
         pending_minutes -> Nullable<Int4>,
         suspended_remaining_minutes -> Nullable<Int4>,
         extension_minutes -> Int4,
+        supervision_pending -> Bool,
+        supervision_level -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    supervision_orders (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        origin -> Text,
+        level -> Text,
+        text -> Text,
+        due_at -> Timestamptz,
+        issued_by -> Nullable<Uuid>,
+        issued_at -> Timestamptz,
+        acknowledged_by -> Nullable<Uuid>,
+        acknowledged_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -95,5 +112,13 @@ diesel::table! {
 diesel::joinable!(users -> departments (department_code));
 diesel::joinable!(cases -> departments (department_code));
 diesel::joinable!(case_records -> cases (case_id));
+diesel::joinable!(supervision_orders -> cases (case_id));
 
-diesel::allow_tables_to_appear_in_same_query!(departments, users, media, cases, case_records);
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    users,
+    media,
+    cases,
+    case_records,
+    supervision_orders
+);

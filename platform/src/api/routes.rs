@@ -70,7 +70,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         "/suspension/reject",
                         web::post().to(case::reject_suspension),
                     )
-                    .route("/resume", web::post().to(case::resume_case)),
+                    .route("/resume", web::post().to(case::resume_case))
+                    .route("/supervise", web::post().to(case::supervise_case))
+                    .route(
+                        "/supervision/acknowledge",
+                        web::post().to(case::acknowledge_supervision),
+                    ),
             )
             .route("/media/{sha256}", web::get().to(media::download_media)),
     )

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::api::json::Json;
 use crate::app::AppState;
 use crate::auth::{Caller, MaybeCaller};
-use crate::case::model::{Case, Record};
-use crate::case::steps::{RejectReason, Step, StepRequest, Urgency};
+use crate::case::model::{Case, Record, SupervisionOrder};
+use crate::case::steps::{RejectReason, Step, StepRequest, SupervisionLevel, Urgency};
 use crate::case::store::{self, CaseFilter, Idempotency, NewReport};
 use crate::case::view::CaseView;
 use crate::case::workflow::{Role, Source, State};
@@ -56,6 +56,8 @@ pub struct CaseDetail {
     pub case: CaseView,
     /// The full timeline (办理记录), oldest first.
     pub records: Vec<Record>,
+    /// Supervision orders (督办) on the case, oldest first.
+    pub supervision_orders: Vec<SupervisionOrder>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -264,12 +266,20 @@ pub async fn get_case(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let id = id.into_inner();
-    let (case, records) = db::run(&state.pool, move |conn| {
-        Ok((store::get(conn, id)?, store::records(conn, id)?))
+    let (case, records, supervision_orders) = db::run(&state.pool, move |conn| {
+        Ok((
+            store::get(conn, id)?,
+            store::records(conn, id)?,
+            store::supervision_orders(conn, id)?,
+        ))
     })
     .await?;
     let case = CaseView::new(case, &state.tenant, Utc::now());
-    Ok(HttpResponse::Ok().json(CaseDetail { case, records }))
+    Ok(HttpResponse::Ok().json(CaseDetail {
+        case,
+        records,
+        supervision_orders,
+    }))
 }
 
 /// The caller's work queue (待办), by role: operators see reports to file and checked
@@ -798,4 +808,63 @@ pub async fn resume_case(
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), plain(Step::Resume, body.0)).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuperviseBody {
+    pub version: i32,
+    pub level: SupervisionLevel,
+    /// What the department must do.
+    pub text: String,
+    /// When the leader expects it done (RFC 3339).
+    pub due_at: DateTime<Utc>,
+}
+
+/// 督办 (leader): a supervision order; the case becomes urgent and heads the queues until
+/// the department acknowledges it.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/supervise", tag = "steps", params(("id" = Uuid, Path)), request_body = SuperviseBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn supervise_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<SuperviseBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let step = Step::Supervise {
+        level: b.level,
+        text: b.text,
+        due_at: b.due_at,
+    };
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        StepRequest {
+            step,
+            version: b.version,
+            comment: None,
+            media: Vec::new(),
+        },
+    )
+    .await
+}
+
+/// 督办签收 (handler of the department holding the case).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/supervision/acknowledge", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn acknowledge_supervision(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<StepBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        plain(Step::AcknowledgeSupervision, body.0),
+    )
+    .await
 }

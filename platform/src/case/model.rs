@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::schema::{case_records, cases};
+use crate::schema::{case_records, cases, supervision_orders};
 
 /// 案件: the current state of one case, derived from its records.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
@@ -71,6 +71,29 @@ pub struct Case {
     pub suspended_remaining_minutes: Option<i32>,
     /// Total minutes of approved extensions (延期).
     pub extension_minutes: i32,
+    /// A supervision order (督办) waits for the department's acknowledgement.
+    pub supervision_pending: bool,
+    /// The level of the latest supervision order, once there is one.
+    pub supervision_level: Option<String>,
+}
+
+/// 督办单: a supervision order on a case.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize, ToSchema)]
+#[diesel(table_name = supervision_orders)]
+pub struct SupervisionOrder {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    /// district (a district leader) or city (through the interchange).
+    pub origin: String,
+    /// general 一般督办, key 重点督办, listed 挂牌督办.
+    pub level: String,
+    pub text: String,
+    /// When the leader expects the case resolved.
+    pub due_at: DateTime<Utc>,
+    pub issued_by: Option<Uuid>,
+    pub issued_at: DateTime<Utc>,
+    pub acknowledged_by: Option<Uuid>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 /// 办理记录: one step taken on a case. Append-only; the database refuses changes.
@@ -141,6 +164,8 @@ pub struct CaseChanges {
     pub pending_minutes: Option<Option<i32>>,
     pub suspended_remaining_minutes: Option<Option<i32>>,
     pub extension_minutes: Option<i32>,
+    pub supervision_pending: Option<bool>,
+    pub supervision_level: Option<Option<String>>,
 }
 
 impl CaseChanges {

@@ -102,6 +102,35 @@ pub enum Step {
     ApproveSuspension,
     RejectSuspension,
     Resume,
+    /// 督办 by a leader: raises urgency and heads the department's queue until acknowledged.
+    Supervise {
+        level: SupervisionLevel,
+        text: String,
+        due_at: DateTime<Utc>,
+    },
+    AcknowledgeSupervision,
+}
+
+/// How hard a supervision order presses (督办级别).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SupervisionLevel {
+    /// 一般督办
+    General,
+    /// 重点督办
+    Key,
+    /// 挂牌督办: named publicly.
+    Listed,
+}
+
+impl SupervisionLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupervisionLevel::General => "general",
+            SupervisionLevel::Key => "key",
+            SupervisionLevel::Listed => "listed",
+        }
+    }
 }
 
 impl Step {
@@ -126,6 +155,8 @@ impl Step {
             Step::ApproveSuspension => Action::ApproveSuspension,
             Step::RejectSuspension => Action::RejectSuspension,
             Step::Resume => Action::Resume,
+            Step::Supervise { .. } => Action::Supervise,
+            Step::AcknowledgeSupervision => Action::AcknowledgeSupervision,
         }
     }
 }
@@ -228,6 +259,7 @@ pub fn plan(
         source,
         verified: case.verified,
         pending,
+        supervision_pending: case.supervision_pending,
     };
     let to = workflow::next_state(from, action, &caller.roles, facts)?;
     if action.role() == Role::Handler
@@ -407,6 +439,28 @@ pub fn plan(
             details = json!({ "request": pending.map(Pending::as_str) });
         }
         Step::ApproveExtension { .. } | Step::ApproveSuspension | Step::Resume => {}
+        Step::Supervise {
+            level,
+            text,
+            due_at,
+        } => {
+            if text.trim().is_empty() {
+                return Err(Error::invalid("text", "say what the department must do"));
+            }
+            if *due_at <= now {
+                return Err(Error::invalid(
+                    "due_at",
+                    "the order's deadline must be in the future",
+                ));
+            }
+            changes.supervision_pending = Some(true);
+            changes.supervision_level = Some(Some(level.as_str().to_owned()));
+            changes.urgency = Some(Urgency::Urgent.as_str().to_owned());
+            details = json!({ "level": level, "text": text, "due_at": due_at, "urgency_before": case.urgency });
+        }
+        Step::AcknowledgeSupervision => {
+            changes.supervision_pending = Some(false);
+        }
     }
     let limits = match &req.step {
         Step::File {

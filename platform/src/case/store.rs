@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Claims;
-use crate::case::model::{Case, NewRecord, Record};
+use crate::case::model::{Case, NewRecord, Record, SupervisionOrder};
 use crate::case::steps::{self, StepRequest, Urgency};
 use crate::case::workflow::{Action, Role, Source, State};
 use crate::catalogue::{CategoryKind, CategoryRef};
@@ -16,7 +16,7 @@ use crate::config::Tenant;
 use crate::deadline::{self, StageTimes};
 use crate::error::{Error, Result};
 use crate::manual::{Clock, Stage};
-use crate::schema::{case_records, cases, media};
+use crate::schema::{case_records, cases, media, supervision_orders};
 
 /// A report as it enters the system (上报).
 #[derive(Debug, Clone)]
@@ -243,6 +243,14 @@ pub fn get(conn: &mut PgConnection, id: Uuid) -> Result<Case> {
         .ok_or_else(|| Error::NotFound(format!("case {id}")))
 }
 
+pub fn supervision_orders(conn: &mut PgConnection, id: Uuid) -> Result<Vec<SupervisionOrder>> {
+    Ok(supervision_orders::table
+        .filter(supervision_orders::case_id.eq(id))
+        .order(supervision_orders::issued_at.asc())
+        .select(SupervisionOrder::as_select())
+        .load(conn)?)
+}
+
 pub fn records(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Record>> {
     Ok(case_records::table
         .filter(case_records::case_id.eq(id))
@@ -314,6 +322,39 @@ pub fn apply_step(
                 state,
             });
         };
+        match &req.step {
+            steps::Step::Supervise {
+                level,
+                text,
+                due_at,
+            } => {
+                diesel::insert_into(supervision_orders::table)
+                    .values(SupervisionOrder {
+                        id: Uuid::new_v4(),
+                        case_id,
+                        origin: "district".into(),
+                        level: level.as_str().into(),
+                        text: text.clone(),
+                        due_at: *due_at,
+                        issued_by: Some(caller.sub),
+                        issued_at: now,
+                        acknowledged_by: None,
+                        acknowledged_at: None,
+                    })
+                    .execute(conn)?;
+            }
+            steps::Step::AcknowledgeSupervision => {
+                diesel::update(supervision_orders::table)
+                    .filter(supervision_orders::case_id.eq(case_id))
+                    .filter(supervision_orders::acknowledged_at.is_null())
+                    .set((
+                        supervision_orders::acknowledged_by.eq(caller.sub),
+                        supervision_orders::acknowledged_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+            _ => {}
+        }
         let role = plan.action.role();
         diesel::insert_into(case_records::table)
             .values(NewRecord {
@@ -443,6 +484,7 @@ pub fn queue_states(role: Role) -> &'static [State] {
 
 /// The caller's work queue: the union over their roles, nearest deadline first; handlers see only
 /// their department's cases, dispatchers also the requests waiting for their decision.
+/// Cases with an unacknowledged supervision order come first.
 pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec<Case>> {
     let mut states: Vec<&str> = Vec::new();
     let mut handler_only = true;
@@ -469,6 +511,7 @@ pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec
     }
     Ok(query
         .order((
+            cases::supervision_pending.desc(),
             cases::stage_deadline.asc().nulls_last(),
             cases::number.asc(),
         ))

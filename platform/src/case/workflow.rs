@@ -199,10 +199,14 @@ pub enum Action {
     RejectSuspension,
     /// 恢复办理: the clock runs again with the time that was left.
     Resume,
+    /// 督办: a leader's supervision order on an open case.
+    Supervise,
+    /// 督办签收: the department acknowledges the order.
+    AcknowledgeSupervision,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 21] = [
         Action::RequestVerification,
         Action::Verify,
         Action::File,
@@ -222,6 +226,8 @@ impl Action {
         Action::ApproveSuspension,
         Action::RejectSuspension,
         Action::Resume,
+        Action::Supervise,
+        Action::AcknowledgeSupervision,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -245,6 +251,8 @@ impl Action {
             Action::ApproveSuspension => "approve_suspension",
             Action::RejectSuspension => "reject_suspension",
             Action::Resume => "resume",
+            Action::Supervise => "supervise",
+            Action::AcknowledgeSupervision => "acknowledge_supervision",
         }
     }
 
@@ -267,7 +275,9 @@ impl Action {
             Action::Return
             | Action::Handle
             | Action::RequestExtension
-            | Action::RequestSuspension => Role::Handler,
+            | Action::RequestSuspension
+            | Action::AcknowledgeSupervision => Role::Handler,
+            Action::Supervise => Role::Leader,
         }
     }
 }
@@ -280,6 +290,8 @@ pub struct Facts {
     pub verified: Option<bool>,
     /// A department's request waiting for the dispatcher.
     pub pending: Option<Pending>,
+    /// A supervision order the department has not acknowledged yet.
+    pub supervision_pending: bool,
 }
 
 /// A request from the department that the command center has not decided yet.
@@ -325,6 +337,8 @@ pub enum WorkflowError {
     RequestPending(Pending),
     #[error("there is no {} request to decide", .0.as_str())]
     NothingToDecide(Pending),
+    #[error("there is no supervision order waiting for acknowledgement")]
+    NoSupervisionOrder,
 }
 
 /// The state `action` leads to, if `roles` may take it now.
@@ -392,6 +406,13 @@ pub fn next_state(
         ) => S::Dispatched,
         (Action::ApproveSuspension, S::Dispatched) => S::Suspended,
         (Action::Resume, S::Suspended) => S::Dispatched,
+        (Action::Supervise, s) if s.is_open() => s,
+        (Action::AcknowledgeSupervision, S::Dispatched | S::Suspended)
+            if !facts.supervision_pending =>
+        {
+            return Err(WorkflowError::NoSupervisionOrder);
+        }
+        (Action::AcknowledgeSupervision, s @ (S::Dispatched | S::Suspended)) => s,
         _ => return Err(illegal()),
     };
     Ok(next)
@@ -444,6 +465,9 @@ mod tests {
         if action == Action::Cancel {
             return open.then_some(S::Cancelled);
         }
+        if action == Action::Supervise {
+            return open.then_some(state);
+        }
         table
             .iter()
             .find(|(from, a, _, only_public)| {
@@ -464,6 +488,7 @@ mod tests {
                 source,
                 verified: Some(true),
                 pending,
+                supervision_pending: false,
             };
             for state in State::ALL {
                 for action in Action::ALL {
@@ -491,6 +516,7 @@ mod tests {
                                         | WorkflowError::CallbackRequired { .. }
                                         | WorkflowError::RequestPending(_)
                                         | WorkflowError::NothingToDecide(_)
+                                        | WorkflowError::NoSupervisionOrder
                                         | WorkflowError::NoCallback)
                                 ),
                                 "{state:?} {action:?} {source:?}: {got:?}"
@@ -503,8 +529,11 @@ mod tests {
         // For each of the 3 × 3 (source, pending) pairs: cancel from the 9 open states and
         // resume from suspended; 13 loop steps for supervisor reports (direct filing, close
         // without call-back), 12 for public and hotline ones; and 2 request/decision steps
-        // per pending value.
-        assert_eq!(legal_steps, 9 * (9 + 1) + 3 * (13 + 12 + 12) + 3 * 3 * 2);
+        // per pending value; a supervision order on any of the 9 open states.
+        assert_eq!(
+            legal_steps,
+            9 * (9 + 1 + 9) + 3 * (13 + 12 + 12) + 3 * 3 * 2
+        );
     }
 
     #[test]
@@ -513,6 +542,7 @@ mod tests {
             source: Source::Public,
             verified: None,
             pending: None,
+            supervision_pending: false,
         };
         let op = [Role::Operator];
         assert_eq!(
@@ -539,6 +569,7 @@ mod tests {
             source: Source::Hotline,
             verified: Some(false),
             pending: None,
+            supervision_pending: false,
         };
         assert_eq!(
             next_state(S::Verified, Action::File, &[Role::Operator], facts),
@@ -556,6 +587,7 @@ mod tests {
             source: Source::Supervisor,
             verified: None,
             pending: None,
+            supervision_pending: false,
         };
         let roles = [Role::Operator, Role::Dispatcher];
         assert_eq!(
@@ -565,6 +597,52 @@ mod tests {
         assert_eq!(
             next_state(S::Filed, Action::Dispatch, &roles, facts),
             Ok(S::Dispatched)
+        );
+    }
+
+    #[test]
+    fn a_supervision_order_is_acknowledged_by_the_department_once() {
+        let mut facts = Facts {
+            source: Source::Supervisor,
+            verified: None,
+            pending: None,
+            supervision_pending: false,
+        };
+        let handler = [Role::Handler];
+        assert_eq!(
+            next_state(
+                S::Dispatched,
+                Action::AcknowledgeSupervision,
+                &handler,
+                facts
+            ),
+            Err(WorkflowError::NoSupervisionOrder)
+        );
+        facts.supervision_pending = true;
+        assert_eq!(
+            next_state(
+                S::Dispatched,
+                Action::AcknowledgeSupervision,
+                &handler,
+                facts
+            ),
+            Ok(S::Dispatched)
+        );
+        assert_eq!(
+            next_state(
+                S::Suspended,
+                Action::AcknowledgeSupervision,
+                &handler,
+                facts
+            ),
+            Ok(S::Suspended)
+        );
+        assert_eq!(
+            next_state(S::Closed, Action::Supervise, &[Role::Leader], facts),
+            Err(WorkflowError::Illegal {
+                action: Action::Supervise,
+                state: S::Closed
+            })
         );
     }
 

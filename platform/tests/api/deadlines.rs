@@ -392,3 +392,92 @@ async fn an_extension_moves_the_deadline_and_a_suspension_stops_the_clock() {
     );
     assert_eq!(detail["records"][4]["details"]["minutes"], 120);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervision_order_heads_the_queue_until_acknowledged() {
+    let app = TestApp::spawn().await;
+    let (lead, hw, zhifa) = (
+        app.login("sc-lead1").await,
+        app.login("sc-hdl-huanwei").await,
+        app.login("sc-hdl-zhifa").await,
+    );
+    let older = app.dispatched_case("huanwei").await;
+    let newer = app.dispatched_case("huanwei").await;
+    let (_, queue) = app.get("/api/v1/queue", &hw).await;
+    assert_eq!(queue[0]["id"], older["id"], "nearest deadline first");
+
+    let due = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let order = json!({ "level": "key", "text": "限期清理", "due_at": due });
+    let (status, body) = app
+        .step(
+            &lead,
+            &newer,
+            "supervise",
+            json!({ "level": "key", "text": " ", "due_at": due }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("text"))
+    );
+    let (status, _) = app.step(&hw, &newer, "supervise", order.clone()).await;
+    assert_eq!(status, 403, "leaders issue orders");
+    let newer = app.ok_step(&lead, &newer, "supervise", order).await;
+    assert_eq!(
+        (
+            newer["urgency"].as_str(),
+            newer["supervision_pending"].as_bool(),
+            newer["supervision_level"].as_str()
+        ),
+        (Some("urgent"), Some(true), Some("key"))
+    );
+    let (_, queue) = app.get("/api/v1/queue", &hw).await;
+    assert_eq!(
+        queue[0]["id"], newer["id"],
+        "the supervised case heads the department's queue"
+    );
+
+    let (status, body) = app
+        .step(&zhifa, &newer, "supervision/acknowledge", json!({}))
+        .await;
+    assert_eq!(
+        (status, crate::helpers::error_code(&body)),
+        (403, "not_your_department")
+    );
+    let newer = app
+        .ok_step(&hw, &newer, "supervision/acknowledge", json!({}))
+        .await;
+    assert_eq!(newer["supervision_pending"], false);
+    let (status, body) = app
+        .step(&hw, &newer, "supervision/acknowledge", json!({}))
+        .await;
+    assert_eq!(
+        (status, crate::helpers::error_code(&body)),
+        (409, "no_supervision_order")
+    );
+    let (_, queue) = app.get("/api/v1/queue", &hw).await;
+    assert_eq!(
+        queue[0]["id"], older["id"],
+        "acknowledged: back in deadline order"
+    );
+
+    let detail = app.detail(&newer).await;
+    let orders = detail["supervision_orders"].as_array().expect("orders");
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        (
+            orders[0]["origin"].as_str(),
+            orders[0]["level"].as_str(),
+            orders[0]["text"].as_str()
+        ),
+        (Some("district"), Some("key"), Some("限期清理"))
+    );
+    assert!(orders[0]["acknowledged_at"].is_string() && orders[0]["acknowledged_by"].is_string());
+    let actions: Vec<&str> = detail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["action"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(&actions[3..], ["supervise", "acknowledge_supervision"]);
+}

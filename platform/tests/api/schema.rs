@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use citygrid_platform::schema::{case_records, cases, departments, media, users};
+use citygrid_platform::schema::{
+    case_records, cases, departments, media, supervision_orders, users,
+};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
@@ -57,6 +59,13 @@ async fn schema_rs_matches_the_migrated_database() {
             diesel_columns(
                 "case_records",
                 case_records::table.select(case_records::all_columns),
+            ),
+        ),
+        (
+            "supervision_orders",
+            diesel_columns(
+                "supervision_orders",
+                supervision_orders::table.select(supervision_orders::all_columns),
             ),
         ),
     ];
