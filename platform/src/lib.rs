@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod error;
 pub mod manual;
 pub mod media;
+pub mod reminder;
 pub mod schema;
 pub mod user;
 

@@ -74,6 +74,24 @@ diesel::table! {
         extension_minutes -> Int4,
         supervision_pending -> Bool,
         supervision_level -> Nullable<Text>,
+        next_reminder_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        case_id -> Uuid,
+        kind -> Text,
+        stage -> Nullable<Text>,
+        stage_started_at -> Nullable<Timestamptz>,
+        department_code -> Nullable<Text>,
+        message -> Text,
+        created_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -113,6 +131,7 @@ diesel::joinable!(users -> departments (department_code));
 diesel::joinable!(cases -> departments (department_code));
 diesel::joinable!(case_records -> cases (case_id));
 diesel::joinable!(supervision_orders -> cases (case_id));
+diesel::joinable!(notifications -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     departments,

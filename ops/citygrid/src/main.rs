@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
-use citygrid_platform::{app, db, user};
+use citygrid_platform::{app, db, reminder, user};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -61,6 +61,9 @@ enum DistrictCommand {
         /// HTTP worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Seconds between reminder timer ticks (urge, overdue, delivery).
+        #[arg(long, default_value_t = 30)]
+        timer_seconds: u64,
     },
     /// Apply database migrations and sync reference data, then exit.
     Migrate {
@@ -177,7 +180,11 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        DistrictCommand::Serve { tenant, workers } => {
+        DistrictCommand::Serve {
+            tenant,
+            workers,
+            timer_seconds,
+        } => {
             let t = load(&tenant)?;
             let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
             let (migrated, seeded) = app::prepare(&t, &pool).map_err(|e| e.to_string())?;
@@ -189,9 +196,12 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                 )
             })?;
             tracing::info!(district = t.code(), bind = %t.config.http.bind, migrated, seeded, "district instance starting");
+            let timer_pool = pool.clone();
             let state = app::AppState::new(t, pool);
             actix_web::rt::System::new()
                 .block_on(async move {
+                    let period = std::time::Duration::from_secs(timer_seconds.max(1));
+                    actix_web::rt::spawn(reminder::run_timer(timer_pool, period));
                     app::server(state, listener, workers)?
                         .await
                         .map_err(Into::into)

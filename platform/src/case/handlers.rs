@@ -18,6 +18,7 @@ use crate::catalogue::{CategoryKind, CategoryRef};
 use crate::db;
 use crate::error::{Error, ErrorBody, Result};
 use crate::media::sha256_hex;
+use crate::reminder::{self, Notification};
 
 /// 上报: a problem seen in the street.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -58,6 +59,8 @@ pub struct CaseDetail {
     pub records: Vec<Record>,
     /// Supervision orders (督办) on the case, oldest first.
     pub supervision_orders: Vec<SupervisionOrder>,
+    /// Reminders written for the case (arrival, urge, overdue), oldest first.
+    pub notifications: Vec<Notification>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -266,11 +269,12 @@ pub async fn get_case(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let id = id.into_inner();
-    let (case, records, supervision_orders) = db::run(&state.pool, move |conn| {
+    let (case, records, supervision_orders, notifications) = db::run(&state.pool, move |conn| {
         Ok((
             store::get(conn, id)?,
             store::records(conn, id)?,
             store::supervision_orders(conn, id)?,
+            reminder::of_case(conn, id)?,
         ))
     })
     .await?;
@@ -279,6 +283,7 @@ pub async fn get_case(
         case,
         records,
         supervision_orders,
+        notifications,
     }))
 }
 

@@ -75,6 +75,8 @@ pub struct Case {
     pub supervision_pending: bool,
     /// The level of the latest supervision order, once there is one.
     pub supervision_level: Option<String>,
+    /// When the reminder timer looks at the case next (yellow, then red instant).
+    pub next_reminder_at: Option<DateTime<Utc>>,
 }
 
 /// 督办单: a supervision order on a case.
@@ -166,6 +168,7 @@ pub struct CaseChanges {
     pub extension_minutes: Option<i32>,
     pub supervision_pending: Option<bool>,
     pub supervision_level: Option<Option<String>>,
+    pub next_reminder_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl CaseChanges {
@@ -177,5 +180,6 @@ impl CaseChanges {
         self.stage_limit_minutes = Some(times.map(|t| t.limit.num_minutes() as i32));
         self.stage_yellow_at = Some(times.map(|t| t.yellow_at));
         self.stage_deadline = Some(times.map(|t| t.deadline));
+        self.next_reminder_at = Some(times.map(|t| t.yellow_at));
     }
 }

@@ -520,6 +520,7 @@ pub fn plan(
             changes.suspended_remaining_minutes = Some(Some(left.num_minutes() as i32));
             changes.stage_yellow_at = Some(None);
             changes.stage_deadline = Some(None);
+            changes.next_reminder_at = Some(None);
             details = json!({ "remaining_minutes": left.num_minutes() });
         }
         StageChange::Resume => {

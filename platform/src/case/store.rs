@@ -16,6 +16,7 @@ use crate::config::Tenant;
 use crate::deadline::{self, StageTimes};
 use crate::error::{Error, Result};
 use crate::manual::{Clock, Stage};
+use crate::reminder;
 use crate::schema::{case_records, cases, media, supervision_orders};
 
 /// A report as it enters the system (上报).
@@ -179,6 +180,7 @@ pub fn create_report(
                 cases::stage_limit_minutes.eq(filing.limit.num_minutes() as i32),
                 cases::stage_yellow_at.eq(filing.yellow_at),
                 cases::stage_deadline.eq(filing.deadline),
+                cases::next_reminder_at.eq(filing.yellow_at),
             ))
             .on_conflict((cases::idempotency_scope, cases::idempotency_key))
             .do_nothing()
@@ -354,6 +356,25 @@ pub fn apply_step(
                     .execute(conn)?;
             }
             _ => {}
+        }
+        if matches!(plan.action, Action::Dispatch | Action::Rework) {
+            reminder::notify_once(
+                conn,
+                &reminder::NewNotification {
+                    case_id,
+                    kind: reminder::ARRIVAL,
+                    stage: updated.stage.as_deref(),
+                    stage_started_at: updated.stage_started_at,
+                    department_code: updated.department_code.as_deref(),
+                    message: format!(
+                        "case {} has arrived (到达): due {}",
+                        updated.number,
+                        updated
+                            .stage_deadline
+                            .map_or_else(|| "-".to_owned(), |d| d.to_rfc3339())
+                    ),
+                },
+            )?;
         }
         let role = plan.action.role();
         diesel::insert_into(case_records::table)

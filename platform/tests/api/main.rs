@@ -8,4 +8,5 @@ mod deadlines;
 mod helpers;
 mod loop_flows;
 mod records;
+mod reminders;
 mod schema;

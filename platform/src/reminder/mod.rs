@@ -1,0 +1,271 @@
+//! Reminders (到达提醒, 催办, 超时提醒): the timer that finds cases turning yellow or red,
+//! and the notification outbox it writes to.
+//!
+//! The timer reads `cases.next_reminder_at` through a partial index, claims due cases with
+//! `FOR UPDATE SKIP LOCKED`, and writes at most one reminder of each kind per case and
+//! stage (a unique index), in the same transaction that moves `next_reminder_at` on. So a
+//! restart, downtime (it catches up on the next sweep) or two timers never send one twice.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::schema::{cases, notifications};
+
+/// Kinds of notification.
+pub const ARRIVAL: &str = "arrival";
+pub const URGE: &str = "urge";
+pub const OVERDUE: &str = "overdue";
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = notifications)]
+pub struct NewNotification<'a> {
+    pub case_id: Uuid,
+    pub kind: &'a str,
+    pub stage: Option<&'a str>,
+    pub stage_started_at: Option<DateTime<Utc>>,
+    pub department_code: Option<&'a str>,
+    pub message: String,
+}
+
+/// Writes a notification unless this case already has one of its kind for this stage.
+/// Returns whether it was written.
+pub fn notify_once(conn: &mut PgConnection, note: &NewNotification<'_>) -> Result<bool> {
+    let written = diesel::insert_into(notifications::table)
+        .values(note)
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(written == 1)
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    /// Cases the timer looked at.
+    pub due: usize,
+    pub urges: usize,
+    pub overdues: usize,
+}
+
+#[derive(Debug, Queryable)]
+struct DueCase {
+    id: Uuid,
+    number: i64,
+    stage: Option<String>,
+    stage_started_at: Option<DateTime<Utc>>,
+    stage_deadline: Option<DateTime<Utc>>,
+    department_code: Option<String>,
+}
+
+/// Handles up to `batch` cases whose reminder time has come by `now`: an urge (催办) when
+/// a case has turned yellow, an overdue reminder (超时) when it has turned red.
+pub fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> Result<Sweep> {
+    conn.transaction(|conn| {
+        let due: Vec<DueCase> = cases::table
+            .filter(cases::next_reminder_at.le(now))
+            .order(cases::next_reminder_at.asc())
+            .limit(batch)
+            .select((
+                cases::id,
+                cases::number,
+                cases::stage,
+                cases::stage_started_at,
+                cases::stage_deadline,
+                cases::department_code,
+            ))
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        let mut report = Sweep {
+            due: due.len(),
+            ..Sweep::default()
+        };
+        for case in due {
+            let Some(deadline) = case.stage_deadline else {
+                diesel::update(cases::table.find(case.id))
+                    .set(cases::next_reminder_at.eq(None::<DateTime<Utc>>))
+                    .execute(conn)?;
+                continue;
+            };
+            let overdue = now > deadline;
+            let (kind, next, what) = if overdue {
+                (OVERDUE, None, "is overdue (超时)")
+            } else {
+                (URGE, Some(deadline), "is close to its deadline (催办)")
+            };
+            let stage = case.stage.as_deref();
+            let note = NewNotification {
+                case_id: case.id,
+                kind,
+                stage,
+                stage_started_at: case.stage_started_at,
+                department_code: case.department_code.as_deref(),
+                message: format!(
+                    "case {} {what}: stage {} due {}",
+                    case.number,
+                    stage.unwrap_or("-"),
+                    deadline.to_rfc3339()
+                ),
+            };
+            if notify_once(conn, &note)? {
+                if overdue {
+                    report.overdues += 1;
+                } else {
+                    report.urges += 1;
+                }
+            }
+            diesel::update(cases::table.find(case.id))
+                .set(cases::next_reminder_at.eq(next))
+                .execute(conn)?;
+        }
+        Ok(report)
+    })
+}
+
+/// An undelivered notification, claimed for delivery.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: i64,
+    pub case_id: Uuid,
+    pub kind: String,
+    pub stage: Option<String>,
+    pub department_code: Option<String>,
+    pub message: String,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// How long a claimed notification stays reserved for its deliverer.
+const LEASE_SECONDS: i64 = 60;
+
+/// Claims up to `batch` notifications due for delivery at `now`: each is leased for a
+/// minute, so a deliverer that dies mid-way leaves it to be retried, not lost.
+pub fn claim(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> Result<Vec<Notification>> {
+    conn.transaction(|conn| {
+        let ids: Vec<i64> = notifications::table
+            .filter(notifications::sent_at.is_null())
+            .filter(notifications::next_attempt_at.le(now))
+            .order(notifications::id.asc())
+            .limit(batch)
+            .select(notifications::id)
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        Ok(
+            diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
+                .set((
+                    notifications::attempts.eq(notifications::attempts + 1),
+                    notifications::next_attempt_at.eq(now + Duration::seconds(LEASE_SECONDS)),
+                ))
+                .returning(Notification::as_returning())
+                .get_results(conn)?,
+        )
+    })
+}
+
+/// Retry delay after `attempts` failed deliveries: 30 s doubling, at most an hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = attempts.clamp(1, 8) as u32 - 1;
+    Duration::seconds((30 * 2i64.pow(exponent)).min(3600))
+}
+
+/// Records the outcome of a delivery attempt.
+pub fn settle(
+    conn: &mut PgConnection,
+    id: i64,
+    outcome: std::result::Result<(), String>,
+    attempts: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match outcome {
+        Ok(()) => diesel::update(notifications::table.find(id))
+            .set((
+                notifications::sent_at.eq(now),
+                notifications::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?,
+        Err(error) => diesel::update(notifications::table.find(id))
+            .set((
+                notifications::last_error.eq(error),
+                notifications::next_attempt_at.eq(now + backoff(attempts)),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Notifications of a case, oldest first.
+pub fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Notification>> {
+    Ok(notifications::table
+        .filter(notifications::case_id.eq(case_id))
+        .order(notifications::id.asc())
+        .select(Notification::as_select())
+        .load(conn)?)
+}
+
+/// One round of the district timer at `now`: sweep every due case (in batches), then
+/// deliver what is due through the log channel. Blocking: run it off the async threads.
+pub fn tick(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<(Sweep, usize)> {
+    const BATCH: i64 = 500;
+    let mut total = Sweep::default();
+    loop {
+        let round = sweep(conn, now, BATCH)?;
+        total.due += round.due;
+        total.urges += round.urges;
+        total.overdues += round.overdues;
+        if (round.due as i64) < BATCH {
+            break;
+        }
+    }
+    let mut delivered = 0;
+    loop {
+        let claimed = claim(conn, now, BATCH)?;
+        for note in &claimed {
+            // The log channel; webhook and SMS channels plug in here.
+            tracing::info!(notification.id = note.id, case.id = %note.case_id, kind = %note.kind,
+                department = note.department_code.as_deref().unwrap_or("-"), message = %note.message, "reminder");
+            settle(conn, note.id, Ok(()), note.attempts, now)?;
+            delivered += 1;
+        }
+        if (claimed.len() as i64) < BATCH {
+            break;
+        }
+    }
+    Ok((total, delivered))
+}
+
+/// The timer of a district instance: a tick every `period`, the first one at start-up so
+/// reminders missed while the instance was down go out at once.
+pub async fn run_timer(pool: crate::db::DbPool, period: std::time::Duration) {
+    let mut interval = tokio::time::interval(period);
+    loop {
+        interval.tick().await;
+        match crate::db::run(&pool, |conn| tick(conn, Utc::now())).await {
+            Ok((sweep, delivered)) if sweep.due > 0 || delivered > 0 => {
+                tracing::info!(
+                    due = sweep.due,
+                    urges = sweep.urges,
+                    overdues = sweep.overdues,
+                    delivered,
+                    "reminder tick"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reminder tick failed; retrying next period"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let secs: Vec<i64> = (1..=9).map(|a| backoff(a).num_seconds()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+}
