@@ -289,6 +289,7 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
     let mut records = 0;
     let mut reworks = 0;
     let mut lights: BTreeMap<String, usize> = BTreeMap::new();
+    let mut reminders = (0usize, 0usize);
     for case in &items {
         if let Some(light) = case["light"].as_str() {
             *lights.entry(light.to_owned()).or_default() += 1;
@@ -298,9 +299,12 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
             .or_default() += 1;
         reworks += case["rework_count"].as_i64().unwrap_or(0);
         let id = case["id"].as_str().unwrap_or_default();
-        records += operator.get(&format!("/api/v1/cases/{id}")).await?["records"]
-            .as_array()
-            .map_or(0, Vec::len);
+        let detail = operator.get(&format!("/api/v1/cases/{id}")).await?;
+        records += detail["records"].as_array().map_or(0, Vec::len);
+        for note in detail["notifications"].as_array().into_iter().flatten() {
+            reminders.0 += 1;
+            reminders.1 += usize::from(note["sent_at"].is_string());
+        }
     }
     let states = by_state
         .iter()
@@ -318,10 +322,12 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
         open
     };
     Ok(format!(
-        "  {} {:<6} {:>2} cases ({states}); {records} business records; {reworks} rework(s); open timed cases: {open}",
+        "  {} {:<6} {:>2} cases ({states}); {records} business records; {reworks} rework(s); open timed cases: {open}; reminders {} written, {} delivered",
         tenant.code(),
         tenant.config.district.name,
-        items.len()
+        items.len(),
+        reminders.0,
+        reminders.1
     ))
 }
 
@@ -360,6 +366,8 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         drive_district(tenant, api, &progress).await?;
     }
     progress.finish_with_message("done");
+    // Give the instances' reminder timers (ops/demo runs them every 2 s) one tick to deliver.
+    tokio::time::sleep(Duration::from_secs(3)).await;
 
     println!(
         "\nCityGrid demo — {} {} ({} districts)\n",
