@@ -26,6 +26,8 @@ pub struct TenantFile {
     #[serde(default)]
     pub media: MediaSection,
     pub calendar: CalendarSection,
+    #[serde(default)]
+    pub notifications: NotificationsSection,
     pub streets: Vec<Street>,
     pub departments: Vec<Department>,
     #[serde(default)]
@@ -105,6 +107,17 @@ impl Default for MediaSection {
 
 fn default_max_bytes() -> usize {
     10 * 1024 * 1024
+}
+
+/// Where reminders go besides the log.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsSection {
+    /// Each reminder is POSTed here as JSON, signed with `X-CityGrid-Signature:
+    /// sha256=<hex HMAC-SHA256 of the body>`.
+    pub webhook_url: Option<String>,
+    /// The HMAC key; `CITYGRID_WEBHOOK_SECRET` overrides it.
+    pub webhook_secret: Option<SecretString>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,6 +222,9 @@ impl Tenant {
         if let Ok(bind) = std::env::var("CITYGRID_HTTP_BIND") {
             config.http.bind = bind;
         }
+        if let Ok(secret) = std::env::var("CITYGRID_WEBHOOK_SECRET") {
+            config.notifications.webhook_secret = Some(secret.into());
+        }
         let dir = path.parent().unwrap_or(Path::new("."));
         validate(&file, &config)?;
         let time_zone = config.district.time_zone.parse().map_err(|_| {
@@ -294,6 +310,24 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
     }
     if c.media.max_bytes == 0 {
         return err("media.max_bytes".into(), "must be positive".into());
+    }
+    if let Some(url) = &c.notifications.webhook_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return err(
+                "notifications.webhook_url".into(),
+                format!("{url:?} is not an http(s) URL"),
+            );
+        }
+        if c.notifications
+            .webhook_secret
+            .as_ref()
+            .is_none_or(|s| s.expose_secret().len() < 16)
+        {
+            return err(
+                "notifications.webhook_secret".into(),
+                "a webhook needs a secret of at least 16 bytes".into(),
+            );
+        }
     }
     if c.streets.is_empty() {
         return err(

@@ -197,11 +197,12 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             })?;
             tracing::info!(district = t.code(), bind = %t.config.http.bind, migrated, seeded, "district instance starting");
             let timer_pool = pool.clone();
+            let channels = reminder::Channels::from_tenant(&t);
             let state = app::AppState::new(t, pool);
             actix_web::rt::System::new()
                 .block_on(async move {
                     let period = std::time::Duration::from_secs(timer_seconds.max(1));
-                    actix_web::rt::spawn(reminder::run_timer(timer_pool, period));
+                    actix_web::rt::spawn(reminder::run_timer(timer_pool, channels, period));
                     app::server(state, listener, workers)?
                         .await
                         .map_err(Into::into)

@@ -10,8 +10,12 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::db::{self, DbPool};
 use crate::error::Result;
+
+pub mod channel;
 use crate::schema::{cases, notifications};
+pub use channel::Channels;
 
 /// Kinds of notification.
 pub const ARRIVAL: &str = "arrival";
@@ -206,9 +210,8 @@ pub fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<Notificatio
         .load(conn)?)
 }
 
-/// One round of the district timer at `now`: sweep every due case (in batches), then
-/// deliver what is due through the log channel. Blocking: run it off the async threads.
-pub fn tick(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<(Sweep, usize)> {
+/// Sweeps every due case at `now`, in batches. Blocking: run it off the async threads.
+pub fn sweep_all(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Sweep> {
     const BATCH: i64 = 500;
     let mut total = Sweep::default();
     loop {
@@ -217,34 +220,45 @@ pub fn tick(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<(Sweep, usize
         total.urges += round.urges;
         total.overdues += round.overdues;
         if (round.due as i64) < BATCH {
-            break;
+            return Ok(total);
         }
     }
-    let mut delivered = 0;
-    loop {
-        let claimed = claim(conn, now, BATCH)?;
-        for note in &claimed {
-            // The log channel; webhook and SMS channels plug in here.
-            tracing::info!(notification.id = note.id, case.id = %note.case_id, kind = %note.kind,
-                department = note.department_code.as_deref().unwrap_or("-"), message = %note.message, "reminder");
-            settle(conn, note.id, Ok(()), note.attempts, now)?;
-            delivered += 1;
-        }
-        if (claimed.len() as i64) < BATCH {
-            break;
-        }
-    }
-    Ok((total, delivered))
 }
 
-/// The timer of a district instance: a tick every `period`, the first one at start-up so
-/// reminders missed while the instance was down go out at once.
-pub async fn run_timer(pool: crate::db::DbPool, period: std::time::Duration) {
+/// Delivers what is due at `now`; a failed delivery is retried after a backoff, never
+/// dropped. Returns how many were delivered.
+pub async fn deliver(pool: &DbPool, channels: &Channels, now: DateTime<Utc>) -> Result<usize> {
+    const BATCH: i64 = 200;
+    let mut delivered = 0;
+    loop {
+        let claimed = db::run(pool, move |conn| claim(conn, now, BATCH)).await?;
+        for note in &claimed {
+            let outcome = channels.send(note).await;
+            if let Err(error) = &outcome {
+                tracing::warn!(notification.id = note.id, attempts = note.attempts, %error, "reminder delivery failed; will retry");
+            } else {
+                delivered += 1;
+            }
+            let (id, attempts) = (note.id, note.attempts);
+            db::run(pool, move |conn| settle(conn, id, outcome, attempts, now)).await?;
+        }
+        if (claimed.len() as i64) < BATCH {
+            return Ok(delivered);
+        }
+    }
+}
+
+/// The timer of a district instance: sweep and deliver every `period`, the first time at
+/// start-up so reminders missed while the instance was down go out at once.
+pub async fn run_timer(pool: DbPool, channels: Channels, period: std::time::Duration) {
     let mut interval = tokio::time::interval(period);
     loop {
         interval.tick().await;
-        match crate::db::run(&pool, |conn| tick(conn, Utc::now())).await {
-            Ok((sweep, delivered)) if sweep.due > 0 || delivered > 0 => {
+        let now = Utc::now();
+        let swept = db::run(&pool, move |conn| sweep_all(conn, now)).await;
+        let delivered = deliver(&pool, &channels, now).await;
+        match (swept, delivered) {
+            (Ok(sweep), Ok(delivered)) if sweep.due > 0 || delivered > 0 => {
                 tracing::info!(
                     due = sweep.due,
                     urges = sweep.urges,
@@ -253,8 +267,10 @@ pub async fn run_timer(pool: crate::db::DbPool, period: std::time::Duration) {
                     "reminder tick"
                 );
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "reminder tick failed; retrying next period"),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "reminder tick failed; retrying next period")
+            }
+            _ => {}
         }
     }
 }

@@ -2,7 +2,7 @@
 //! once per case and stage, across restarts and downtime.
 
 use chrono::{DateTime, Duration, Utc};
-use citygrid_platform::reminder::{self, Sweep};
+use citygrid_platform::reminder::{self, Channels, Sweep};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -15,12 +15,16 @@ fn instant(case: &Value, field: &str) -> DateTime<Utc> {
         .expect("RFC 3339")
 }
 
-/// One timer tick as if the clock read `now`.
-fn tick(app: &TestApp, now: DateTime<Utc>) -> Sweep {
-    tokio::task::block_in_place(|| {
+/// One timer tick as if the clock read `now`: sweep, then deliver.
+async fn tick(app: &TestApp, now: DateTime<Utc>) -> Sweep {
+    let sweep = tokio::task::block_in_place(|| {
         let mut conn = app.pool.get().expect("conn");
-        reminder::tick(&mut conn, now).expect("tick").0
-    })
+        reminder::sweep_all(&mut conn, now).expect("sweep")
+    });
+    reminder::deliver(&app.pool, &Channels::from_tenant(&app.tenant), now)
+        .await
+        .expect("deliver");
+    sweep
 }
 
 async fn kinds(app: &TestApp, case: &Value) -> Vec<(String, bool)> {
@@ -53,22 +57,22 @@ async fn one_urge_and_one_overdue_even_across_a_restart() {
     );
 
     // Reminders from the filing and dispatch stages were superseded before they were due.
-    let quiet = tick(&app, yellow - Duration::minutes(1));
+    let quiet = tick(&app, yellow - Duration::minutes(1)).await;
     assert_eq!((quiet.urges, quiet.overdues), (0, 0));
-    let first = tick(&app, yellow + Duration::seconds(1));
+    let first = tick(&app, yellow + Duration::seconds(1)).await;
     assert_eq!((first.urges, first.overdues), (1, 0));
     assert_eq!(
-        tick(&app, yellow + Duration::minutes(5)),
+        tick(&app, yellow + Duration::minutes(5)).await,
         Sweep::default(),
         "no second urge"
     );
 
     // The instance restarts (same database); time passes the deadline.
     let restarted = app.restarted_with(|_| {}).await;
-    let later = tick(&restarted, red + Duration::minutes(1));
+    let later = tick(&restarted, red + Duration::minutes(1)).await;
     assert_eq!((later.urges, later.overdues), (0, 1));
     assert_eq!(
-        tick(&restarted, red + Duration::hours(2)),
+        tick(&restarted, red + Duration::hours(2)).await,
         Sweep::default(),
         "no second overdue"
     );
@@ -106,7 +110,7 @@ async fn downtime_is_caught_up_and_a_suspension_silences_the_timer() {
     app.ok_step(&disp, &paused, "suspension/approve", json!({}))
         .await;
 
-    let caught_up = tick(&app, red + Duration::days(3));
+    let caught_up = tick(&app, red + Duration::days(3)).await;
     assert_eq!((caught_up.urges, caught_up.overdues), (0, 1));
     let kinds_late: Vec<String> = kinds(&app, &late)
         .await
@@ -124,4 +128,117 @@ async fn downtime_is_caught_up_and_a_suspension_silences_the_timer() {
         ["arrival"],
         "a suspended case's clock stands still"
     );
+}
+
+/// What the receiver got: signature header and body of each request.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A local webhook receiver that records what it gets.
+async fn receiver(listener: std::net::TcpListener) -> Received {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let seen = Received::default();
+    let store = web::Data::new(seen.clone());
+    let server = HttpServer::new(move || {
+        App::new().app_data(store.clone()).route(
+            "/hook",
+            web::post().to(
+                |req: HttpRequest, body: web::Bytes, seen: web::Data<Received>| async move {
+                    let signature = req
+                        .headers()
+                        .get("X-CityGrid-Signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned();
+                    seen.lock().expect("lock").push((signature, body.to_vec()));
+                    HttpResponse::NoContent().finish()
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_reminders_are_signed_and_retried_until_delivered() {
+    const SECRET: &str = "test-webhook-secret-0123";
+    // Reserve a port and free it: the receiver is down at first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let app = TestApp::spawn_with(|t| {
+        t.config.notifications.webhook_url = Some(format!("http://127.0.0.1:{port}/hook"));
+        t.config.notifications.webhook_secret = Some(SECRET.into());
+    })
+    .await;
+    let channels = Channels::from_tenant(&app.tenant);
+    let case = app.dispatched_case("huanwei").await;
+    let now = Utc::now();
+    assert_eq!(
+        reminder::deliver(&app.pool, &channels, now)
+            .await
+            .expect("deliver"),
+        0,
+        "receiver down"
+    );
+    let detail = app.detail(&case).await;
+    let arrival = &detail["notifications"][0];
+    assert_eq!(
+        (
+            arrival["kind"].as_str(),
+            arrival["attempts"].as_i64(),
+            arrival["sent_at"].is_null()
+        ),
+        (Some("arrival"), Some(1), true)
+    );
+
+    let seen = receiver(
+        std::net::TcpListener::bind(("127.0.0.1", port)).expect("rebind the reserved port"),
+    )
+    .await;
+    assert_eq!(
+        reminder::deliver(&app.pool, &channels, now + Duration::seconds(10))
+            .await
+            .expect("deliver"),
+        0,
+        "still backing off"
+    );
+    assert_eq!(
+        reminder::deliver(&app.pool, &channels, now + Duration::seconds(31))
+            .await
+            .expect("deliver"),
+        1,
+        "retried after 30 s"
+    );
+    assert_eq!(
+        reminder::deliver(&app.pool, &channels, now + Duration::hours(1))
+            .await
+            .expect("deliver"),
+        0,
+        "delivered once"
+    );
+
+    let got = seen.lock().expect("lock").clone();
+    assert_eq!(got.len(), 1);
+    let (signature, body) = &got[0];
+    assert_eq!(
+        signature,
+        &reminder::channel::signature(SECRET.as_bytes(), body)
+    );
+    let payload: Value = serde_json::from_slice(body).expect("json");
+    assert_eq!(
+        (
+            payload["district"].as_str(),
+            payload["notification"]["kind"].as_str()
+        ),
+        (Some("330102"), Some("arrival"))
+    );
+    assert_eq!(payload["notification"]["case_id"], case["id"]);
+    assert!(app.detail(&case).await["notifications"][0]["sent_at"].is_string());
 }
