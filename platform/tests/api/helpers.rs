@@ -79,6 +79,26 @@ fn template(tenant: &Tenant) -> String {
         diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
             .execute(&mut admin)
             .expect("rename");
+        // Templates of older migrations are no longer used by anyone.
+        #[derive(QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            datname: String,
+        }
+        let stale = diesel::sql_query(format!(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'citygrid_tpl_{}_%' AND datname <> '{name}'",
+            tenant.code()
+        ))
+        .load::<Name>(&mut admin)
+        .expect("templates");
+        for old in stale {
+            diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                old.datname
+            ))
+            .execute(&mut admin)
+            .expect("drop stale template");
+        }
     }
     diesel::sql_query("SELECT pg_advisory_unlock(72727)")
         .execute(&mut admin)
