@@ -100,7 +100,8 @@ pub fn stage_after(action: Action) -> StageChange {
         | Action::RequestSuspension
         | Action::RejectSuspension
         | Action::Supervise
-        | Action::AcknowledgeSupervision => StageChange::Keep,
+        | Action::AcknowledgeSupervision
+        | Action::Urge => StageChange::Keep,
         Action::ApproveExtension => StageChange::Extend,
         Action::ApproveSuspension => StageChange::Pause,
         Action::Resume => StageChange::Resume,

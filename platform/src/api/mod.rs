@@ -71,7 +71,7 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
         crate::case::handlers::reject_extension, crate::case::handlers::request_suspension,
         crate::case::handlers::approve_suspension, crate::case::handlers::reject_suspension,
         crate::case::handlers::resume_case,
-        crate::case::handlers::supervise_case, crate::case::handlers::acknowledge_supervision,
+        crate::case::handlers::urge_case, crate::case::handlers::supervise_case, crate::case::handlers::acknowledge_supervision,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -71,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         web::post().to(case::reject_suspension),
                     )
                     .route("/resume", web::post().to(case::resume_case))
+                    .route("/urge", web::post().to(case::urge_case))
                     .route("/supervise", web::post().to(case::supervise_case))
                     .route(
                         "/supervision/acknowledge",

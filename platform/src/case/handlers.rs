@@ -873,3 +873,15 @@ pub async fn acknowledge_supervision(
     )
     .await
 }
+
+/// 催办 (dispatcher): press the department by hand; a reminder goes out at the next tick.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/urge", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn urge_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: Json<StepBody>,
+) -> Result<HttpResponse> {
+    take_step(state, caller, id.into_inner(), plain(Step::Urge, body.0)).await
+}

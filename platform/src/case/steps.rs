@@ -109,6 +109,8 @@ pub enum Step {
         due_at: DateTime<Utc>,
     },
     AcknowledgeSupervision,
+    /// 催办 by hand.
+    Urge,
 }
 
 /// How hard a supervision order presses (督办级别).
@@ -157,6 +159,7 @@ impl Step {
             Step::Resume => Action::Resume,
             Step::Supervise { .. } => Action::Supervise,
             Step::AcknowledgeSupervision => Action::AcknowledgeSupervision,
+            Step::Urge => Action::Urge,
         }
     }
 }
@@ -461,6 +464,7 @@ pub fn plan(
         Step::AcknowledgeSupervision => {
             changes.supervision_pending = Some(false);
         }
+        Step::Urge => {}
     }
     let limits = match &req.step {
         Step::File {

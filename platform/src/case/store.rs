@@ -355,6 +355,22 @@ pub fn apply_step(
                     ))
                     .execute(conn)?;
             }
+            steps::Step::Urge => {
+                diesel::insert_into(crate::schema::notifications::table)
+                    .values(reminder::NewNotification {
+                        case_id,
+                        kind: reminder::MANUAL_URGE,
+                        stage: updated.stage.as_deref(),
+                        stage_started_at: updated.stage_started_at,
+                        department_code: updated.department_code.as_deref(),
+                        message: format!(
+                            "case {} urged by the command center (催办): {}",
+                            updated.number,
+                            req.comment.as_deref().unwrap_or("please speed up")
+                        ),
+                    })
+                    .execute(conn)?;
+            }
             _ => {}
         }
         if matches!(plan.action, Action::Dispatch | Action::Rework) {

@@ -203,10 +203,12 @@ pub enum Action {
     Supervise,
     /// 督办签收: the department acknowledges the order.
     AcknowledgeSupervision,
+    /// 催办: a dispatcher presses the department by hand.
+    Urge,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::RequestVerification,
         Action::Verify,
         Action::File,
@@ -228,6 +230,7 @@ impl Action {
         Action::Resume,
         Action::Supervise,
         Action::AcknowledgeSupervision,
+        Action::Urge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -253,6 +256,7 @@ impl Action {
             Action::Resume => "resume",
             Action::Supervise => "supervise",
             Action::AcknowledgeSupervision => "acknowledge_supervision",
+            Action::Urge => "urge",
         }
     }
 
@@ -271,7 +275,8 @@ impl Action {
             | Action::RejectExtension
             | Action::ApproveSuspension
             | Action::RejectSuspension
-            | Action::Resume => Role::Dispatcher,
+            | Action::Resume
+            | Action::Urge => Role::Dispatcher,
             Action::Return
             | Action::Handle
             | Action::RequestExtension
@@ -407,6 +412,7 @@ pub fn next_state(
         (Action::ApproveSuspension, S::Dispatched) => S::Suspended,
         (Action::Resume, S::Suspended) => S::Dispatched,
         (Action::Supervise, s) if s.is_open() => s,
+        (Action::Urge, S::Dispatched) => S::Dispatched,
         (Action::AcknowledgeSupervision, S::Dispatched | S::Suspended)
             if !facts.supervision_pending =>
         {
@@ -461,6 +467,7 @@ mod tests {
             (S::Checked, Action::Close, S::Closed, Some(false)),
             (S::CalledBack, Action::Close, S::Closed, None),
             (S::Suspended, Action::Resume, S::Dispatched, None),
+            (S::Dispatched, Action::Urge, S::Dispatched, None),
         ];
         if action == Action::Cancel {
             return open.then_some(S::Cancelled);
@@ -529,10 +536,10 @@ mod tests {
         // For each of the 3 × 3 (source, pending) pairs: cancel from the 9 open states and
         // resume from suspended; 13 loop steps for supervisor reports (direct filing, close
         // without call-back), 12 for public and hotline ones; and 2 request/decision steps
-        // per pending value; a supervision order on any of the 9 open states.
+        // per pending value; a supervision order on any of the 9 open states; a manual urge.
         assert_eq!(
             legal_steps,
-            9 * (9 + 1 + 9) + 3 * (13 + 12 + 12) + 3 * 3 * 2
+            9 * (9 + 1 + 9 + 1) + 3 * (13 + 12 + 12) + 3 * 3 * 2
         );
     }
 

@@ -21,6 +21,8 @@ pub use channel::Channels;
 pub const ARRIVAL: &str = "arrival";
 pub const URGE: &str = "urge";
 pub const OVERDUE: &str = "overdue";
+/// A dispatcher's 催办 by hand: as many as they send.
+pub const MANUAL_URGE: &str = "manual_urge";
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = notifications)]

@@ -242,3 +242,46 @@ async fn webhook_reminders_are_signed_and_retried_until_delivered() {
     assert_eq!(payload["notification"]["case_id"], case["id"]);
     assert!(app.detail(&case).await["notifications"][0]["sent_at"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_urges_by_hand() {
+    let app = TestApp::spawn().await;
+    let (disp, hw) = (
+        app.login("sc-disp1").await,
+        app.login("sc-hdl-huanwei").await,
+    );
+    let case = app.dispatched_case("huanwei").await;
+    let (status, _) = app.step(&hw, &case, "urge", json!({})).await;
+    assert_eq!(status, 403, "departments do not urge themselves");
+    let case = app
+        .ok_step(&disp, &case, "urge", json!({ "comment": "请今天处理" }))
+        .await;
+    let case = app
+        .ok_step(&disp, &case, "urge", json!({ "comment": "再次催办" }))
+        .await;
+    let filed = app.filed_case().await;
+    let (status, body) = app.step(&disp, &filed, "urge", json!({})).await;
+    assert_eq!(
+        (status, body["error"]["current_state"].as_str()),
+        (409, Some("filed"))
+    );
+
+    tick(&app, Utc::now()).await;
+    let got = kinds(&app, &case).await;
+    assert_eq!(
+        got,
+        [
+            ("arrival".to_owned(), true),
+            ("manual_urge".to_owned(), true),
+            ("manual_urge".to_owned(), true)
+        ],
+        "every manual urge is sent"
+    );
+    let detail = app.detail(&case).await;
+    assert!(
+        detail["notifications"][1]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("请今天处理")
+    );
+}
