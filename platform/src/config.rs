@@ -118,6 +118,11 @@ pub struct NotificationsSection {
     pub webhook_url: Option<String>,
     /// The HMAC key; `CITYGRID_WEBHOOK_SECRET` overrides it.
     pub webhook_secret: Option<SecretString>,
+    /// An SMS gateway speaking the generic API of docs/API.md: reminders go as text
+    /// messages to the phones of the case's department.
+    pub sms_url: Option<String>,
+    /// Bearer key for the gateway; `CITYGRID_SMS_API_KEY` overrides it.
+    pub sms_api_key: Option<SecretString>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +178,9 @@ pub struct Department {
     pub name: String,
     pub kind: String,
     pub street: Option<String>,
+    /// Mobile numbers that receive the department's reminders by SMS.
+    #[serde(default)]
+    pub phones: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +232,9 @@ impl Tenant {
         }
         if let Ok(secret) = std::env::var("CITYGRID_WEBHOOK_SECRET") {
             config.notifications.webhook_secret = Some(secret.into());
+        }
+        if let Ok(key) = std::env::var("CITYGRID_SMS_API_KEY") {
+            config.notifications.sms_api_key = Some(key.into());
         }
         let dir = path.parent().unwrap_or(Path::new("."));
         validate(&file, &config)?;
@@ -329,6 +340,20 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
             );
         }
     }
+    if let Some(url) = &c.notifications.sms_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return err(
+                "notifications.sms_url".into(),
+                format!("{url:?} is not an http(s) URL"),
+            );
+        }
+        if c.notifications.sms_api_key.is_none() {
+            return err(
+                "notifications.sms_api_key".into(),
+                "an SMS gateway needs an API key".into(),
+            );
+        }
+    }
     if c.streets.is_empty() {
         return err(
             "streets".into(),
@@ -367,6 +392,15 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
             return err(
                 format!("departments[{i}].code"),
                 format!("{:?} is empty or appears twice", d.code),
+            );
+        }
+        if let Some(phone) = d.phones.iter().find(|p| {
+            let digits = p.strip_prefix('+').unwrap_or(p);
+            !(6..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit())
+        }) {
+            return err(
+                format!("departments[{i}].phones"),
+                format!("{phone:?} is not a phone number"),
             );
         }
         if !DEPARTMENT_KINDS.contains(&d.kind.as_str()) {

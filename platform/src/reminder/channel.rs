@@ -1,5 +1,7 @@
-//! Where reminders are delivered: always the log, and a signed webhook when configured.
-//! (An SMS gateway adapter plugs in the same way.)
+//! Where reminders are delivered: always the log; a signed webhook and an SMS gateway
+//! when configured.
+
+use std::collections::HashMap;
 
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -24,9 +26,17 @@ struct Webhook {
     secret: SecretString,
 }
 
+struct Sms {
+    url: String,
+    api_key: SecretString,
+    /// Department code → phones.
+    phones: HashMap<String, Vec<String>>,
+}
+
 pub struct Channels {
     district: String,
     webhook: Option<Webhook>,
+    sms: Option<Sms>,
     http: reqwest::Client,
 }
 
@@ -40,6 +50,19 @@ impl Channels {
             }),
             _ => None,
         };
+        let sms = match (&n.sms_url, &n.sms_api_key) {
+            (Some(url), Some(api_key)) => Some(Sms {
+                url: url.clone(),
+                api_key: api_key.clone(),
+                phones: tenant
+                    .config
+                    .departments
+                    .iter()
+                    .map(|d| (d.code.clone(), d.phones.clone()))
+                    .collect(),
+            }),
+            _ => None,
+        };
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
@@ -47,6 +70,7 @@ impl Channels {
         Channels {
             district: tenant.code().to_owned(),
             webhook,
+            sms,
             http,
         }
     }
@@ -55,9 +79,16 @@ impl Channels {
     pub async fn send(&self, note: &Notification) -> Result<(), String> {
         tracing::info!(notification.id = note.id, case.id = %note.case_id, kind = %note.kind,
             department = note.department_code.as_deref().unwrap_or("-"), text = %note.message, "reminder");
-        let Some(webhook) = &self.webhook else {
-            return Ok(());
-        };
+        if let Some(webhook) = &self.webhook {
+            self.webhook(webhook, note).await?;
+        }
+        if let Some(sms) = &self.sms {
+            self.sms(sms, note).await?;
+        }
+        Ok(())
+    }
+
+    async fn webhook(&self, webhook: &Webhook, note: &Notification) -> Result<(), String> {
         let body = serde_json::json!({
             "district": self.district,
             "notification": note,
@@ -79,6 +110,36 @@ impl Channels {
             Ok(())
         } else {
             Err(format!("webhook: HTTP {}", response.status()))
+        }
+    }
+
+    /// The generic SMS API: `POST {to: [phones], text, reference}` with a bearer key;
+    /// any 2xx is accepted. Departments without phones get no SMS.
+    async fn sms(&self, sms: &Sms, note: &Notification) -> Result<(), String> {
+        let to = note
+            .department_code
+            .as_ref()
+            .and_then(|d| sms.phones.get(d))
+            .filter(|p| !p.is_empty());
+        let Some(to) = to else {
+            return Ok(());
+        };
+        let response = self
+            .http
+            .post(&sms.url)
+            .bearer_auth(sms.api_key.expose_secret())
+            .json(&serde_json::json!({
+                "to": to,
+                "text": format!("【CityGrid {}】{}", self.district, note.message),
+                "reference": format!("citygrid-{}-{}", self.district, note.id),
+            }))
+            .send()
+            .await
+            .map_err(|e| format!("sms: {e}"))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("sms: HTTP {}", response.status()))
         }
     }
 }

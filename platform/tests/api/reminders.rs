@@ -130,22 +130,35 @@ async fn downtime_is_caught_up_and_a_suspension_silences_the_timer() {
     );
 }
 
-/// What the receiver got: signature header and body of each request.
+/// What the receiver got: one header and the body of each request.
 type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
 
 /// A local webhook receiver that records what it gets.
-async fn receiver(listener: std::net::TcpListener) -> Received {
+async fn receiver(listener: std::net::TcpListener, header: &'static str) -> Received {
+    receive(listener, "/hook", header).await
+}
+
+/// A local SMS gateway that records the Authorization header and the body.
+async fn receiver_at(listener: std::net::TcpListener, path: &'static str) -> Received {
+    receive(listener, path, "Authorization").await
+}
+
+async fn receive(
+    listener: std::net::TcpListener,
+    path: &'static str,
+    header: &'static str,
+) -> Received {
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let seen = Received::default();
     let store = web::Data::new(seen.clone());
     let server = HttpServer::new(move || {
         App::new().app_data(store.clone()).route(
-            "/hook",
+            path,
             web::post().to(
-                |req: HttpRequest, body: web::Bytes, seen: web::Data<Received>| async move {
+                move |req: HttpRequest, body: web::Bytes, seen: web::Data<Received>| async move {
                     let signature = req
                         .headers()
-                        .get("X-CityGrid-Signature")
+                        .get(header)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("")
                         .to_owned();
@@ -200,6 +213,7 @@ async fn webhook_reminders_are_signed_and_retried_until_delivered() {
 
     let seen = receiver(
         std::net::TcpListener::bind(("127.0.0.1", port)).expect("rebind the reserved port"),
+        "X-CityGrid-Signature",
     )
     .await;
     assert_eq!(
@@ -283,5 +297,58 @@ async fn a_dispatcher_urges_by_hand() {
             .as_str()
             .unwrap_or("")
             .contains("请今天处理")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_reminders_go_to_the_departments_phones() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/sms", listener.local_addr().expect("addr"));
+    let gateway = receiver_at(listener, "/sms").await;
+    let app = TestApp::spawn_with(|t| {
+        t.config.notifications.sms_url = Some(url);
+        t.config.notifications.sms_api_key = Some("gateway-key".into());
+        let huanwei = t
+            .config
+            .departments
+            .iter_mut()
+            .find(|d| d.code == "huanwei")
+            .expect("huanwei");
+        huanwei.phones = vec!["13800000001".into(), "+8613800000002".into()];
+    })
+    .await;
+    let case = app.dispatched_case("huanwei").await;
+    let other = app.dispatched_case("yuanlin").await;
+    let channels = Channels::from_tenant(&app.tenant);
+    assert_eq!(
+        reminder::deliver(&app.pool, &channels, Utc::now())
+            .await
+            .expect("deliver"),
+        2
+    );
+
+    let got = gateway.lock().expect("lock").clone();
+    assert_eq!(got.len(), 1, "only the department with phones gets an SMS");
+    let (auth, body) = &got[0];
+    assert_eq!(auth, "Bearer gateway-key");
+    let sms: Value = serde_json::from_slice(body).expect("json");
+    assert_eq!(sms["to"], json!(["13800000001", "+8613800000002"]));
+    assert!(sms["text"].as_str().unwrap_or("").contains("到达"));
+    assert!(
+        sms["reference"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("citygrid-330102-")
+    );
+    assert!(
+        kinds(&app, &other).await.iter().all(|(_, sent)| *sent),
+        "no phones: delivered to the log only"
+    );
+    assert!(
+        sms["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("case {} ", case["number"])),
+        "{sms}"
     );
 }
