@@ -4,6 +4,7 @@
 mod client;
 mod demo;
 mod intake_bench;
+mod timer_bench;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -103,6 +104,8 @@ enum UserCommand {
 enum BenchCommand {
     /// N concurrent clients report and file cases over HTTP against a running instance.
     Intake(intake_bench::IntakeArgs),
+    /// The reminder timer's sweep on a prepared database (see `ops/bench timer`).
+    Timer(timer_bench::TimerArgs),
 }
 
 fn init_tracing() {
@@ -136,6 +139,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Intake(args),
         } => runtime().and_then(|rt| rt.block_on(intake_bench::run(args))),
+        Command::Bench {
+            command: BenchCommand::Timer(args),
+        } => timer_bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,3 @@
-DROP INDEX cases_stage_yellow_idx;
 DROP INDEX cases_stage_deadline_idx;
 ALTER TABLE cases
     DROP COLUMN manual_version,

@@ -13,4 +13,3 @@ ALTER TABLE cases
     ADD COLUMN stage_deadline   TIMESTAMPTZ;
 
 CREATE INDEX cases_stage_deadline_idx ON cases (stage_deadline) WHERE stage IS NOT NULL;
-CREATE INDEX cases_stage_yellow_idx ON cases (stage_yellow_at) WHERE stage IS NOT NULL;
