@@ -83,25 +83,25 @@ pub fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> Result<
             .for_update()
             .skip_locked()
             .load(conn)?;
-        let mut report = Sweep {
-            due: due.len(),
-            ..Sweep::default()
-        };
-        for case in due {
+        // One insert and two updates per batch, not per case: the notifications, then
+        // `next_reminder_at` moved on to the deadline (urged) or cleared (overdue).
+        let mut notes = Vec::with_capacity(due.len());
+        let (mut to_deadline, mut cleared) = (Vec::new(), Vec::new());
+        for case in &due {
             let Some(deadline) = case.stage_deadline else {
-                diesel::update(cases::table.find(case.id))
-                    .set(cases::next_reminder_at.eq(None::<DateTime<Utc>>))
-                    .execute(conn)?;
+                cleared.push(case.id);
                 continue;
             };
             let overdue = now > deadline;
-            let (kind, next, what) = if overdue {
-                (OVERDUE, None, "is overdue (超时)")
+            let (kind, what) = if overdue {
+                cleared.push(case.id);
+                (OVERDUE, "is overdue (超时)")
             } else {
-                (URGE, Some(deadline), "is close to its deadline (催办)")
+                to_deadline.push(case.id);
+                (URGE, "is close to its deadline (催办)")
             };
             let stage = case.stage.as_deref();
-            let note = NewNotification {
+            notes.push(NewNotification {
                 case_id: case.id,
                 kind,
                 stage,
@@ -113,18 +113,28 @@ pub fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> Result<
                     stage.unwrap_or("-"),
                     deadline.to_rfc3339()
                 ),
-            };
-            if notify_once(conn, &note)? {
-                if overdue {
-                    report.overdues += 1;
-                } else {
-                    report.urges += 1;
-                }
-            }
-            diesel::update(cases::table.find(case.id))
-                .set(cases::next_reminder_at.eq(next))
-                .execute(conn)?;
+            });
         }
+        let written: Vec<String> = if notes.is_empty() {
+            Vec::new()
+        } else {
+            diesel::insert_into(notifications::table)
+                .values(&notes)
+                .on_conflict_do_nothing()
+                .returning(notifications::kind)
+                .get_results(conn)?
+        };
+        diesel::update(cases::table.filter(cases::id.eq_any(&to_deadline)))
+            .set(cases::next_reminder_at.eq(cases::stage_deadline))
+            .execute(conn)?;
+        diesel::update(cases::table.filter(cases::id.eq_any(&cleared)))
+            .set(cases::next_reminder_at.eq(None::<DateTime<Utc>>))
+            .execute(conn)?;
+        let report = Sweep {
+            due: due.len(),
+            urges: written.iter().filter(|k| *k == URGE).count(),
+            overdues: written.iter().filter(|k| *k == OVERDUE).count(),
+        };
         Ok(report)
     })
 }
