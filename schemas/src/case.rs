@@ -1,0 +1,342 @@
+//! Cases and their business records: what the city appraises.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Body, Kind};
+
+/// Where a case is in the loop (闭环流程).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// 上报
+    Reported,
+    /// 核实中
+    Verifying,
+    /// 已核实
+    Verified,
+    /// 已立案
+    Filed,
+    /// 不予立案 (final)
+    Rejected,
+    /// 已派遣
+    Dispatched,
+    /// 挂账/缓办: the clock stands still.
+    Suspended,
+    /// 已处置
+    Handled,
+    /// 核查通过
+    Checked,
+    /// 已回访
+    CalledBack,
+    /// 结案 (final)
+    Closed,
+    /// 作废 (final)
+    Cancelled,
+}
+
+/// Who found the problem (问题来源).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// 监督员上报
+    Supervisor,
+    /// 公众举报 (app, web)
+    Public,
+    /// 热线 (12345 and the like), entered by an operator.
+    Hotline,
+}
+
+/// 紧急程度.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// 一般
+    Normal,
+    /// 紧急
+    Urgent,
+}
+
+/// 部件 (components, fixed objects) or 事件 (events), GB/T 30428.2 / CJ/T 214.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CategoryKind {
+    /// 部件
+    Component,
+    /// 事件
+    Event,
+}
+
+/// A case's category: kind plus 2-digit major (大类) and minor (小类) codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Category {
+    pub kind: CategoryKind,
+    /// 大类 code, two digits (e.g. `01` 市容环境 for events).
+    #[schemars(regex(pattern = r"^[0-9]{2}$"))]
+    pub major: String,
+    /// 小类 code, two digits.
+    #[schemars(regex(pattern = r"^[0-9]{2}$"))]
+    pub minor: String,
+}
+
+/// A point in WGS-84 degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Point {
+    /// Longitude, degrees east.
+    #[schemars(range(min = -180.0, max = 180.0))]
+    pub lon: f64,
+    /// Latitude, degrees north.
+    #[schemars(range(min = -90.0, max = 90.0))]
+    pub lat: f64,
+}
+
+/// The timed stages of the loop, each with its limit from the command manual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// 立案 (operator: from report to filing)
+    Filing,
+    /// 派遣 (dispatcher: from filing to dispatch)
+    Dispatch,
+    /// 处置 (department: from dispatch to handled)
+    Handling,
+    /// 核查 (supervisor: from handled to the check)
+    Check,
+}
+
+/// How a limit is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// 工作时: only the district's working hours count (holidays and 调休 observed).
+    Working,
+    /// 自然时: every minute counts (emergencies).
+    Natural,
+}
+
+/// The stage running now and its deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StageClock {
+    pub stage: Stage,
+    pub clock: Clock,
+    pub started_at: DateTime<Utc>,
+    /// The limit in minutes of `clock`, extensions included.
+    pub limit_minutes: u32,
+    /// When the light turns yellow (预警). Null while suspended.
+    pub yellow_at: Option<DateTime<Utc>>,
+    /// When the light turns red (超时). Null while suspended.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// 回访 result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// 满意
+    Satisfied,
+    /// 不满意
+    Unsatisfied,
+}
+
+/// 督办级别.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SupervisionLevel {
+    /// 一般督办
+    General,
+    /// 重点督办
+    Key,
+    /// 挂牌督办: named publicly.
+    Listed,
+}
+
+/// The last time each step happened (UTC); null when it has not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Milestones {
+    /// 上报
+    pub reported_at: Option<DateTime<Utc>>,
+    /// 立案
+    pub filed_at: Option<DateTime<Utc>>,
+    /// 派遣 (the latest, after a return)
+    pub dispatched_at: Option<DateTime<Utc>>,
+    /// 处置 (the latest, after a rework)
+    pub handled_at: Option<DateTime<Utc>>,
+    /// 核查通过
+    pub checked_at: Option<DateTime<Utc>>,
+    /// 结案, 不予立案 or 作废: when the case became final.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// 案件快照: the case as it is after the change that produced this message. The city
+/// keeps the highest `version` per `case_id`; an older or equal version is a redelivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseSnapshot {
+    /// Stable id of the case, unique across districts.
+    pub case_id: Uuid,
+    /// The district's running case number (案件编号), for people.
+    pub number: i64,
+    /// Incremented by every step, from 1.
+    pub version: u32,
+    pub state: CaseState,
+    pub source: Source,
+    pub urgency: Urgency,
+    /// Null until filed (立案).
+    pub category: Option<Category>,
+    pub description: String,
+    pub address: Option<String>,
+    pub location: Point,
+    /// 9-digit street (街道) code the point falls in.
+    #[schemars(regex(pattern = r"^[0-9]{9}$"))]
+    pub street_code: Option<String>,
+    /// Code of the department it is dispatched to (district-local; see the district's
+    /// department list).
+    pub department_code: Option<String>,
+    /// The supervisor who reported it (user id in the district), for supervisor reports.
+    pub reporter_id: Option<Uuid>,
+    /// The on-site verification (核实) answer for public and hotline reports.
+    pub verified: Option<bool>,
+    /// The case this one duplicates, when rejected as 重复.
+    pub duplicate_of: Option<Uuid>,
+    /// Times the check failed and the case went back (返工).
+    pub rework_count: u32,
+    /// Times a department returned a dispatch (退回).
+    pub return_count: u32,
+    /// Total minutes of approved extensions (延期).
+    pub extension_minutes: u32,
+    /// 回访 result, public and hotline reports only.
+    pub satisfaction: Option<Satisfaction>,
+    /// The command-manual (指挥手册) version its limits come from.
+    pub manual_version: Option<String>,
+    /// The timed stage running now; null when none is (final states, waiting for the
+    /// call-back).
+    pub current_stage: Option<StageClock>,
+    /// A supervision order (督办) waits for the department's acknowledgement.
+    pub supervision_pending: bool,
+    pub supervision_level: Option<SupervisionLevel>,
+    pub milestones: Milestones,
+    pub created_at: DateTime<Utc>,
+    /// When this version was written.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Body for CaseSnapshot {
+    const KIND: Kind = Kind::CaseSnapshot;
+}
+
+/// The steps of the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// 上报
+    Report,
+    /// 申请核实
+    RequestVerification,
+    /// 核实
+    Verify,
+    /// 立案
+    File,
+    /// 不予立案
+    Reject,
+    /// 派遣
+    Dispatch,
+    /// 退回
+    Return,
+    /// 处置
+    Handle,
+    /// 核查通过
+    CheckPass,
+    /// 核查不通过, 返工
+    Rework,
+    /// 回访
+    Callback,
+    /// 结案
+    Close,
+    /// 作废
+    Cancel,
+    /// 申请延期
+    RequestExtension,
+    /// 延期批准
+    ApproveExtension,
+    /// 延期不批准
+    RejectExtension,
+    /// 申请挂账/缓办
+    RequestSuspension,
+    /// 挂账批准
+    ApproveSuspension,
+    /// 挂账不批准
+    RejectSuspension,
+    /// 恢复办理
+    Resume,
+    /// 督办
+    Supervise,
+    /// 督办签收
+    AcknowledgeSupervision,
+    /// 催办
+    Urge,
+}
+
+/// 岗位: the role a step was taken in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 监督员
+    Supervisor,
+    /// 受理员
+    Operator,
+    /// 派遣员
+    Dispatcher,
+    /// 专业部门 (处置人员)
+    Handler,
+    /// 领导
+    Leader,
+    /// 管理员
+    Admin,
+    /// 公众 (anonymous or phone-identified)
+    Public,
+}
+
+/// How a timed stage ended: what the on-time (按时/按期) indicators count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StageOutcome {
+    pub stage: Stage,
+    pub clock: Clock,
+    pub started_at: DateTime<Utc>,
+    /// The deadline in force when the stage ended (extensions included).
+    pub deadline: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    /// `ended_at <= deadline`.
+    pub on_time: bool,
+}
+
+/// 办理记录: one step of the loop, append-only. Identified by (`case_id`, `record_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BusinessRecord {
+    /// The district's record number, increasing.
+    pub record_id: i64,
+    pub case_id: Uuid,
+    /// The case version this step produced.
+    pub case_version: u32,
+    pub action: Action,
+    /// Null for the report that created the case.
+    pub from_state: Option<CaseState>,
+    pub to_state: CaseState,
+    /// The user (district user id); null for an anonymous public report.
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Role,
+    pub comment: Option<String>,
+    /// SHA-256 (lowercase hex) of the photos attached; each is announced by a
+    /// `media_manifest` before this record.
+    pub media: Vec<String>,
+    /// Step-specific facts (category, department, reason code, extension minutes, …) as
+    /// the district recorded them.
+    pub details: serde_json::Value,
+    /// Set when this step ended a timed stage.
+    pub stage_ended: Option<StageOutcome>,
+    pub at: DateTime<Utc>,
+}
+
+impl Body for BusinessRecord {
+    const KIND: Kind = Kind::BusinessRecord;
+}

@@ -1,0 +1,169 @@
+//! Keeping the two sides in step: sync, supervision orders, reconciliation, rejections.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{Body, Envelope, Kind, SupervisionLevel};
+
+/// 补发请求: the city asks a district to send its outbox again from `from_seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncRequest {
+    /// Echoed in every batch that answers it.
+    pub request_id: Uuid,
+    /// The first seq wanted.
+    pub from_seq: u64,
+    /// The last seq wanted; null for "up to the newest".
+    pub to_seq: Option<u64>,
+}
+
+impl Body for SyncRequest {
+    const KIND: Kind = Kind::SyncRequest;
+}
+
+/// 补发批次: outbox messages sent again, in seq order. A large answer is several batches;
+/// the last has `last: true`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncBatch {
+    pub request_id: Uuid,
+    /// The original messages, unchanged (same seq, sent_at and body; media chunks are not
+    /// replayed: the manifest is, and the city asks for the bytes it lacks).
+    pub messages: Vec<Envelope<serde_json::Value>>,
+    /// The district no longer holds messages before this seq (retention); null when it
+    /// holds everything asked for.
+    pub oldest_retained_seq: Option<u64>,
+    pub last: bool,
+}
+
+impl Body for SyncBatch {
+    const KIND: Kind = Kind::SyncBatch;
+}
+
+/// 督办单 issued by the city (e.g. escalating a case the district left overdue). The
+/// district records it like its own leaders' orders and acknowledges it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SupervisionOrder {
+    pub order_id: Uuid,
+    pub case_id: Uuid,
+    pub level: SupervisionLevel,
+    pub text: String,
+    /// By when the department must have finished.
+    pub due_at: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+    /// Who issued it at the city (name or office), for the record.
+    pub issued_by: String,
+}
+
+impl Body for SupervisionOrder {
+    const KIND: Kind = Kind::SupervisionOrder;
+}
+
+/// 督办签收: the district's department acknowledged an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SupervisionAck {
+    pub order_id: Uuid,
+    pub case_id: Uuid,
+    /// The department that acknowledged it.
+    pub department_code: String,
+    pub acknowledged_at: DateTime<Utc>,
+}
+
+impl Body for SupervisionAck {
+    const KIND: Kind = Kind::SupervisionAck;
+}
+
+/// 日对账摘要: what the district holds for one local day, so the city can tell whether its
+/// copy agrees without comparing every case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReconciliationDigest {
+    /// The district's local calendar day (Asia/Shanghai for the sample city).
+    pub day: NaiveDate,
+    /// Cases whose latest change falls on that day.
+    pub cases: u64,
+    /// [`digest_hash`] of those cases' (case id, version) pairs.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
+    /// The district's newest outbox seq when the digest was made: the city compares after
+    /// it holds everything up to here.
+    pub up_to_seq: u64,
+}
+
+impl Body for ReconciliationDigest {
+    const KIND: Kind = Kind::ReconciliationDigest;
+}
+
+/// The reconciliation hash: SHA-256 (lowercase hex) over one line `"<case id>:<version>\n"`
+/// per case, the ids lowercase hyphenated and sorted ascending.
+pub fn digest_hash(cases: &[(Uuid, u32)]) -> String {
+    let mut sorted = cases.to_vec();
+    sorted.sort();
+    let mut hasher = Sha256::new();
+    for (id, version) in sorted {
+        hasher.update(format!("{id}:{version}\n"));
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Why the city refused a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectionCode {
+    /// Not JSON, or not a v1 envelope.
+    Malformed,
+    /// The body does not match the kind's schema (see `field`).
+    InvalidBody,
+    /// A kind this reader does not know.
+    UnknownKind,
+    /// A city → district kind sent by a district.
+    WrongDirection,
+    /// The AMQP `user_id` is missing or is not the district's broker user, or the envelope's
+    /// `district` differs from it.
+    WrongDistrict,
+    /// Larger than the maximum message size.
+    TooLarge,
+    /// The same seq or (case id, version) arrived earlier with different content.
+    Conflict,
+    /// Media chunks that do not add up to their manifest.
+    MediaMismatch,
+}
+
+/// 拒收通知: a message the city dead-lettered, and why. The district fixes the cause and
+/// sends again; nothing it sent before is changed by a rejection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Rejection {
+    /// The AMQP `message_id` of the refused message, when it had one.
+    pub message_id: Option<String>,
+    /// Its kind, when readable.
+    pub kind: Option<String>,
+    /// Its seq, when readable.
+    pub seq: Option<u64>,
+    pub code: RejectionCode,
+    /// For people.
+    pub message: String,
+    /// The JSON path of the offending field, when there is one (e.g. `body.location.lon`).
+    pub field: Option<String>,
+}
+
+impl Body for Rejection {
+    const KIND: Kind = Kind::Rejection;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_does_not_depend_on_order_but_on_every_version() {
+        let a = Uuid::from_u128(1);
+        let b = Uuid::from_u128(2);
+        let one = digest_hash(&[(a, 3), (b, 1)]);
+        assert_eq!(one, digest_hash(&[(b, 1), (a, 3)]));
+        assert_ne!(one, digest_hash(&[(a, 4), (b, 1)]));
+        assert_eq!(
+            digest_hash(&[]),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
