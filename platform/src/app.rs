@@ -10,6 +10,7 @@ use crate::auth::token::Keys;
 use crate::config::Tenant;
 use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
+use crate::exchange::ExchangeLink;
 use crate::media::MediaStore;
 use crate::{api, user};
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub keys: Keys,
     pub media: MediaStore,
+    /// What the outbox relay reports, and how to wake it after a commit.
+    pub exchange: Arc<ExchangeLink>,
 }
 
 impl AppState {
@@ -30,7 +33,13 @@ impl AppState {
             pool,
             keys,
             media,
+            exchange: Arc::new(ExchangeLink::default()),
         }
+    }
+
+    /// Tells the relay that a transaction wrote to the outbox.
+    pub fn outbox_written(&self) {
+        self.exchange.wake.notify_one();
     }
 }
 

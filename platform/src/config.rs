@@ -28,6 +28,8 @@ pub struct TenantFile {
     pub calendar: CalendarSection,
     #[serde(default)]
     pub notifications: NotificationsSection,
+    /// The city exchange (RabbitMQ). Without it the outbox fills but nothing is sent.
+    pub exchange: Option<ExchangeSection>,
     pub streets: Vec<Street>,
     pub departments: Vec<Department>,
     #[serde(default)]
@@ -123,6 +125,41 @@ pub struct NotificationsSection {
     pub sms_url: Option<String>,
     /// Bearer key for the gateway; `CITYGRID_SMS_API_KEY` overrides it.
     pub sms_api_key: Option<SecretString>,
+}
+
+/// How this district reaches the city's broker (see schemas/AMQP.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeSection {
+    /// The broker's AMQP `host:port`; `CITYGRID_AMQP_BROKER` overrides it.
+    pub broker: String,
+    /// `CITYGRID_AMQP_VHOST` overrides it.
+    pub vhost: String,
+    /// This district's broker user, created by `citygrid broker provision`.
+    pub user: String,
+    /// `CITYGRID_AMQP_PASSWORD` overrides it; the files in the repo carry demo passwords.
+    pub password: SecretString,
+    /// Days a sent outbox message is kept for the city's sync requests (补发).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_retention_days() -> u32 {
+    30
+}
+
+impl ExchangeSection {
+    pub fn account(&self) -> citygrid_schemas::amqp::Account {
+        citygrid_schemas::amqp::Account {
+            user: self.user.clone(),
+            password: self.password.expose_secret().to_owned(),
+        }
+    }
+
+    /// The AMQP URI of this district's connection.
+    pub fn uri(&self) -> String {
+        citygrid_schemas::amqp::amqp_uri(&self.broker, &self.account(), &self.vhost)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,6 +273,17 @@ impl Tenant {
         if let Ok(key) = std::env::var("CITYGRID_SMS_API_KEY") {
             config.notifications.sms_api_key = Some(key.into());
         }
+        if let Some(exchange) = config.exchange.as_mut() {
+            if let Ok(broker) = std::env::var("CITYGRID_AMQP_BROKER") {
+                exchange.broker = broker;
+            }
+            if let Ok(vhost) = std::env::var("CITYGRID_AMQP_VHOST") {
+                exchange.vhost = vhost;
+            }
+            if let Ok(password) = std::env::var("CITYGRID_AMQP_PASSWORD") {
+                exchange.password = password.into();
+            }
+        }
         let dir = path.parent().unwrap_or(Path::new("."));
         validate(&file, &config)?;
         let time_zone = config.district.time_zone.parse().map_err(|_| {
@@ -318,6 +366,17 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
     }
     if c.auth.token_ttl_minutes <= 0 {
         return err("auth.token_ttl_minutes".into(), "must be positive".into());
+    }
+    if let Some(exchange) = &c.exchange {
+        if !exchange.broker.contains(':') {
+            return err(
+                "exchange.broker".into(),
+                format!("{:?} is not a host:port such as 127.0.0.1:5672", exchange.broker),
+            );
+        }
+        if exchange.retention_days == 0 {
+            return err("exchange.retention_days".into(), "must be at least 1".into());
+        }
     }
     if c.media.max_bytes == 0 {
         return err("media.max_bytes".into(), "must be positive".into());

@@ -210,3 +210,9 @@ impl From<tokio::task::JoinError> for Error {
         Error::Internal(format!("blocking task failed: {e}"))
     }
 }
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Internal(format!("JSON: {e}"))
+    }
+}

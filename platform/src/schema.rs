@@ -28,6 +28,7 @@ diesel::table! {
         size_bytes -> Int8,
         uploaded_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        announced_seq -> Nullable<Int8>,
     }
 }
 
@@ -127,11 +128,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_counter (id) {
+        id -> Bool,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    outbox (seq) {
+        seq -> Int8,
+        kind -> Text,
+        message -> Text,
+        media_sha256 -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    exchange_rejections (id) {
+        id -> Int8,
+        received_at -> Timestamptz,
+        message_id -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        seq -> Nullable<Int8>,
+        code -> Text,
+        message -> Text,
+        field -> Nullable<Text>,
+        rejection_id -> Text,
+    }
+}
+
 diesel::joinable!(users -> departments (department_code));
 diesel::joinable!(cases -> departments (department_code));
 diesel::joinable!(case_records -> cases (case_id));
 diesel::joinable!(supervision_orders -> cases (case_id));
 diesel::joinable!(notifications -> cases (case_id));
+diesel::joinable!(outbox -> media (media_sha256));
 
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
@@ -139,5 +173,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     media,
     cases,
     case_records,
-    supervision_orders
+    supervision_orders,
+    notifications,
+    outbox,
+    outbox_counter,
+    exchange_rejections
 );

@@ -3,16 +3,16 @@
 //! and prints what happened and how to sign in.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
 use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::city::City;
 use crate::client::{self, Api, Session};
 
 #[derive(clap::Args)]
@@ -23,18 +23,6 @@ pub struct DemoArgs {
     /// Seconds to wait for each instance to become ready.
     #[arg(long, default_value_t = 60)]
     wait: u64,
-}
-
-#[derive(Deserialize)]
-struct CityFile {
-    city: City,
-}
-
-#[derive(Deserialize)]
-struct City {
-    code: String,
-    name: String,
-    districts: Vec<PathBuf>,
 }
 
 /// The seed users the demo acts as, found by role in the tenant file.
@@ -332,14 +320,9 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), String> {
-    let text =
-        std::fs::read_to_string(&args.city).map_err(|e| format!("{}: {e}", args.city.display()))?;
-    let city: CityFile =
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", args.city.display()))?;
-    let dir = args.city.parent().unwrap_or(Path::new("."));
+    let city = City::load(&args.city)?;
     let mut districts = Vec::new();
-    for path in &city.city.districts {
-        let tenant = Tenant::load(&dir.join(path)).map_err(|e| e.to_string())?;
+    for tenant in city.districts {
         let api = Api::new(&format!("http://{}", tenant.config.http.bind));
         districts.push((tenant, api));
     }
@@ -371,8 +354,8 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
 
     println!(
         "\nCityGrid demo — {} {} ({} districts)\n",
-        city.city.code,
-        city.city.name,
+        city.file.city.code,
+        city.file.city.name,
         districts.len()
     );
     for (tenant, api) in &districts {

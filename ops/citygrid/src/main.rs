@@ -1,6 +1,7 @@
 //! `citygrid`: the one binary an operator installs. Thin: parses the command line,
 //! wires the platform together and runs it.
 
+mod city;
 mod client;
 mod demo;
 mod intake_bench;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
-use citygrid_platform::{app, db, reminder, user};
+use citygrid_platform::{app, db, exchange, reminder, user};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -42,6 +43,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Set up the city exchange's RabbitMQ (schemas/AMQP.md).
+    Broker {
+        #[command(subcommand)]
+        command: BrokerCommand,
     },
     /// Drive sample cases through running district instances over HTTP and print a summary.
     Demo(demo::DemoArgs),
@@ -75,6 +81,17 @@ enum DistrictCommand {
     Check {
         #[arg(long, env = "CITYGRID_TENANT")]
         tenant: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BrokerCommand {
+    /// Create (or bring in line) the vhost, the city's and every district's broker user
+    /// with their permissions, and declare the exchanges and queues. Safe to repeat.
+    Provision {
+        /// The city file; its [broker] section names the broker and the admin account.
+        #[arg(long, default_value = "tenants/hangzhou/city.toml")]
+        city: PathBuf,
     },
 }
 
@@ -135,6 +152,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::District { command } => run_district(command),
         Command::User { command } => run_user(command),
+        Command::Broker {
+            command: BrokerCommand::Provision { city },
+        } => city::City::load(&city)
+            .and_then(|c| runtime().and_then(|rt| rt.block_on(city::provision(&c)))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
         Command::Bench {
             command: BenchCommand::Intake(args),
@@ -205,10 +226,22 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             let timer_pool = pool.clone();
             let channels = reminder::Channels::from_tenant(&t);
             let state = app::AppState::new(t, pool);
+            let relay = exchange::relay::Relay::new(
+                &state.tenant,
+                state.pool.clone(),
+                state.media.clone(),
+                state.exchange.clone(),
+            );
+            if relay.is_none() {
+                tracing::warn!("no [exchange] section: changes stay in the outbox, nothing goes to the city");
+            }
             actix_web::rt::System::new()
                 .block_on(async move {
                     let period = std::time::Duration::from_secs(timer_seconds.max(1));
                     actix_web::rt::spawn(reminder::run_timer(timer_pool, channels, period));
+                    if let Some(relay) = relay {
+                        actix_web::rt::spawn(relay.run());
+                    }
                     app::server(state, listener, workers)?
                         .await
                         .map_err(Into::into)

@@ -8,6 +8,7 @@ use crate::api::{self, ApiDoc};
 use crate::auth::handlers as auth;
 use crate::case::handlers as case;
 use crate::error::Error;
+use crate::exchange::handlers as exchange;
 use crate::media::handlers as media;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,6 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/categories", web::get().to(api::categories))
             .route("/queue", web::get().to(case::my_queue))
             .route("/stats/lights", web::get().to(case::light_stats))
+            .route("/exchange/status", web::get().to(exchange::exchange_status))
+            .route(
+                "/exchange/rejections",
+                web::get().to(exchange::exchange_rejections),
+            )
             .route("/media", web::post().to(media::upload_media))
             .route("/cases", web::post().to(case::report_case))
             .route("/cases", web::get().to(case::list_cases))

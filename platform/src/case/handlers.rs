@@ -163,10 +163,12 @@ pub async fn report_case(
     };
     store::validate_report(&state.tenant, &report)?;
     let filing = store::filing_stage(&state.tenant, &report, Utc::now())?;
+    let district = state.tenant.code().to_owned();
     let (case, created) = db::run(&state.pool, move |conn| {
-        store::create_report(conn, &report, &filing, idempotency.as_ref())
+        store::create_report(conn, &district, &report, &filing, idempotency.as_ref())
     })
     .await?;
+    state.outbox_written();
     if created {
         tracing::info!(case.id = %case.id, case.number = case.number, source = source.as_str(), "case reported");
         Ok(HttpResponse::Created().json(CaseView::new(case, &state.tenant, Utc::now())))
@@ -310,6 +312,7 @@ async fn take_step(
         store::apply_step(conn, &tenant, &claims, id, &req)
     })
     .await?;
+    state.outbox_written();
     tracing::info!(case.id = %case.id, action = action.as_str(), to = %case.state, "case step");
     Ok(HttpResponse::Ok().json(CaseView::new(case, &state.tenant, Utc::now())))
 }

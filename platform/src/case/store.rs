@@ -16,6 +16,7 @@ use crate::config::Tenant;
 use crate::deadline::{self, StageTimes};
 use crate::error::{Error, Result};
 use crate::manual::{Clock, Stage};
+use crate::exchange::outbox;
 use crate::reminder;
 use crate::schema::{case_records, cases, media, supervision_orders};
 
@@ -144,6 +145,7 @@ pub fn filing_stage(tenant: &Tenant, report: &NewReport, now: DateTime<Utc>) -> 
 /// idempotency key created (`false` = not new).
 pub fn create_report(
     conn: &mut PgConnection,
+    district: &str,
     report: &NewReport,
     filing: &StageTimes,
     idempotency: Option<&Idempotency>,
@@ -197,7 +199,7 @@ pub fn create_report(
                 .ok_or_else(|| Error::Internal("idempotent case vanished".into()))?;
             return Ok((existing, false));
         };
-        diesel::insert_into(case_records::table)
+        let record = diesel::insert_into(case_records::table)
             .values(NewRecord {
                 case_id: case.id,
                 case_version: case.version,
@@ -211,7 +213,9 @@ pub fn create_report(
                 details: json!({ "source": report.source }),
                 at: now,
             })
-            .execute(conn)?;
+            .returning(Record::as_returning())
+            .get_result(conn)?;
+        outbox::write_change(conn, district, None, &case, &record)?;
         Ok((case, true))
     })
 }
@@ -393,7 +397,7 @@ pub fn apply_step(
             )?;
         }
         let role = plan.action.role();
-        diesel::insert_into(case_records::table)
+        let record = diesel::insert_into(case_records::table)
             .values(NewRecord {
                 case_id,
                 case_version: updated.version,
@@ -407,7 +411,9 @@ pub fn apply_step(
                 details: plan.details,
                 at: now,
             })
-            .execute(conn)?;
+            .returning(Record::as_returning())
+            .get_result(conn)?;
+        outbox::write_change(conn, tenant.code(), Some(&case), &updated, &record)?;
         Ok(updated)
     })
 }

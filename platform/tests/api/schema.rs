@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use citygrid_platform::schema::{
-    case_records, cases, departments, media, supervision_orders, users,
+    case_records, cases, departments, exchange_rejections, media, notifications, outbox,
+    outbox_counter, supervision_orders, users,
 };
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -66,6 +67,31 @@ async fn schema_rs_matches_the_migrated_database() {
             diesel_columns(
                 "supervision_orders",
                 supervision_orders::table.select(supervision_orders::all_columns),
+            ),
+        ),
+        (
+            "notifications",
+            diesel_columns(
+                "notifications",
+                notifications::table.select(notifications::all_columns),
+            ),
+        ),
+        (
+            "outbox",
+            diesel_columns("outbox", outbox::table.select(outbox::all_columns)),
+        ),
+        (
+            "outbox_counter",
+            diesel_columns(
+                "outbox_counter",
+                outbox_counter::table.select(outbox_counter::all_columns),
+            ),
+        ),
+        (
+            "exchange_rejections",
+            diesel_columns(
+                "exchange_rejections",
+                exchange_rejections::table.select(exchange_rejections::all_columns),
             ),
         ),
     ];

@@ -1,0 +1,287 @@
+//! Writing the interchange messages of a case change into the outbox, inside the change's
+//! own transaction: if the change commits, its messages exist; if not, neither do their
+//! seqs.
+
+use chrono::{DateTime, Utc};
+use citygrid_schemas as v1;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Timestamptz};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::case::model::{Case, Record};
+use crate::error::{Error, Result};
+use crate::schema::{media, outbox, outbox_counter};
+
+/// Reads one of the district's snake_case names as an interchange enum value (the names
+/// are the same on both sides; a value the standard does not know is a bug here).
+fn standard<T: DeserializeOwned>(what: &str, value: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned()))
+        .map_err(|_| Error::Internal(format!("{what} {value:?} has no interchange value")))
+}
+
+fn count(n: i32) -> u32 {
+    n.max(0) as u32
+}
+
+#[derive(QueryableByName, Default)]
+struct Facts {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    filed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    dispatched_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    handled_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    checked_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    finished_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = BigInt)]
+    returns: i64,
+}
+
+/// Milestones and the return count, from the case's records (one indexed query).
+fn facts(conn: &mut PgConnection, case: &Case) -> Result<Facts> {
+    Ok(diesel::sql_query(
+        "SELECT max(at) FILTER (WHERE action = 'file') AS filed_at, \
+                max(at) FILTER (WHERE action = 'dispatch') AS dispatched_at, \
+                max(at) FILTER (WHERE action = 'handle') AS handled_at, \
+                max(at) FILTER (WHERE action = 'check_pass') AS checked_at, \
+                max(at) FILTER (WHERE to_state IN ('closed', 'rejected', 'cancelled')) AS finished_at, \
+                count(*) FILTER (WHERE action = 'return') AS returns \
+         FROM case_records WHERE case_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(case.id)
+    .get_result(conn)?)
+}
+
+/// The interchange snapshot of a case as it is now.
+pub fn snapshot(conn: &mut PgConnection, case: &Case) -> Result<v1::CaseSnapshot> {
+    let facts = facts(conn, case)?;
+    let category = match (&case.category_kind, &case.category_major, &case.category_minor) {
+        (Some(kind), Some(major), Some(minor)) => Some(v1::Category {
+            kind: standard("category kind", kind)?,
+            major: major.clone(),
+            minor: minor.clone(),
+        }),
+        _ => None,
+    };
+    let current_stage = match (&case.stage, &case.clock, case.stage_started_at) {
+        (Some(stage), Some(clock), Some(started_at)) => Some(v1::StageClock {
+            stage: standard("stage", stage)?,
+            clock: standard("clock", clock)?,
+            started_at,
+            limit_minutes: count(case.stage_limit_minutes.unwrap_or(0)),
+            yellow_at: case.stage_yellow_at,
+            deadline: case.stage_deadline,
+        }),
+        _ => None,
+    };
+    Ok(v1::CaseSnapshot {
+        case_id: case.id,
+        number: case.number,
+        version: count(case.version),
+        state: standard("state", &case.state)?,
+        source: standard("source", &case.source)?,
+        urgency: standard("urgency", &case.urgency)?,
+        category,
+        description: case.description.clone(),
+        address: case.address.clone(),
+        location: v1::Point {
+            lon: case.lon,
+            lat: case.lat,
+        },
+        street_code: case.street_code.clone(),
+        department_code: case.department_code.clone(),
+        reporter_id: case.reporter_id,
+        verified: case.verified,
+        duplicate_of: case.duplicate_of,
+        rework_count: count(case.rework_count),
+        return_count: facts.returns.max(0) as u32,
+        extension_minutes: count(case.extension_minutes),
+        satisfaction: case
+            .satisfaction
+            .as_deref()
+            .map(|s| standard("satisfaction", s))
+            .transpose()?,
+        manual_version: case.manual_version.clone(),
+        current_stage,
+        supervision_pending: case.supervision_pending,
+        supervision_level: case
+            .supervision_level
+            .as_deref()
+            .map(|l| standard("supervision level", l))
+            .transpose()?,
+        milestones: v1::Milestones {
+            reported_at: Some(case.created_at),
+            filed_at: facts.filed_at,
+            dispatched_at: facts.dispatched_at,
+            handled_at: facts.handled_at,
+            checked_at: facts.checked_at,
+            finished_at: facts.finished_at,
+        },
+        created_at: case.created_at,
+        updated_at: case.updated_at,
+    })
+}
+
+/// How the step ended the stage that ran before it, if it did: a new stage, or the same
+/// stage started again (rework, return), while a deadline was running.
+pub fn stage_outcome(
+    before: Option<&Case>,
+    after: &Case,
+    at: DateTime<Utc>,
+) -> Result<Option<v1::StageOutcome>> {
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    let (Some(stage), Some(clock), Some(started_at), Some(deadline)) = (
+        &before.stage,
+        &before.clock,
+        before.stage_started_at,
+        before.stage_deadline,
+    ) else {
+        return Ok(None);
+    };
+    if after.stage == before.stage && after.stage_started_at == before.stage_started_at {
+        return Ok(None);
+    }
+    Ok(Some(v1::StageOutcome {
+        stage: standard("stage", stage)?,
+        clock: standard("clock", clock)?,
+        started_at,
+        deadline,
+        ended_at: at,
+        on_time: at <= deadline,
+    }))
+}
+
+/// The interchange form of a business record.
+pub fn business_record(
+    record: &Record,
+    stage_ended: Option<v1::StageOutcome>,
+) -> Result<v1::BusinessRecord> {
+    Ok(v1::BusinessRecord {
+        record_id: record.id,
+        case_id: record.case_id,
+        case_version: count(record.case_version),
+        action: standard("action", &record.action)?,
+        from_state: record
+            .from_state
+            .as_deref()
+            .map(|s| standard("state", s))
+            .transpose()?,
+        to_state: standard("state", &record.to_state)?,
+        actor_id: record.actor_id,
+        actor_role: standard("role", &record.actor_role)?,
+        comment: record.comment.clone(),
+        media: record.media.clone(),
+        details: record.details.clone(),
+        stage_ended,
+        at: record.at,
+    })
+}
+
+/// A message waiting for its seq.
+struct Pending {
+    kind: v1::Kind,
+    body: serde_json::Value,
+    media_sha256: Option<String>,
+}
+
+fn pending<B: v1::Body + Serialize>(body: &B, media_sha256: Option<String>) -> Result<Pending> {
+    Ok(Pending {
+        kind: B::KIND,
+        body: serde_json::to_value(body)?,
+        media_sha256,
+    })
+}
+
+/// Writes the messages of one case change: a manifest for each photo the record is the
+/// first to reference, the business record, then the case snapshot. Call it last in the
+/// transaction: from here to the commit, other writers wait for the seq counter.
+pub fn write_change(
+    conn: &mut PgConnection,
+    district: &str,
+    before: Option<&Case>,
+    after: &Case,
+    record: &Record,
+) -> Result<()> {
+    let snapshot = snapshot(conn, after)?;
+    let record_body = business_record(record, stage_outcome(before, after, record.at)?)?;
+    let mut messages = Vec::with_capacity(record.media.len() + 2);
+    if !record.media.is_empty() {
+        let fresh: Vec<(String, String, i64)> = media::table
+            .filter(media::sha256.eq_any(&record.media))
+            .filter(media::announced_seq.is_null())
+            .order(media::sha256.asc())
+            .select((media::sha256, media::content_type, media::size_bytes))
+            .for_update()
+            .load(conn)?;
+        for (sha256, content_type, size_bytes) in fresh {
+            let size = size_bytes.max(0) as u64;
+            let chunks = size.div_ceil(v1::MEDIA_CHUNK_BYTES as u64).max(1) as u32;
+            let manifest = v1::MediaManifest {
+                sha256: sha256.clone(),
+                content_type,
+                size_bytes: size,
+                chunk_bytes: v1::MEDIA_CHUNK_BYTES as u32,
+                chunks,
+                case_id: after.id,
+            };
+            messages.push(pending(&manifest, Some(sha256))?);
+        }
+    }
+    messages.push(pending(&record_body, None)?);
+    messages.push(pending(&snapshot, None)?);
+    append(conn, district, record.at, messages)
+}
+
+/// Numbers the messages with the next seqs and inserts them.
+fn append(
+    conn: &mut PgConnection,
+    district: &str,
+    sent_at: DateTime<Utc>,
+    messages: Vec<Pending>,
+) -> Result<()> {
+    let n = messages.len() as i64;
+    let last: i64 = diesel::update(outbox_counter::table)
+        .set(outbox_counter::last_seq.eq(outbox_counter::last_seq + n))
+        .returning(outbox_counter::last_seq)
+        .get_result(conn)?;
+    let first = last - n + 1;
+    let mut rows = Vec::with_capacity(messages.len());
+    for (i, message) in messages.into_iter().enumerate() {
+        let seq = first + i as i64;
+        let envelope = v1::Envelope {
+            schema: v1::SCHEMA.to_owned(),
+            kind: message.kind,
+            district: district.to_owned(),
+            seq: seq as u64,
+            sent_at,
+            body: message.body,
+        };
+        if let Some(sha256) = &message.media_sha256 {
+            diesel::update(media::table.find(sha256))
+                .set(media::announced_seq.eq(seq))
+                .execute(conn)?;
+        }
+        rows.push((
+            outbox::seq.eq(seq),
+            outbox::kind.eq(message.kind.as_str()),
+            outbox::message.eq(serde_json::to_string(&envelope)?),
+            outbox::media_sha256.eq(message.media_sha256),
+        ));
+    }
+    diesel::insert_into(outbox::table)
+        .values(&rows)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The newest seq handed out.
+pub fn last_seq(conn: &mut PgConnection) -> Result<i64> {
+    Ok(outbox_counter::table
+        .select(outbox_counter::last_seq)
+        .first(conn)?)
+}

@@ -1,0 +1,402 @@
+//! The outbox relay: publishes the outbox in seq order with publisher confirms, marks a
+//! message sent only once the broker confirmed it (and everything before it), and serves
+//! the city's commands (sync requests, rejections) from the district's command queue.
+//!
+//! Any failure ends the session: the relay reconnects with backoff and starts again from
+//! the first unconfirmed seq, so nothing is skipped and order is kept. A message whose
+//! confirm was lost with the connection is published again with the same `message_id`;
+//! the city drops it as a redelivery.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use citygrid_schemas::{self as v1, amqp};
+use diesel::prelude::*;
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions,
+    ConfirmSelectOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, ConnectionProperties};
+use uuid::Uuid;
+
+use super::ExchangeLink;
+use crate::config::{ExchangeSection, Tenant};
+use crate::db::{self, DbPool};
+use crate::error::{Error, Result};
+use crate::media::MediaStore;
+use crate::schema::{exchange_rejections, outbox};
+
+/// Outbox rows published per round before looking at commands again.
+const BATCH: i64 = 200;
+
+fn broker(e: lapin::Error) -> Error {
+    Error::Unavailable(format!("broker: {e}"))
+}
+
+/// Everything one relay needs.
+#[derive(Clone)]
+pub struct Relay {
+    pool: DbPool,
+    district: String,
+    config: Arc<ExchangeSection>,
+    media: MediaStore,
+    link: Arc<ExchangeLink>,
+}
+
+impl Relay {
+    /// None when the tenant has no `[exchange]` section.
+    pub fn new(
+        tenant: &Tenant,
+        pool: DbPool,
+        media: MediaStore,
+        link: Arc<ExchangeLink>,
+    ) -> Option<Relay> {
+        let section = tenant.config.exchange.as_ref()?;
+        Some(Relay {
+            pool,
+            district: tenant.code().to_owned(),
+            config: Arc::new(section.clone()),
+            media,
+            link,
+        })
+    }
+
+    /// Runs until the process ends: sessions, reconnecting after each failure with a
+    /// backoff from 0.5 s doubling to 30 s (back to 0.5 s after a session that connected).
+    pub async fn run(self) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let outcome = self.session().await;
+            let connected = self.link.connected();
+            let error = match outcome {
+                Ok(()) => "the broker closed the connection".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(district = %self.district, error = %error, "exchange relay disconnected; retrying");
+            self.link.set_disconnected(error);
+            if connected {
+                backoff = Duration::from_millis(500);
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    async fn session(&self) -> Result<()> {
+        let connection = Connection::connect(&self.config.uri(), ConnectionProperties::default())
+            .await
+            .map_err(broker)?;
+        let publish = connection.create_channel().await.map_err(broker)?;
+        publish
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(broker)?;
+        let commands = connection.create_channel().await.map_err(broker)?;
+        let mut consumer = commands
+            .basic_consume(
+                amqp::command_queue(&self.district).as_str().into(),
+                format!("relay-{}", self.district).as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(broker)?;
+        self.link.set_connected();
+        tracing::info!(district = %self.district, "exchange relay connected");
+        let mut last_cleanup = tokio::time::Instant::now() - Duration::from_secs(3600);
+        loop {
+            if self.publish_pending(&publish).await? == BATCH as usize {
+                continue;
+            }
+            if last_cleanup.elapsed() > Duration::from_secs(600) {
+                self.clean_up().await?;
+                last_cleanup = tokio::time::Instant::now();
+            }
+            tokio::select! {
+                _ = self.link.wake.notified() => {}
+                delivery = consumer.next() => match delivery {
+                    Some(delivery) => self.command(&publish, delivery.map_err(broker)?).await?,
+                    None => return Ok(()),
+                },
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    async fn publish(
+        &self,
+        channel: &Channel,
+        kind: v1::Kind,
+        message_id: &str,
+        payload: &[u8],
+    ) -> Result<lapin::PublisherConfirm> {
+        if payload.len() > v1::MAX_MESSAGE_BYTES {
+            return Err(Error::Internal(format!(
+                "message {message_id} is {} bytes, above the standard's {} byte limit",
+                payload.len(),
+                v1::MAX_MESSAGE_BYTES
+            )));
+        }
+        channel
+            .basic_publish(
+                amqp::DISTRICTS_EXCHANGE.into(),
+                amqp::district_key(&self.district, kind).as_str().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                payload,
+                amqp::properties(message_id, kind, &self.config.user),
+            )
+            .await
+            .map_err(broker)
+    }
+
+    /// Publishes up to `BATCH` unsent rows, pipelined, then waits for their confirms in
+    /// order and marks the confirmed prefix sent. Returns how many rows it published.
+    async fn publish_pending(&self, channel: &Channel) -> Result<usize> {
+        let rows: Vec<(i64, String, String, Option<String>)> = db::run(&self.pool, |conn| {
+            Ok(outbox::table
+                .filter(outbox::sent_at.is_null())
+                .order(outbox::seq.asc())
+                .limit(BATCH)
+                .select((
+                    outbox::seq,
+                    outbox::kind,
+                    outbox::message,
+                    outbox::media_sha256,
+                ))
+                .load(conn)?)
+        })
+        .await?;
+        let mut pending = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        for (seq, kind, message, media) in &rows {
+            let kind = v1::Kind::parse(kind)
+                .ok_or_else(|| Error::Internal(format!("outbox row {seq} has kind {kind:?}")))?;
+            let sent = async {
+                if let Some(sha256) = media {
+                    for confirm in self.publish_chunks(channel, *seq, sha256).await? {
+                        pending.push((None, confirm));
+                    }
+                }
+                let id = v1::message_id(&self.district, *seq as u64);
+                pending.push((Some(*seq), self.publish(channel, kind, &id, message.as_bytes()).await?));
+                Ok::<(), Error>(())
+            };
+            if let Err(e) = sent.await {
+                failure = Some(e);
+                break;
+            }
+        }
+        let mut confirmed = None;
+        for (seq, confirm) in pending {
+            if failure.is_some() {
+                break;
+            }
+            match confirm.await {
+                Ok(c) => {
+                    let acked = c.is_ack();
+                    if acked && c.take_message().is_none() {
+                        if seq.is_some() {
+                            confirmed = seq;
+                        }
+                    } else {
+                        failure = Some(Error::Unavailable(
+                            "the broker refused or could not route a message (is the topology provisioned?)"
+                                .into(),
+                        ));
+                    }
+                }
+                Err(e) => failure = Some(broker(e)),
+            }
+        }
+        if let Some(last) = confirmed {
+            db::run(&self.pool, move |conn| {
+                diesel::update(outbox::table)
+                    .filter(outbox::seq.le(last))
+                    .filter(outbox::sent_at.is_null())
+                    .set(outbox::sent_at.eq(Utc::now()))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await?;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(rows.len()),
+        }
+    }
+
+    /// Publishes a photo's chunks (read from the media store) ahead of its manifest.
+    async fn publish_chunks(
+        &self,
+        channel: &Channel,
+        seq: i64,
+        sha256: &str,
+    ) -> Result<Vec<lapin::PublisherConfirm>> {
+        let bytes = tokio::fs::read(self.media.path(sha256)).await?;
+        let content_type = crate::media::sniff(&bytes)?;
+        let (_, chunks) = v1::split_media(&bytes, content_type, Uuid::nil());
+        let sent_at = Utc::now();
+        let mut confirms = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let id = format!("{}-chunk-{}", v1::message_id(&self.district, seq as u64), chunk.index);
+            let envelope = v1::Envelope::new(&self.district, seq as u64, sent_at, chunk);
+            let payload = serde_json::to_vec(&envelope)?;
+            confirms.push(self.publish(channel, v1::Kind::MediaChunk, &id, &payload).await?);
+        }
+        Ok(confirms)
+    }
+
+    /// Handles one command from the city; acknowledges it after its effect is committed,
+    /// dead-letters what it cannot read.
+    async fn command(&self, channel: &Channel, delivery: lapin::message::Delivery) -> Result<()> {
+        let message_id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|m| m.to_string());
+        let envelope: std::result::Result<v1::Envelope<serde_json::Value>, _> =
+            serde_json::from_slice(&delivery.data);
+        let outcome = match envelope {
+            Ok(envelope) if envelope.district == self.district => match envelope.kind {
+                v1::Kind::SyncRequest => match serde_json::from_value(envelope.body) {
+                    Ok(request) => self.answer_sync(channel, &request).await.map(|_| true),
+                    Err(_) => Ok(false),
+                },
+                v1::Kind::Rejection => match serde_json::from_value(envelope.body) {
+                    Ok(rejection) => {
+                        let id = message_id.unwrap_or_else(|| {
+                            v1::message_id("city", envelope.seq)
+                        });
+                        self.store_rejection(id, rejection).await.map(|_| true)
+                    }
+                    Err(_) => Ok(false),
+                },
+                _ => Ok(false),
+            },
+            _ => Ok(false),
+        };
+        match outcome? {
+            true => delivery
+                .ack(BasicAckOptions::default())
+                .await
+                .map(drop)
+                .map_err(broker),
+            false => {
+                tracing::warn!(district = %self.district, "unreadable or unsupported command from the city; dead-lettered");
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: false,
+                        ..BasicNackOptions::default()
+                    })
+                    .await
+                    .map(drop)
+                    .map_err(broker)
+            }
+        }
+    }
+
+    async fn store_rejection(&self, rejection_id: String, r: v1::Rejection) -> Result<()> {
+        tracing::warn!(district = %self.district, code = ?r.code, message_id = ?r.message_id, reason = %r.message, "the city rejected a message");
+        db::run(&self.pool, move |conn| {
+            let code = serde_json::to_value(r.code)?
+                .as_str()
+                .unwrap_or("unknown")
+                .to_owned();
+            diesel::insert_into(exchange_rejections::table)
+                .values((
+                    exchange_rejections::message_id.eq(r.message_id),
+                    exchange_rejections::kind.eq(r.kind),
+                    exchange_rejections::seq.eq(r.seq.map(|s| s as i64)),
+                    exchange_rejections::code.eq(code),
+                    exchange_rejections::message.eq(r.message),
+                    exchange_rejections::field.eq(r.field),
+                    exchange_rejections::rejection_id.eq(rejection_id),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replays the asked range from the outbox as sync batches below the size limit.
+    async fn answer_sync(&self, channel: &Channel, request: &v1::SyncRequest) -> Result<()> {
+        let from = request.from_seq as i64;
+        let to = request.to_seq.map_or(i64::MAX, |t| t as i64);
+        let (rows, oldest, last_seq): (Vec<String>, Option<i64>, i64) =
+            db::run(&self.pool, move |conn| {
+                let oldest: Option<i64> = outbox::table
+                    .select(diesel::dsl::min(outbox::seq))
+                    .first(conn)?;
+                let rows = outbox::table
+                    .filter(outbox::seq.ge(from))
+                    .filter(outbox::seq.le(to))
+                    .order(outbox::seq.asc())
+                    .select(outbox::message)
+                    .load(conn)?;
+                Ok((rows, oldest, super::outbox::last_seq(conn)?))
+            })
+            .await?;
+        let oldest_retained = oldest.filter(|o| *o > from).map(|o| o as u64);
+        // Leave room for the batch's own envelope around the messages.
+        let budget = v1::MAX_MESSAGE_BYTES - 4096;
+        let mut batches: Vec<Vec<serde_json::Value>> = vec![Vec::new()];
+        let mut size = 0;
+        for row in rows {
+            if size + row.len() > budget && !batches[batches.len() - 1].is_empty() {
+                batches.push(Vec::new());
+                size = 0;
+            }
+            size += row.len();
+            let last = batches.len() - 1;
+            batches[last].push(serde_json::from_str(&row)?);
+        }
+        let count = batches.len();
+        let mut confirms = Vec::with_capacity(count);
+        for (n, messages) in batches.into_iter().enumerate() {
+            let batch = v1::SyncBatch {
+                request_id: request.request_id,
+                messages: messages
+                    .into_iter()
+                    .map(serde_json::from_value)
+                    .collect::<std::result::Result<_, _>>()?,
+                oldest_retained_seq: oldest_retained,
+                last: n + 1 == count,
+            };
+            let envelope = v1::Envelope::new(&self.district, last_seq as u64, Utc::now(), batch);
+            let id = format!("{}-sync-{}-{n}", self.district, request.request_id);
+            confirms.push(
+                self.publish(channel, v1::Kind::SyncBatch, &id, &serde_json::to_vec(&envelope)?)
+                    .await?,
+            );
+        }
+        for confirm in confirms {
+            if !confirm.await.map_err(broker)?.is_ack() {
+                return Err(Error::Unavailable("the broker refused a sync batch".into()));
+            }
+        }
+        tracing::info!(district = %self.district, from, batches = count, "answered a sync request");
+        Ok(())
+    }
+
+    /// Drops sent messages older than the retention period.
+    async fn clean_up(&self) -> Result<()> {
+        let days = i64::from(self.config.retention_days);
+        let removed = db::run(&self.pool, move |conn| {
+            Ok(diesel::delete(outbox::table)
+                .filter(outbox::sent_at.lt(Utc::now() - chrono::Duration::days(days)))
+                .execute(conn)?)
+        })
+        .await?;
+        if removed > 0 {
+            tracing::info!(district = %self.district, removed, "old outbox messages removed");
+        }
+        Ok(())
+    }
+}
