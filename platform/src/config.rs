@@ -371,11 +371,17 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
         if !exchange.broker.contains(':') {
             return err(
                 "exchange.broker".into(),
-                format!("{:?} is not a host:port such as 127.0.0.1:5672", exchange.broker),
+                format!(
+                    "{:?} is not a host:port such as 127.0.0.1:5672",
+                    exchange.broker
+                ),
             );
         }
         if exchange.retention_days == 0 {
-            return err("exchange.retention_days".into(), "must be at least 1".into());
+            return err(
+                "exchange.retention_days".into(),
+                "must be at least 1".into(),
+            );
         }
     }
     if c.media.max_bytes == 0 {

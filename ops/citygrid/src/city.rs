@@ -54,8 +54,7 @@ pub struct City {
 
 impl City {
     pub fn load(path: &Path) -> Result<City, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut file: CityFile =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         if let Ok(password) = std::env::var("CITYGRID_BROKER_ADMIN_PASSWORD") {
@@ -86,7 +85,11 @@ impl City {
 /// management API, then the topology declared over AMQP as the city's user. Idempotent.
 pub async fn provision(city: &City) -> Result<(), String> {
     let broker = &city.file.broker;
-    let admin = Admin::new(&broker.management, &broker.admin_user, &broker.admin_password);
+    let admin = Admin::new(
+        &broker.management,
+        &broker.admin_user,
+        &broker.admin_password,
+    );
     let mut districts = Vec::new();
     for tenant in &city.districts {
         let section = tenant.config.exchange.as_ref().ok_or_else(|| {
@@ -109,7 +112,10 @@ pub async fn provision(city: &City) -> Result<(), String> {
     let connection = Connection::connect(&uri, ConnectionProperties::default())
         .await
         .map_err(|e| format!("connecting as {}: {e}", broker.city_user))?;
-    let channel = connection.create_channel().await.map_err(|e| e.to_string())?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
     let codes: Vec<String> = districts.iter().map(|(code, _)| code.clone()).collect();
     amqp::declare(&channel, &codes)
         .await

@@ -233,7 +233,9 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                 state.exchange.clone(),
             );
             if relay.is_none() {
-                tracing::warn!("no [exchange] section: changes stay in the outbox, nothing goes to the city");
+                tracing::warn!(
+                    "no [exchange] section: changes stay in the outbox, nothing goes to the city"
+                );
             }
             actix_web::rt::System::new()
                 .block_on(async move {

@@ -15,8 +15,8 @@ use crate::catalogue::{CategoryKind, CategoryRef};
 use crate::config::Tenant;
 use crate::deadline::{self, StageTimes};
 use crate::error::{Error, Result};
-use crate::manual::{Clock, Stage};
 use crate::exchange::outbox;
+use crate::manual::{Clock, Stage};
 use crate::reminder;
 use crate::schema::{case_records, cases, media, supervision_orders};
 

@@ -58,7 +58,11 @@ fn facts(conn: &mut PgConnection, case: &Case) -> Result<Facts> {
 /// The interchange snapshot of a case as it is now.
 pub fn snapshot(conn: &mut PgConnection, case: &Case) -> Result<v1::CaseSnapshot> {
     let facts = facts(conn, case)?;
-    let category = match (&case.category_kind, &case.category_major, &case.category_minor) {
+    let category = match (
+        &case.category_kind,
+        &case.category_major,
+        &case.category_minor,
+    ) {
         (Some(kind), Some(major), Some(minor)) => Some(v1::Category {
             kind: standard("category kind", kind)?,
             major: major.clone(),

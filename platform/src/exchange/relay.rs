@@ -108,6 +108,13 @@ impl Relay {
         tracing::info!(district = %self.district, "exchange relay connected");
         let mut last_cleanup = tokio::time::Instant::now() - Duration::from_secs(3600);
         loop {
+            // An idle relay touches the broker only through the consumer, which does not
+            // always end when the connection is closed under it: look at least once a second.
+            if !connection.status().connected() || !publish.status().connected() {
+                return Err(Error::Unavailable(
+                    "the broker connection was closed".into(),
+                ));
+            }
             if self.publish_pending(&publish).await? == BATCH as usize {
                 continue;
             }
@@ -184,7 +191,10 @@ impl Relay {
                     }
                 }
                 let id = v1::message_id(&self.district, *seq as u64);
-                pending.push((Some(*seq), self.publish(channel, kind, &id, message.as_bytes()).await?));
+                pending.push((
+                    Some(*seq),
+                    self.publish(channel, kind, &id, message.as_bytes()).await?,
+                ));
                 Ok::<(), Error>(())
             };
             if let Err(e) = sent.await {
@@ -244,10 +254,17 @@ impl Relay {
         let sent_at = Utc::now();
         let mut confirms = Vec::with_capacity(chunks.len());
         for chunk in chunks {
-            let id = format!("{}-chunk-{}", v1::message_id(&self.district, seq as u64), chunk.index);
+            let id = format!(
+                "{}-chunk-{}",
+                v1::message_id(&self.district, seq as u64),
+                chunk.index
+            );
             let envelope = v1::Envelope::new(&self.district, seq as u64, sent_at, chunk);
             let payload = serde_json::to_vec(&envelope)?;
-            confirms.push(self.publish(channel, v1::Kind::MediaChunk, &id, &payload).await?);
+            confirms.push(
+                self.publish(channel, v1::Kind::MediaChunk, &id, &payload)
+                    .await?,
+            );
         }
         Ok(confirms)
     }
@@ -270,9 +287,7 @@ impl Relay {
                 },
                 v1::Kind::Rejection => match serde_json::from_value(envelope.body) {
                     Ok(rejection) => {
-                        let id = message_id.unwrap_or_else(|| {
-                            v1::message_id("city", envelope.seq)
-                        });
+                        let id = message_id.unwrap_or_else(|| v1::message_id("city", envelope.seq));
                         self.store_rejection(id, rejection).await.map(|_| true)
                     }
                     Err(_) => Ok(false),
@@ -372,8 +387,13 @@ impl Relay {
             let envelope = v1::Envelope::new(&self.district, last_seq as u64, Utc::now(), batch);
             let id = format!("{}-sync-{}-{n}", self.district, request.request_id);
             confirms.push(
-                self.publish(channel, v1::Kind::SyncBatch, &id, &serde_json::to_vec(&envelope)?)
-                    .await?,
+                self.publish(
+                    channel,
+                    v1::Kind::SyncBatch,
+                    &id,
+                    &serde_json::to_vec(&envelope)?,
+                )
+                .await?,
             );
         }
         for confirm in confirms {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use citygrid_platform::app::{self, AppState};
 use citygrid_platform::config::Tenant;
 use citygrid_platform::db::{self, DbPool};
+use citygrid_platform::exchange::ExchangeLink;
+use citygrid_platform::exchange::relay::Relay;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -114,6 +116,9 @@ pub struct TestApp {
     db_name: String,
     data_dir: PathBuf,
     server: actix_web::dev::ServerHandle,
+    /// The outbox relay, when the test configured an exchange.
+    relay: Option<tokio::task::JoinHandle<()>>,
+    pub exchange: Arc<ExchangeLink>,
     /// The first instance on a database drops it; a restarted one leaves it.
     owns_database: bool,
 }
@@ -139,6 +144,8 @@ impl TestApp {
         tenant.config.database.pool_size = 4;
         let data_dir = std::env::temp_dir().join(&db_name);
         tenant.data_dir = data_dir.clone();
+        // No relay unless the test points the instance at its own vhost.
+        tenant.config.exchange = None;
         adjust(&mut tenant);
         Self::start(tenant, db_name, data_dir, true)
     }
@@ -150,6 +157,7 @@ impl TestApp {
         tenant.config.database.url = self.tenant.config.database.url.clone();
         tenant.config.database.pool_size = 4;
         tenant.data_dir = self.data_dir.clone();
+        tenant.config.exchange = None;
         adjust(&mut tenant);
         Self::start(tenant, self.db_name.clone(), self.data_dir.clone(), false)
     }
@@ -159,12 +167,11 @@ impl TestApp {
         let pool = db::pool(&tenant.config.database).expect("pool");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let server = app::server(
-            AppState::new(tenant.clone(), pool.clone()),
-            listener,
-            Some(2),
-        )
-        .expect("server");
+        let state = AppState::new(tenant.clone(), pool.clone());
+        let exchange = state.exchange.clone();
+        let relay = Relay::new(&tenant, pool.clone(), state.media.clone(), exchange.clone())
+            .map(|relay| tokio::spawn(relay.run()));
+        let server = app::server(state, listener, Some(2)).expect("server");
         let handle = server.handle();
         tokio::spawn(server);
         TestApp {
@@ -175,6 +182,8 @@ impl TestApp {
             db_name,
             data_dir,
             server: handle,
+            relay,
+            exchange,
             owns_database,
         }
     }
@@ -321,6 +330,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let server = self.server.clone();
         drop(server.stop(false));
+        if let Some(relay) = &self.relay {
+            relay.abort();
+        }
         if !self.owns_database {
             return;
         }

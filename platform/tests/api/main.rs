@@ -3,8 +3,10 @@
 
 mod access;
 mod bad_input;
+mod broker;
 mod concurrency;
 mod deadlines;
+mod exchange;
 mod helpers;
 mod loop_flows;
 mod records;

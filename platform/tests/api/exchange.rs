@@ -1,0 +1,549 @@
+//! The district side of the exchange on a real RabbitMQ: outbox, relay, broker
+//! permissions, outages, sync replay and rejections. Each test has its own vhost and users.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use citygrid_platform::schema::{case_records, outbox, outbox_counter};
+use citygrid_schemas::{self as v1, amqp};
+use diesel::prelude::*;
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::FieldTable;
+use serde_json::{Value, json};
+
+use crate::broker::{Received, TestBroker, read_intake, read_queue};
+use crate::helpers::TestApp;
+
+async fn with_exchange(broker: &TestBroker) -> TestApp {
+    let section = broker.section("330102");
+    TestApp::spawn_with(|t| t.config.exchange = Some(section)).await
+}
+
+fn last_seq(app: &TestApp) -> i64 {
+    let mut conn = app.pool.get().expect("conn");
+    outbox_counter::table
+        .select(outbox_counter::last_seq)
+        .first(&mut conn)
+        .expect("counter")
+}
+
+/// The outbox messages among what arrived (media chunks carry their manifest's seq and
+/// are not counted on their own; sync batches are answers, not stream positions).
+fn stream(received: &[Received]) -> Vec<&Received> {
+    received
+        .iter()
+        .filter(|r| !matches!(r.kind.as_deref(), Some("media_chunk") | Some("sync_batch")))
+        .collect()
+}
+
+fn seq_of(r: &Received) -> i64 {
+    r.body["seq"].as_i64().expect("seq")
+}
+
+fn reached(last: i64) -> impl Fn(&[Received]) -> bool {
+    move |received: &[Received]| stream(received).iter().any(|r| seq_of(r) == last)
+}
+
+fn schema(kind: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../schemas/json/v1/{kind}.json"));
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("committed schema"))
+            .expect("JSON");
+    jsonschema::validator_for(&schema).expect("valid schema")
+}
+
+async fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn status(app: &TestApp) -> Value {
+    let leader = app.login("sc-lead1").await;
+    let (code, body) = app.get("/api/v1/exchange/status", &leader).await;
+    assert_eq!(code, 200, "{body}");
+    body
+}
+
+async fn wait_for_backlog_zero(app: &TestApp, timeout: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let status = status(app).await;
+        if status["backlog"] == 0 && status["broker_connected"] == true {
+            return status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "backlog not drained: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_reaches_the_city_in_seq_order_as_valid_v1_messages() {
+    let broker = TestBroker::new().await;
+    let app = with_exchange(&broker).await;
+    let case = app.dispatched_case("huanwei").await;
+    let last = last_seq(&app);
+    // report (manifest, record, snapshot) + file (record, snapshot) + dispatch (record, snapshot)
+    assert_eq!(last, 7);
+    let received = read_intake(&broker, Duration::from_secs(20), reached(last)).await;
+
+    let outbox_messages = stream(&received);
+    let seqs: Vec<i64> = outbox_messages.iter().map(|r| seq_of(r)).collect();
+    assert_eq!(
+        seqs,
+        (1..=last).collect::<Vec<_>>(),
+        "in order, no gap, no repeat"
+    );
+    let user = &broker.account("330102").user;
+    for r in &received {
+        let kind = r.kind.as_deref().expect("type property");
+        assert_eq!(r.body["kind"], kind, "type property = envelope kind");
+        assert_eq!(r.routing_key, format!("district.330102.{kind}"));
+        assert_eq!(
+            r.user_id.as_ref(),
+            Some(user),
+            "user_id is the district's login"
+        );
+        assert_eq!(r.body["schema"], v1::SCHEMA);
+        let errors: Vec<String> = schema(kind)
+            .iter_errors(&r.body)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{kind} does not match its schema: {errors:?}"
+        );
+    }
+    for r in &outbox_messages {
+        assert_eq!(
+            r.message_id,
+            Some(v1::message_id("330102", seq_of(r) as u64))
+        );
+    }
+
+    // The photo: chunks first, then the manifest, and they add up to the uploaded bytes.
+    let kinds: Vec<&str> = received.iter().filter_map(|r| r.kind.as_deref()).collect();
+    assert_eq!(
+        &kinds[..3],
+        ["media_chunk", "media_manifest", "business_record"]
+    );
+    let manifest: v1::MediaManifest =
+        serde_json::from_value(received[1].body["body"].clone()).expect("manifest");
+    let chunk: v1::MediaChunk =
+        serde_json::from_value(received[0].body["body"].clone()).expect("chunk");
+    let bytes = v1::assemble_media(&manifest, &[chunk]).expect("chunks match the manifest");
+    let detail = app.detail(&case).await;
+    assert_eq!(detail["records"][0]["media"][0], manifest.sha256.as_str());
+    assert_eq!(v1::sha256_hex(&bytes), manifest.sha256);
+
+    // The last snapshot is the case as the district sees it; the dispatch record says
+    // the dispatch stage ended on time.
+    let snapshot: v1::CaseSnapshot =
+        serde_json::from_value(outbox_messages[6].body["body"].clone()).expect("snapshot");
+    assert_eq!(
+        snapshot.case_id.to_string(),
+        case["id"].as_str().expect("id")
+    );
+    assert_eq!(snapshot.state, v1::CaseState::Dispatched);
+    assert_eq!(snapshot.version, 3);
+    assert_eq!(snapshot.department_code.as_deref(), Some("huanwei"));
+    assert!(snapshot.milestones.dispatched_at.is_some());
+    let dispatch: v1::BusinessRecord =
+        serde_json::from_value(outbox_messages[5].body["body"].clone()).expect("record");
+    assert_eq!(dispatch.action, v1::Action::Dispatch);
+    let ended = dispatch.stage_ended.expect("the dispatch stage ended");
+    assert_eq!(ended.stage, v1::Stage::Dispatch);
+    assert!(ended.on_time);
+
+    let status = wait_for_backlog_zero(&app, Duration::from_secs(10)).await;
+    assert_eq!(status["last_seq"], last);
+    assert_eq!(status["last_confirmed"], last);
+    let supervisor = app.login("sc-sup1").await;
+    let (code, body) = app.get("/api/v1/exchange/status", &supervisor).await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (403, Some("wrong_role"))
+    );
+}
+
+async fn refusal(
+    broker: &TestBroker,
+    district: &str,
+    exchange: &str,
+    key: &str,
+    user_id: &str,
+) -> String {
+    let connection = broker.connect(broker.account(district)).await;
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let props = amqp::properties("forged-1", v1::Kind::CaseSnapshot, user_id);
+    let published = channel
+        .basic_publish(
+            exchange.into(),
+            key.into(),
+            BasicPublishOptions::default(),
+            b"{}",
+            props,
+        )
+        .await;
+    let error = match published {
+        Err(e) => e,
+        Ok(confirm) => confirm
+            .await
+            .expect_err("the broker must refuse this publish"),
+    };
+    format!("{error:?}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_refuses_a_district_speaking_for_another() {
+    let broker = TestBroker::new().await;
+    let own = broker.account("330105").user.clone();
+    let other = broker.account("330102").user.clone();
+
+    let foreign_key = refusal(
+        &broker,
+        "330105",
+        amqp::DISTRICTS_EXCHANGE,
+        "district.330102.case_snapshot",
+        &own,
+    )
+    .await;
+    assert!(
+        foreign_key.contains("ACCESS_REFUSED") && foreign_key.contains("district.330102"),
+        "{foreign_key}"
+    );
+    let spoofed = refusal(
+        &broker,
+        "330105",
+        amqp::DISTRICTS_EXCHANGE,
+        "district.330105.case_snapshot",
+        &other,
+    )
+    .await;
+    assert!(
+        spoofed.contains("PRECONDITION_FAILED") && spoofed.contains("user_id"),
+        "{spoofed}"
+    );
+    let command = refusal(
+        &broker,
+        "330105",
+        amqp::CITY_EXCHANGE,
+        "city.330102.rejection",
+        &own,
+    )
+    .await;
+    assert!(command.contains("ACCESS_REFUSED"), "{command}");
+
+    // Nor may it read another district's commands.
+    let connection = broker.connect(broker.account("330105")).await;
+    let channel = connection.create_channel().await.expect("channel");
+    let consume = channel
+        .basic_consume(
+            amqp::command_queue("330102").as_str().into(),
+            "snoop".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await;
+    let error = format!(
+        "{:?}",
+        consume.expect_err("reading 330102's commands must fail")
+    );
+    assert!(error.contains("ACCESS_REFUSED"), "{error}");
+
+    // None of it reached the city; the district's own messages do.
+    let connection = broker.connect(broker.account("330105")).await;
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let confirm = channel
+        .basic_publish(
+            amqp::DISTRICTS_EXCHANGE.into(),
+            "district.330105.case_snapshot".into(),
+            BasicPublishOptions::default(),
+            b"{}",
+            amqp::properties("own-1", v1::Kind::CaseSnapshot, &own),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirm.is_ack());
+    let received = read_intake(&broker, Duration::from_secs(3), |r| !r.is_empty()).await;
+    let ids: Vec<_> = received.iter().map(|r| r.message_id.clone()).collect();
+    assert_eq!(ids, [Some("own-1".to_owned())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_resumes_after_its_connection_is_killed_without_gap_or_duplicate() {
+    let broker = TestBroker::new().await;
+    let app = with_exchange(&broker).await;
+    let supervisor = app.login("sc-sup1").await;
+    wait_until("relay connected", Duration::from_secs(10), || {
+        app.exchange.connected()
+    })
+    .await;
+    // Reports keep coming while the connection is killed under the relay.
+    let killed = std::sync::atomic::AtomicBool::new(false);
+    let produce = async {
+        let mut after_kill = 0;
+        while after_kill < 10 {
+            app.supervisor_report(&supervisor).await;
+            if killed.load(std::sync::atomic::Ordering::SeqCst) {
+                after_kill += 1;
+            }
+        }
+    };
+    let kill = async {
+        // The management API lists a connection once its stats arrive (every 5 s).
+        let mut closed = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while closed.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            closed = broker
+                .admin
+                .connections_of(&broker.account("330102").user)
+                .await
+                .expect("connections");
+        }
+        for name in &closed {
+            broker.admin.close_connection(name).await.expect("close");
+        }
+        wait_until("relay noticed", Duration::from_secs(10), || {
+            !app.exchange.connected()
+        })
+        .await;
+        killed.store(true, std::sync::atomic::Ordering::SeqCst);
+        closed
+    };
+    let ((), closed) = futures::future::join(produce, kill).await;
+    assert_eq!(
+        closed.len(),
+        1,
+        "the relay's connection was found and closed"
+    );
+    wait_for_backlog_zero(&app, Duration::from_secs(30)).await;
+    let last = last_seq(&app);
+    assert!(last > 30, "reports before and after the kill: {last}");
+    let received = read_intake(&broker, Duration::from_secs(30), reached(last)).await;
+
+    // What the city keeps: the first copy of each message id. A message whose confirm was
+    // lost with the connection may come again, byte for byte the same.
+    let mut first: HashMap<String, &Received> = HashMap::new();
+    let mut kept = Vec::new();
+    for r in stream(&received) {
+        let id = r.message_id.clone().expect("message id");
+        match first.get(&id) {
+            Some(earlier) => assert_eq!(earlier.raw, r.raw, "a redelivery must be identical"),
+            None => {
+                first.insert(id, r);
+                kept.push(seq_of(r));
+            }
+        }
+    }
+    assert_eq!(
+        kept,
+        (1..=last).collect::<Vec<_>>(),
+        "no gap, no reordering"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_number_the_outbox_without_gaps() {
+    let app = TestApp::spawn().await;
+    let supervisor = app.login("sc-sup1").await;
+    let dispatcher = app.login("sc-disp1").await;
+    let filed: Vec<Value> = futures::future::join_all((0..4).map(|_| app.filed_case())).await;
+    let reports = (0..16).map(|_| app.supervisor_report(&supervisor));
+    // Two dispatchers race on each filed case: one wins, the other is stale and must
+    // not take a seq.
+    let races = filed.iter().flat_map(|case| {
+        ["huanwei", "shizheng"].map(|department| {
+            app.step(
+                &dispatcher,
+                case,
+                "dispatch",
+                json!({ "department": department }),
+            )
+        })
+    });
+    let (_, outcomes) = futures::future::join(
+        futures::future::join_all(reports),
+        futures::future::join_all(races),
+    )
+    .await;
+    let won = outcomes.iter().filter(|(code, _)| *code == 200).count();
+    assert_eq!(won, 4, "{outcomes:?}");
+
+    let mut conn = app.pool.get().expect("conn");
+    let seqs: Vec<i64> = outbox::table
+        .order(outbox::seq.asc())
+        .select(outbox::seq)
+        .load(&mut conn)
+        .expect("outbox");
+    let n = seqs.len() as i64;
+    assert_eq!(seqs, (1..=n).collect::<Vec<_>>());
+    assert_eq!(last_seq(&app), n);
+    let records: i64 = case_records::table
+        .count()
+        .get_result(&mut conn)
+        .expect("records");
+    let published_records: i64 = outbox::table
+        .filter(outbox::kind.eq("business_record"))
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(published_records, records, "one business_record per record");
+    // 20 reports with a new photo each (3 messages), 4 filings and 4 dispatches (2 each).
+    assert_eq!(n, 20 * 3 + 4 * 2 + 4 * 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_broker_refuses_the_district_nothing_is_lost() {
+    let broker = TestBroker::unprovisioned();
+    let app = with_exchange(&broker).await;
+    let supervisor = app.login("sc-sup1").await;
+    for _ in 0..3 {
+        app.supervisor_report(&supervisor).await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let down = status(&app).await;
+    assert_eq!(down["broker_connected"], false, "{down}");
+    assert_eq!(down["backlog"], 9, "{down}");
+    assert_eq!(down["last_confirmed"], 0, "{down}");
+    assert!(
+        down["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{down}"
+    );
+
+    broker.provision().await;
+    app.supervisor_report(&supervisor).await;
+    wait_for_backlog_zero(&app, Duration::from_secs(40)).await;
+    let received = read_intake(&broker, Duration::from_secs(20), reached(12)).await;
+    let seqs: Vec<i64> = stream(&received).iter().map(|r| seq_of(r)).collect();
+    assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+}
+
+/// Publishes a command to district 330102 as the city.
+async fn command(broker: &TestBroker, kind: v1::Kind, message_id: &str, payload: &[u8]) {
+    let connection = broker.connect(&broker.city).await;
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let confirm = channel
+        .basic_publish(
+            amqp::CITY_EXCHANGE.into(),
+            amqp::city_key("330102", kind).as_str().into(),
+            BasicPublishOptions::default(),
+            payload,
+            amqp::properties(message_id, kind, &broker.city.user),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirm.is_ack());
+    let _ = connection.close(200, "sent".into()).await;
+}
+
+fn city_message<B: v1::Body>(seq: u64, body: B) -> Vec<u8> {
+    serde_json::to_vec(&v1::Envelope::new("330102", seq, chrono::Utc::now(), body)).expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_district_replays_on_request_and_records_rejections() {
+    let broker = TestBroker::new().await;
+    let app = with_exchange(&broker).await;
+    app.filed_case().await;
+    let originals = read_intake(&broker, Duration::from_secs(20), reached(5)).await;
+
+    let request = uuid::Uuid::new_v4();
+    let sync = v1::SyncRequest {
+        request_id: request,
+        from_seq: 2,
+        to_seq: Some(4),
+    };
+    command(
+        &broker,
+        v1::Kind::SyncRequest,
+        "city-1",
+        &city_message(1, sync),
+    )
+    .await;
+    let answer = read_intake(&broker, Duration::from_secs(20), |r| {
+        r.iter().any(|m| m.body["body"]["last"] == true)
+    })
+    .await;
+    assert_eq!(answer.len(), 1, "one batch holds three small messages");
+    assert_eq!(answer[0].kind.as_deref(), Some("sync_batch"));
+    let batch: v1::SyncBatch =
+        serde_json::from_value(answer[0].body["body"].clone()).expect("batch");
+    assert_eq!(batch.request_id, request);
+    assert_eq!(batch.oldest_retained_seq, None);
+    let replayed: Vec<Value> = batch
+        .messages
+        .iter()
+        .map(|m| serde_json::to_value(m).expect("JSON"))
+        .collect();
+    let expected: Vec<Value> = stream(&originals)
+        .into_iter()
+        .filter(|r| (2..=4).contains(&seq_of(r)))
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(replayed, expected, "the same messages as first sent");
+
+    let rejection = v1::Rejection {
+        message_id: Some("330102-3".into()),
+        kind: Some("business_record".into()),
+        seq: Some(3),
+        code: v1::RejectionCode::InvalidBody,
+        message: "details.department is not a department of 330102".into(),
+        field: Some("body.details.department".into()),
+    };
+    for _ in 0..2 {
+        // The city redelivers: stored once.
+        command(
+            &broker,
+            v1::Kind::Rejection,
+            "city-2",
+            &city_message(2, rejection.clone()),
+        )
+        .await;
+    }
+    command(&broker, v1::Kind::Rejection, "city-3", b"not json").await;
+    let dead = read_queue(&broker, amqp::DEAD_QUEUE, Duration::from_secs(20), |r| {
+        !r.is_empty()
+    })
+    .await;
+    assert_eq!(
+        dead[0].message_id.as_deref(),
+        Some("city-3"),
+        "unreadable command dead-lettered"
+    );
+
+    let leader = app.login("sc-lead1").await;
+    let (code, list) = app.get("/api/v1/exchange/rejections", &leader).await;
+    assert_eq!(code, 200, "{list}");
+    let list = list.as_array().expect("list");
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["code"], "invalid_body");
+    assert_eq!(list[0]["seq"], 3);
+    assert_eq!(list[0]["field"], "body.details.department");
+}
