@@ -123,8 +123,9 @@ pub struct Envelope<B> {
     pub district: String,
     /// Position in the sender's stream for this district, from 1, gap-free and strictly
     /// increasing: the district's outbox for district → city kinds, the city's command
-    /// stream for city → district kinds. A media chunk carries the seq of the manifest that
-    /// follows it and is not counted on its own. The receiver keeps the highest seq it holds
+    /// stream for city → district kinds. Two district kinds are not stream positions: a
+    /// media chunk carries the seq of the manifest that follows it, and a sync batch the
+    /// district's newest seq when it answered. The receiver keeps the highest seq it holds
     /// and asks for what is missing ([`SyncRequest`]); a seq it already holds is a
     /// redelivery and is acknowledged without effect.
     pub seq: u64,

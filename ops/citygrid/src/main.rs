@@ -5,6 +5,7 @@ mod city;
 mod client;
 mod demo;
 mod intake_bench;
+mod relay_bench;
 mod timer_bench;
 
 use std::net::TcpListener;
@@ -123,6 +124,8 @@ enum BenchCommand {
     Intake(intake_bench::IntakeArgs),
     /// The reminder timer's sweep on a prepared database (see `ops/bench timer`).
     Timer(timer_bench::TimerArgs),
+    /// The outbox relay next to a raw lapin loop (see `ops/bench relay`).
+    Relay(relay_bench::RelayArgs),
 }
 
 fn init_tracing() {
@@ -163,6 +166,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Timer(args),
         } => timer_bench::run(args),
+        Command::Bench {
+            command: BenchCommand::Relay(args),
+        } => runtime().and_then(|rt| rt.block_on(relay_bench::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -133,6 +133,28 @@ impl Relay {
         }
     }
 
+    /// Connects, publishes the whole backlog and returns how many outbox messages went
+    /// out (`citygrid bench relay` times it).
+    pub async fn drain(&self) -> Result<usize> {
+        let connection = Connection::connect(&self.config.uri(), ConnectionProperties::default())
+            .await
+            .map_err(broker)?;
+        let channel = connection.create_channel().await.map_err(broker)?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(broker)?;
+        let mut total = 0;
+        loop {
+            let n = self.publish_pending(&channel).await?;
+            total += n;
+            if n == 0 {
+                let _ = connection.close(200, "drained".into()).await;
+                return Ok(total);
+            }
+        }
+    }
+
     async fn publish(
         &self,
         channel: &Channel,
