@@ -309,13 +309,19 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
     } else {
         open
     };
+    let leader = sign_in(api, tenant, Role::Leader, 0).await?;
+    let exchange = leader.get("/api/v1/exchange/status").await?;
     Ok(format!(
-        "  {} {:<6} {:>2} cases ({states}); {records} business records; {reworks} rework(s); open timed cases: {open}; reminders {} written, {} delivered",
+        "  {} {:<6} {:>2} cases ({states}); {records} business records; {reworks} rework(s); open timed cases: {open}; reminders {} written, {} delivered; to the city: {} messages written, confirmed up to {}, backlog {}{}",
         tenant.code(),
         tenant.config.district.name,
         items.len(),
         reminders.0,
-        reminders.1
+        reminders.1,
+        exchange["last_seq"],
+        exchange["last_confirmed"],
+        exchange["backlog"],
+        if exchange["broker_connected"] == true { "" } else { " (broker not connected)" }
     ))
 }
 

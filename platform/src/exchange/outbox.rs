@@ -270,10 +270,23 @@ fn append(
                 .set(media::announced_seq.eq(seq))
                 .execute(conn)?;
         }
+        let text = serde_json::to_string(&envelope)?;
+        if text.len() > v1::MAX_MESSAGE_BYTES {
+            // Refused here, with the change, rather than stuck in the relay forever.
+            return Err(Error::invalid(
+                "body",
+                format!(
+                    "this change would make a {} message of {} bytes; the interchange limit is {}",
+                    message.kind.as_str(),
+                    text.len(),
+                    v1::MAX_MESSAGE_BYTES
+                ),
+            ));
+        }
         rows.push((
             outbox::seq.eq(seq),
             outbox::kind.eq(message.kind.as_str()),
-            outbox::message.eq(serde_json::to_string(&envelope)?),
+            outbox::message.eq(text),
             outbox::media_sha256.eq(message.media_sha256),
         ));
     }
@@ -288,4 +301,45 @@ pub fn last_seq(conn: &mut PgConnection) -> Result<i64> {
     Ok(outbox_counter::table
         .select(outbox_counter::last_seq)
         .first(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::steps::SupervisionLevel;
+    use crate::case::workflow::{Action, Role, Source, State};
+    use crate::manual::{Clock, Stage};
+
+    /// The district's names and the standard's must not drift apart: a value without an
+    /// interchange twin would make every change that uses it fail.
+    #[test]
+    fn every_district_value_has_its_interchange_twin() {
+        for state in State::ALL {
+            standard::<v1::CaseState>("state", state.as_str()).expect("state");
+        }
+        for action in Action::ALL {
+            standard::<v1::Action>("action", action.as_str()).expect("action");
+        }
+        standard::<v1::Action>("action", "report").expect("report");
+        for role in Role::ALL {
+            standard::<v1::Role>("role", role.as_str()).expect("role");
+        }
+        standard::<v1::Role>("role", "public").expect("public");
+        for source in [Source::Supervisor, Source::Public, Source::Hotline] {
+            standard::<v1::Source>("source", source.as_str()).expect("source");
+        }
+        for stage in [Stage::Filing, Stage::Dispatch, Stage::Handling, Stage::Check] {
+            standard::<v1::Stage>("stage", stage.as_str()).expect("stage");
+        }
+        for clock in [Clock::Working, Clock::Natural] {
+            standard::<v1::Clock>("clock", clock.as_str()).expect("clock");
+        }
+        for level in [
+            SupervisionLevel::General,
+            SupervisionLevel::Key,
+            SupervisionLevel::Listed,
+        ] {
+            standard::<v1::SupervisionLevel>("level", level.as_str()).expect("level");
+        }
+    }
 }
