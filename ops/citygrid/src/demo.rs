@@ -321,7 +321,11 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
         exchange["last_seq"],
         exchange["last_confirmed"],
         exchange["backlog"],
-        if exchange["broker_connected"] == true { "" } else { " (broker not connected)" }
+        if exchange["broker_connected"] == true {
+            ""
+        } else {
+            " (broker not connected)"
+        }
     ))
 }
 

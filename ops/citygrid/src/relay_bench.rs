@@ -11,11 +11,11 @@ use std::time::Instant;
 
 use chrono::Utc;
 use citygrid_platform::config::{ExchangeSection, Tenant};
+use citygrid_platform::db;
 use citygrid_platform::exchange::ExchangeLink;
 use citygrid_platform::exchange::relay::Relay;
 use citygrid_platform::media::MediaStore;
 use citygrid_platform::schema::{outbox, outbox_counter};
-use citygrid_platform::db;
 use citygrid_schemas::{self as v1, amqp};
 use diesel::prelude::*;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueuePurgeOptions};
@@ -84,7 +84,10 @@ async fn raw_loop(
     let connection = Connection::connect(uri, ConnectionProperties::default())
         .await
         .map_err(|e| e.to_string())?;
-    let channel = connection.create_channel().await.map_err(|e| e.to_string())?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await
@@ -134,7 +137,11 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
     let mut tenant = Tenant::load(&args.tenant).map_err(|e| e.to_string())?;
     let city = crate::city::City::load(&args.city)?;
     let broker = &city.file.broker;
-    let admin = amqp::Admin::new(&broker.management, &broker.admin_user, &broker.admin_password);
+    let admin = amqp::Admin::new(
+        &broker.management,
+        &broker.admin_user,
+        &broker.admin_password,
+    );
     let tag = format!("citygrid-bench-{}", std::process::id());
     let account = |who: &str| amqp::Account {
         user: format!("{tag}-{who}"),
@@ -155,7 +162,10 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())?;
-    let city_channel = city_conn.create_channel().await.map_err(|e| e.to_string())?;
+    let city_channel = city_conn
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
     amqp::declare(&city_channel, &[tenant.code().to_owned()])
         .await
         .map_err(|e| e.to_string())?;
@@ -222,7 +232,9 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
     let _ = admin.delete_user(&district_account.user).await;
     result?;
     let (ours, raw) = (median(ours), median(raw));
-    println!("median: relay {ours:.0} msg/s, raw lapin {raw:.0} msg/s (persistent, confirmed, window {WINDOW}, {size}-byte messages)");
+    println!(
+        "median: relay {ours:.0} msg/s, raw lapin {raw:.0} msg/s (persistent, confirmed, window {WINDOW}, {size}-byte messages)"
+    );
     println!("ratio relay: {:.2}", ours / raw);
     Ok(())
 }

@@ -328,7 +328,12 @@ mod tests {
         for source in [Source::Supervisor, Source::Public, Source::Hotline] {
             standard::<v1::Source>("source", source.as_str()).expect("source");
         }
-        for stage in [Stage::Filing, Stage::Dispatch, Stage::Handling, Stage::Check] {
+        for stage in [
+            Stage::Filing,
+            Stage::Dispatch,
+            Stage::Handling,
+            Stage::Check,
+        ] {
             standard::<v1::Stage>("stage", stage.as_str()).expect("stage");
         }
         for clock in [Clock::Working, Clock::Natural] {
