@@ -1,85 +1,8 @@
-//! The city file (`tenants/<city>/city.toml`): the city, its districts, and the broker the
-//! exchange runs on. Read by the demo and by `citygrid broker provision`.
+//! The city's commands: `citygrid broker provision` and `citygrid city serve`.
 
-use std::path::{Path, PathBuf};
-
-use citygrid_platform::config::Tenant;
-use citygrid_schemas::amqp::{self, Account, Admin};
+use citygrid_exchange::config::City;
+use citygrid_schemas::amqp::{self, Admin};
 use lapin::{Connection, ConnectionProperties};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CityFile {
-    pub city: CitySection,
-    pub broker: BrokerSection,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CitySection {
-    pub code: String,
-    pub name: String,
-    /// Kept for the city exchange (monthly periods are in local time).
-    #[allow(dead_code)]
-    pub time_zone: String,
-    /// District tenant files, relative to the city file.
-    pub districts: Vec<PathBuf>,
-}
-
-/// The RabbitMQ the interchange runs on (schemas/AMQP.md).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BrokerSection {
-    /// AMQP `host:port`.
-    pub amqp: String,
-    /// Base URL of the management HTTP API, used for provisioning.
-    pub management: String,
-    pub vhost: String,
-    /// A broker administrator (provisioning only); `CITYGRID_BROKER_ADMIN_PASSWORD`
-    /// overrides the password.
-    pub admin_user: String,
-    pub admin_password: String,
-    /// The city exchange's own broker user; `CITYGRID_CITY_AMQP_PASSWORD` overrides the
-    /// password.
-    pub city_user: String,
-    pub city_password: String,
-}
-
-/// A loaded city: the file and its districts' tenants.
-pub struct City {
-    pub file: CityFile,
-    pub districts: Vec<Tenant>,
-}
-
-impl City {
-    pub fn load(path: &Path) -> Result<City, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut file: CityFile =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if let Ok(password) = std::env::var("CITYGRID_BROKER_ADMIN_PASSWORD") {
-            file.broker.admin_password = password;
-        }
-        if let Ok(password) = std::env::var("CITYGRID_CITY_AMQP_PASSWORD") {
-            file.broker.city_password = password;
-        }
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let districts = file
-            .city
-            .districts
-            .iter()
-            .map(|d| Tenant::load(&dir.join(d)).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(City { file, districts })
-    }
-
-    fn city_account(&self) -> Account {
-        Account {
-            user: self.file.broker.city_user.clone(),
-            password: self.file.broker.city_password.clone(),
-        }
-    }
-}
 
 /// `citygrid broker provision`: the vhost, the users and their permissions through the
 /// management API, then the topology declared over AMQP as the city's user. Idempotent.
@@ -132,5 +55,26 @@ pub async fn provision(city: &City) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    Ok(())
+}
+
+/// `citygrid city serve`: migrates the warehouse and runs the intake.
+pub async fn serve(city: City) -> Result<(), String> {
+    let pool = citygrid_platform::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let prepared = {
+        let pool = pool.clone();
+        let (name, districts) = (city.file.city.name.clone(), city.districts.len());
+        tokio::task::spawn_blocking(move || {
+            citygrid_exchange::prepare(&pool, &city).map(|migrated| (city, migrated))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+        .map(|(city, migrated)| {
+            tracing::info!(city = %name, districts, migrated, "city exchange starting");
+            city
+        })?
+    };
+    citygrid_exchange::intake(pool, prepared).run().await;
     Ok(())
 }

@@ -12,8 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use crate::city::City;
 use crate::client::{self, Api, Session};
+use citygrid_exchange::config::City;
 
 #[derive(clap::Args)]
 pub struct DemoArgs {

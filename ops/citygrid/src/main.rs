@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Run the city exchange: the intake of every district's stream into the warehouse.
+    City {
+        #[command(subcommand)]
+        command: CityCommand,
+    },
     /// Set up the city exchange's RabbitMQ (schemas/AMQP.md).
     Broker {
         #[command(subcommand)]
@@ -82,6 +87,20 @@ enum DistrictCommand {
     Check {
         #[arg(long, env = "CITYGRID_TENANT")]
         tenant: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CityCommand {
+    /// Migrate the warehouse and take in the districts' messages until stopped.
+    Serve {
+        /// The city file: districts, broker, warehouse database, intake settings.
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
     },
 }
 
@@ -155,9 +174,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::District { command } => run_district(command),
         Command::User { command } => run_user(command),
+        Command::City {
+            command: CityCommand::Serve { config },
+        } => citygrid_exchange::config::City::load(&config)
+            .and_then(|c| runtime().and_then(|rt| rt.block_on(city::serve(c)))),
         Command::Broker {
             command: BrokerCommand::Provision { city },
-        } => city::City::load(&city)
+        } => citygrid_exchange::config::City::load(&city)
             .and_then(|c| runtime().and_then(|rt| rt.block_on(city::provision(&c)))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
         Command::Bench {

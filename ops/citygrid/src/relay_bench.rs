@@ -135,7 +135,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 pub async fn run(args: RelayArgs) -> Result<(), String> {
     let mut tenant = Tenant::load(&args.tenant).map_err(|e| e.to_string())?;
-    let city = crate::city::City::load(&args.city)?;
+    let city = citygrid_exchange::config::City::load(&args.city)?;
     let broker = &city.file.broker;
     let admin = amqp::Admin::new(
         &broker.management,

@@ -1,0 +1,187 @@
+//! The intake: consumes every district's messages from `city.intake`, checks them,
+//! commits them to the warehouse in batches and only then acknowledges them; refused
+//! ones are dead-lettered and answered with a rejection. Also publishes the commands the
+//! warehouse queued (rejections, sync requests) and asks districts to fill gaps.
+
+pub mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use citygrid_schemas::{self as v1, amqp};
+use futures::{FutureExt, StreamExt};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, ConnectionProperties};
+
+use crate::config::IntakeSection;
+use crate::error::{Error, Result};
+use crate::{blocking, warehouse};
+use citygrid_platform::db::DbPool;
+use validate::{Directory, Incoming};
+
+/// One running intake.
+#[derive(Clone)]
+pub struct Intake {
+    pub pool: DbPool,
+    pub directory: Arc<Directory>,
+    pub settings: IntakeSection,
+    /// The city's AMQP URI (its own broker user).
+    pub uri: String,
+    pub city_user: String,
+}
+
+impl Intake {
+    /// Runs until the process ends, reconnecting after failures (0.5 s doubling to 30 s).
+    pub async fn run(self) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match self.session().await {
+                Ok(()) => backoff = Duration::from_millis(500),
+                Err(e) => tracing::warn!(error = %e, "city intake session ended; reconnecting"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    async fn session(&self) -> Result<()> {
+        let connection = Connection::connect(&self.uri, ConnectionProperties::default()).await?;
+        let intake = connection.create_channel().await?;
+        intake
+            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+            .await?;
+        let mut consumer = intake
+            .basic_consume(
+                amqp::INTAKE_QUEUE.into(),
+                "city-intake".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let commands = connection.create_channel().await?;
+        commands
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        tracing::info!("city intake connected");
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            if !connection.status().connected() {
+                return Err(Error::Internal("the broker connection was closed".into()));
+            }
+            tokio::select! {
+                first = consumer.next() => {
+                    let Some(first) = first else { return Ok(()) };
+                    let mut batch = vec![first?];
+                    while batch.len() < self.settings.batch {
+                        match consumer.next().now_or_never() {
+                            Some(Some(delivery)) => batch.push(delivery?),
+                            _ => break,
+                        }
+                    }
+                    self.take_in(batch).await?;
+                }
+                _ = tick.tick() => {
+                    let gap = chrono::Duration::seconds(self.settings.gap_seconds as i64);
+                    let asked = blocking(&self.pool, move |conn| warehouse::request_missing(conn, gap)).await?;
+                    for (district, from, to) in asked {
+                        tracing::warn!(district, from, to, "gap in a district's stream; sync requested");
+                    }
+                }
+            }
+            self.publish_commands(&commands).await?;
+        }
+    }
+
+    /// Checks, stores and then settles one batch of deliveries.
+    async fn take_in(&self, deliveries: Vec<lapin::message::Delivery>) -> Result<()> {
+        let mut items = Vec::new();
+        let mut owners = Vec::new();
+        let mut refusals = Vec::new();
+        let mut dead = vec![false; deliveries.len()];
+        for (i, delivery) in deliveries.iter().enumerate() {
+            let user_id = delivery
+                .properties
+                .user_id()
+                .as_ref()
+                .map(|u| u.to_string());
+            let message_id = delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .map(|m| m.to_string());
+            let verdict = validate::check(
+                &self.directory,
+                Incoming {
+                    routing_key: delivery.routing_key.as_str(),
+                    user_id: user_id.as_deref(),
+                    message_id: message_id.as_deref(),
+                    data: &delivery.data,
+                },
+            );
+            dead[i] = verdict.dead_letter;
+            for refusal in &verdict.refusals {
+                tracing::warn!(district = ?refusal.district, code = ?refusal.rejection.code, reason = %refusal.rejection.message, "message refused");
+            }
+            owners.extend(std::iter::repeat_n(i, verdict.accepted.len()));
+            items.extend(verdict.accepted);
+            refusals.extend(verdict.refusals);
+        }
+        let conflicts = blocking(&self.pool, move |conn| {
+            warehouse::store(conn, &items, &refusals)
+        })
+        .await?;
+        for (item, _) in conflicts {
+            dead[owners[item]] = true;
+        }
+        // Only now, with the warehouse committed, are the deliveries settled.
+        for (delivery, dead) in deliveries.into_iter().zip(dead) {
+            if dead {
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: false,
+                        ..BasicNackOptions::default()
+                    })
+                    .await?;
+            } else {
+                delivery.ack(BasicAckOptions::default()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn publish_commands(&self, channel: &Channel) -> Result<()> {
+        let pending = blocking(&self.pool, |conn| warehouse::unsent_commands(conn, 200)).await?;
+        for (district, seq, kind, message) in pending {
+            let kind = v1::Kind::parse(&kind)
+                .ok_or_else(|| Error::Internal(format!("command kind {kind:?}")))?;
+            let id = format!("city-{district}-{seq}");
+            let confirm = channel
+                .basic_publish(
+                    amqp::CITY_EXCHANGE.into(),
+                    amqp::city_key(&district, kind).as_str().into(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
+                    message.as_bytes(),
+                    amqp::properties(&id, kind, &self.city_user),
+                )
+                .await?
+                .await?;
+            if !confirm.is_ack() || confirm.take_message().is_some() {
+                return Err(Error::Internal(format!(
+                    "the broker did not take command {id} (is district {district}'s command queue there?)"
+                )));
+            }
+            blocking(&self.pool, move |conn| {
+                warehouse::mark_command_sent(conn, &district, seq)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,436 @@
+//! Deciding whether a delivery is acceptable: who sent it (the broker-verified `user_id`),
+//! whether it is a well-formed v1 message of a kind a district sends, and whether it makes
+//! sense (known category, a state its fields allow). Pure: unit-tested without a broker.
+
+use citygrid_platform::catalogue::{CategoryKind, CategoryRef};
+use citygrid_platform::config::Tenant;
+use citygrid_schemas::{self as v1, Kind, RejectionCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The districts the exchange knows, found by broker user or by code.
+#[derive(Debug)]
+pub struct Directory {
+    districts: Vec<Tenant>,
+}
+
+impl Directory {
+    pub fn new(districts: Vec<Tenant>) -> Directory {
+        Directory { districts }
+    }
+
+    pub fn by_user(&self, user: &str) -> Option<&Tenant> {
+        self.districts
+            .iter()
+            .find(|t| t.config.exchange.as_ref().is_some_and(|e| e.user == user))
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Tenant> {
+        self.districts.iter().find(|t| t.code() == code)
+    }
+
+    pub fn all(&self) -> &[Tenant] {
+        &self.districts
+    }
+}
+
+/// A delivery as the broker handed it over.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub routing_key: &'a str,
+    pub user_id: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+    pub data: &'a [u8],
+}
+
+/// A district message that passed every check.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub district: String,
+    pub seq: i64,
+    pub kind: Kind,
+    pub message_id: Option<String>,
+    pub envelope: Value,
+    pub body: Body,
+}
+
+/// The typed body of an accepted message.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Snapshot(Box<v1::CaseSnapshot>),
+    Record(Box<v1::BusinessRecord>),
+    Manifest(v1::MediaManifest),
+    Chunk(v1::MediaChunk),
+    Ack(v1::SupervisionAck),
+    Digest(v1::ReconciliationDigest),
+}
+
+/// A message refused, the district to tell (when known) and what to tell it.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub district: Option<String>,
+    pub rejection: v1::Rejection,
+}
+
+/// What one delivery amounts to. A sync batch can carry good and bad messages at once:
+/// the good ones are kept, the bad ones refused, and the delivery itself is acknowledged.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    pub accepted: Vec<Accepted>,
+    pub refusals: Vec<Refusal>,
+    /// Whether the delivery itself is refused (dead-lettered).
+    pub dead_letter: bool,
+}
+
+struct Header<'a> {
+    district: &'a str,
+    message_id: Option<&'a str>,
+}
+
+fn refuse(
+    header: &Header<'_>,
+    kind: Option<&str>,
+    seq: Option<u64>,
+    code: RejectionCode,
+    message: impl Into<String>,
+    field: Option<&str>,
+) -> Refusal {
+    Refusal {
+        district: Some(header.district.to_owned()),
+        rejection: v1::Rejection {
+            message_id: header.message_id.map(str::to_owned),
+            kind: kind.map(str::to_owned),
+            seq,
+            code,
+            message: message.into(),
+            field: field.map(str::to_owned),
+        },
+    }
+}
+
+/// Checks one delivery from the intake queue.
+pub fn check(directory: &Directory, incoming: Incoming<'_>) -> Verdict {
+    match check_delivery(directory, incoming) {
+        Ok(verdict) => verdict,
+        Err(refusal) => Verdict {
+            accepted: Vec::new(),
+            refusals: vec![refusal],
+            dead_letter: true,
+        },
+    }
+}
+
+fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdict, Refusal> {
+    // The routing key's district is trustworthy too: topic permissions let a district
+    // publish only its own keys. It is where a refusal goes when all else is unreadable.
+    let mut parts = incoming.routing_key.splitn(3, '.');
+    let (Some("district"), Some(key_district), Some(key_kind)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Refusal {
+            district: None,
+            rejection: v1::Rejection {
+                message_id: incoming.message_id.map(str::to_owned),
+                kind: None,
+                seq: None,
+                code: RejectionCode::Malformed,
+                message: format!(
+                    "routing key {:?} is not district.<code>.<kind>",
+                    incoming.routing_key
+                ),
+                field: None,
+            },
+        });
+    };
+    let header = Header {
+        district: key_district,
+        message_id: incoming.message_id,
+    };
+    let Some(sender) = incoming.user_id.and_then(|u| directory.by_user(u)) else {
+        return Err(refuse(
+            &header,
+            Some(key_kind),
+            None,
+            RejectionCode::WrongDistrict,
+            match incoming.user_id {
+                None => "the message has no user_id property; the city trusts only the broker-verified user".to_owned(),
+                Some(user) => format!("broker user {user:?} is not a district of this city"),
+            },
+            None,
+        ));
+    };
+    if sender.code() != key_district {
+        return Err(refuse(
+            &header,
+            Some(key_kind),
+            None,
+            RejectionCode::WrongDistrict,
+            format!(
+                "broker user of district {} published under district {key_district}",
+                sender.code()
+            ),
+            None,
+        ));
+    }
+    if incoming.data.len() > v1::MAX_MESSAGE_BYTES {
+        return Err(refuse(
+            &header,
+            Some(key_kind),
+            None,
+            RejectionCode::TooLarge,
+            format!(
+                "{} bytes; the interchange limit is {}",
+                incoming.data.len(),
+                v1::MAX_MESSAGE_BYTES
+            ),
+            None,
+        ));
+    }
+    let envelope: Value = serde_json::from_slice(incoming.data).map_err(|e| {
+        refuse(
+            &header,
+            Some(key_kind),
+            None,
+            RejectionCode::Malformed,
+            format!("not JSON: {e}"),
+            None,
+        )
+    })?;
+    if envelope["kind"].as_str() != Some(key_kind) {
+        return Err(refuse(
+            &header,
+            Some(key_kind),
+            envelope["seq"].as_u64(),
+            RejectionCode::Malformed,
+            format!(
+                "the envelope's kind {} differs from the routing key's {key_kind:?}",
+                envelope["kind"]
+            ),
+            Some("kind"),
+        ));
+    }
+    if Kind::parse(key_kind) == Some(Kind::SyncBatch) {
+        return check_batch(sender, &header, envelope);
+    }
+    let accepted = check_envelope(sender, &header, envelope)?;
+    Ok(Verdict {
+        accepted: vec![accepted],
+        refusals: Vec::new(),
+        dead_letter: false,
+    })
+}
+
+fn check_batch(sender: &Tenant, header: &Header<'_>, envelope: Value) -> Result<Verdict, Refusal> {
+    check_header(sender, header, &envelope, Kind::SyncBatch)?;
+    let batch: v1::SyncBatch = body(header, &envelope, "sync_batch")?;
+    let mut verdict = Verdict::default();
+    for message in batch.messages {
+        let inner = serde_json::to_value(&message).map_err(|e| {
+            refuse(
+                header,
+                Some("sync_batch"),
+                None,
+                RejectionCode::Malformed,
+                e.to_string(),
+                None,
+            )
+        })?;
+        let inner_header = Header {
+            district: header.district,
+            message_id: None,
+        };
+        match check_envelope(sender, &inner_header, inner) {
+            Ok(accepted) => verdict.accepted.push(accepted),
+            Err(refusal) => verdict.refusals.push(refusal),
+        }
+    }
+    Ok(verdict)
+}
+
+fn check_header(
+    sender: &Tenant,
+    header: &Header<'_>,
+    envelope: &Value,
+    kind: Kind,
+) -> Result<u64, Refusal> {
+    let seq = envelope["seq"].as_u64();
+    let refuse_header = |code, message: String, field| {
+        Err(refuse(
+            header,
+            Some(kind.as_str()),
+            seq,
+            code,
+            message,
+            Some(field),
+        ))
+    };
+    if envelope["schema"] != v1::SCHEMA {
+        return refuse_header(
+            RejectionCode::Malformed,
+            format!("schema must be {:?}", v1::SCHEMA),
+            "schema",
+        );
+    }
+    if envelope["district"] != sender.code() {
+        return refuse_header(
+            RejectionCode::WrongDistrict,
+            format!(
+                "the envelope says district {}, the sender is {}",
+                envelope["district"],
+                sender.code()
+            ),
+            "district",
+        );
+    }
+    match seq {
+        Some(seq) if seq > 0 && seq <= i64::MAX as u64 => Ok(seq),
+        _ => refuse_header(
+            RejectionCode::InvalidBody,
+            "seq must be a positive integer".into(),
+            "seq",
+        ),
+    }
+}
+
+fn body<T: DeserializeOwned>(
+    header: &Header<'_>,
+    envelope: &Value,
+    kind: &str,
+) -> Result<T, Refusal> {
+    serde_path_to_error::deserialize(&envelope["body"]).map_err(|e| {
+        let path = e.path().to_string();
+        refuse(
+            header,
+            Some(kind),
+            envelope["seq"].as_u64(),
+            RejectionCode::InvalidBody,
+            e.inner().to_string(),
+            Some(&if path == "." {
+                "body".to_owned()
+            } else {
+                format!("body.{path}")
+            }),
+        )
+    })
+}
+
+fn check_envelope(
+    sender: &Tenant,
+    header: &Header<'_>,
+    envelope: Value,
+) -> Result<Accepted, Refusal> {
+    let kind_name = envelope["kind"].as_str().unwrap_or_default().to_owned();
+    let Some(kind) = Kind::parse(&kind_name) else {
+        return Err(refuse(
+            header,
+            Some(&kind_name),
+            envelope["seq"].as_u64(),
+            RejectionCode::UnknownKind,
+            format!("kind {kind_name:?} is not part of citygrid.interchange/v1"),
+            Some("kind"),
+        ));
+    };
+    if !kind.from_district() || kind == Kind::SyncBatch {
+        return Err(refuse(
+            header,
+            Some(&kind_name),
+            envelope["seq"].as_u64(),
+            RejectionCode::WrongDirection,
+            format!("{kind_name} is not a district → city message here"),
+            Some("kind"),
+        ));
+    }
+    let seq = check_header(sender, header, &envelope, kind)?;
+    let body = match kind {
+        Kind::CaseSnapshot => {
+            let snapshot: v1::CaseSnapshot = body(header, &envelope, &kind_name)?;
+            check_snapshot(sender, &snapshot).map_err(|(field, message)| {
+                refuse(
+                    header,
+                    Some(&kind_name),
+                    Some(seq),
+                    RejectionCode::InvalidBody,
+                    message,
+                    Some(field),
+                )
+            })?;
+            Body::Snapshot(Box::new(snapshot))
+        }
+        Kind::BusinessRecord => Body::Record(Box::new(body(header, &envelope, &kind_name)?)),
+        Kind::MediaManifest => Body::Manifest(body(header, &envelope, &kind_name)?),
+        Kind::MediaChunk => Body::Chunk(body(header, &envelope, &kind_name)?),
+        Kind::SupervisionAck => Body::Ack(body(header, &envelope, &kind_name)?),
+        Kind::ReconciliationDigest => Body::Digest(body(header, &envelope, &kind_name)?),
+        Kind::SyncBatch | Kind::SyncRequest | Kind::SupervisionOrder | Kind::Rejection => {
+            unreachable!("directions checked above")
+        }
+    };
+    Ok(Accepted {
+        district: sender.code().to_owned(),
+        seq: seq as i64,
+        kind,
+        message_id: header.message_id.map(str::to_owned),
+        envelope,
+        body,
+    })
+}
+
+/// The checks a schema cannot express: the category is one of the district's, and the
+/// fields a state needs are there.
+fn check_snapshot(
+    district: &Tenant,
+    snapshot: &v1::CaseSnapshot,
+) -> Result<(), (&'static str, String)> {
+    use v1::CaseState::*;
+    if snapshot.version == 0 {
+        return Err(("body.version", "versions start at 1".into()));
+    }
+    if let Some(category) = &snapshot.category {
+        let kind = match category.kind {
+            v1::CategoryKind::Component => CategoryKind::Component,
+            v1::CategoryKind::Event => CategoryKind::Event,
+        };
+        let known = district.catalogue.get(&CategoryRef {
+            kind,
+            major: category.major.clone(),
+            minor: category.minor.clone(),
+        });
+        if known.is_none() {
+            return Err((
+                "body.category",
+                format!(
+                    "{:?} {}{} is not in the category catalogue",
+                    category.kind, category.major, category.minor
+                ),
+            ));
+        }
+    }
+    let filed = matches!(
+        snapshot.state,
+        Filed | Dispatched | Suspended | Handled | Checked | CalledBack | Closed
+    );
+    if filed && snapshot.category.is_none() {
+        return Err((
+            "body.category",
+            format!("a {:?} case must have a category", snapshot.state),
+        ));
+    }
+    if matches!(snapshot.state, Dispatched | Suspended | Handled) {
+        match &snapshot.department_code {
+            None => {
+                return Err((
+                    "body.department_code",
+                    format!("a {:?} case must have a department", snapshot.state),
+                ));
+            }
+            Some(code) if district.department(code).is_none() => {
+                return Err((
+                    "body.department_code",
+                    format!("{code:?} is not a department of {}", district.code()),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}

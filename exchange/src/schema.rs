@@ -1,0 +1,112 @@
+//! Diesel table definitions of the warehouse; mirrors `migrations/`.
+
+diesel::table! {
+    districts (code) {
+        code -> Text,
+        name -> Text,
+        broker_user -> Text,
+        cursor -> Int8,
+        last_received_at -> Nullable<Timestamptz>,
+        last_sync_request_at -> Nullable<Timestamptz>,
+        command_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    stream (district, seq) {
+        district -> Text,
+        seq -> Int8,
+        kind -> Text,
+        message_id -> Nullable<Text>,
+        envelope -> Jsonb,
+        received_at -> Timestamptz,
+        applied -> Bool,
+    }
+}
+
+diesel::table! {
+    cases (district, case_id) {
+        district -> Text,
+        case_id -> Uuid,
+        version -> Int4,
+        state -> Text,
+        source -> Text,
+        urgency -> Text,
+        category_kind -> Nullable<Text>,
+        category_major -> Nullable<Text>,
+        category_minor -> Nullable<Text>,
+        street_code -> Nullable<Text>,
+        department_code -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        snapshot -> Jsonb,
+    }
+}
+
+diesel::table! {
+    records (district, seq) {
+        district -> Text,
+        seq -> Int8,
+        record_id -> Int8,
+        case_id -> Uuid,
+        action -> Text,
+        at -> Timestamptz,
+        record -> Jsonb,
+    }
+}
+
+diesel::table! {
+    media_chunks (sha256, index) {
+        sha256 -> Text,
+        index -> Int4,
+        data -> Bytea,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media (sha256) {
+        sha256 -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        bytes -> Nullable<Bytea>,
+        first_district -> Text,
+        verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    rejections (id) {
+        id -> Int8,
+        district -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        seq -> Nullable<Int8>,
+        code -> Text,
+        message -> Text,
+        field -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    commands (district, seq) {
+        district -> Text,
+        seq -> Int8,
+        kind -> Text,
+        message -> Text,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    districts,
+    stream,
+    cases,
+    records,
+    media_chunks,
+    media,
+    rejections,
+    commands
+);

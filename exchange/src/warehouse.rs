@@ -1,0 +1,408 @@
+//! Writing what the intake accepted into the warehouse, idempotently and in each
+//! district's seq order, and the commands (rejections, sync requests) that go back.
+
+use chrono::{DateTime, Duration, Utc};
+use citygrid_schemas::{self as v1, Kind};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::intake::validate::{Accepted, Body, Refusal};
+use crate::schema::{cases, commands, districts, media, media_chunks, records, rejections, stream};
+
+/// Registers the city's districts (code, name, broker user); keeps cursors of known ones.
+pub fn register_districts(
+    conn: &mut PgConnection,
+    list: &[(String, String, String)],
+) -> Result<()> {
+    for (code, name, user) in list {
+        diesel::insert_into(districts::table)
+            .values((
+                districts::code.eq(code),
+                districts::name.eq(name),
+                districts::broker_user.eq(user),
+            ))
+            .on_conflict(districts::code)
+            .do_update()
+            .set((districts::name.eq(name), districts::broker_user.eq(user)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Queues a command for a district under the city's next seq for it.
+pub fn enqueue_command<B: v1::Body + Serialize>(
+    conn: &mut PgConnection,
+    district: &str,
+    body: B,
+) -> Result<i64> {
+    let seq: i64 = diesel::update(districts::table.find(district))
+        .set(districts::command_seq.eq(districts::command_seq + 1))
+        .returning(districts::command_seq)
+        .get_result(conn)?;
+    let envelope = v1::Envelope::new(district, seq as u64, Utc::now(), body);
+    diesel::insert_into(commands::table)
+        .values((
+            commands::district.eq(district),
+            commands::seq.eq(seq),
+            commands::kind.eq(B::KIND.as_str()),
+            commands::message.eq(serde_json::to_string(&envelope)?),
+        ))
+        .execute(conn)?;
+    Ok(seq)
+}
+
+/// Records a refusal and, when the district is known, queues the rejection for it.
+pub fn record_refusal(conn: &mut PgConnection, refusal: &Refusal) -> Result<()> {
+    let r = &refusal.rejection;
+    let code = serde_json::to_value(r.code)?
+        .as_str()
+        .unwrap_or("malformed")
+        .to_owned();
+    diesel::insert_into(rejections::table)
+        .values((
+            rejections::district.eq(&refusal.district),
+            rejections::message_id.eq(&r.message_id),
+            rejections::kind.eq(&r.kind),
+            rejections::seq.eq(r.seq.map(|s| s as i64)),
+            rejections::code.eq(code),
+            rejections::message.eq(&r.message),
+            rejections::field.eq(&r.field),
+        ))
+        .execute(conn)?;
+    let known = match &refusal.district {
+        Some(d) => districts::table
+            .find(d)
+            .select(districts::code)
+            .first::<String>(conn)
+            .optional()?,
+        None => None,
+    };
+    if let Some(district) = known {
+        enqueue_command(conn, &district, r.clone())?;
+    }
+    Ok(())
+}
+
+/// Stores accepted messages (one transaction with the refusals), then applies every
+/// district's contiguous run. Returns, by position in `items`, the messages that conflict
+/// with what was received before under the same seq: those are refused too.
+pub fn store(
+    conn: &mut PgConnection,
+    items: &[Accepted],
+    refusals: &[Refusal],
+) -> Result<Vec<(usize, Refusal)>> {
+    conn.transaction(|conn| {
+        for refusal in refusals {
+            record_refusal(conn, refusal)?;
+        }
+        let mut conflicts = Vec::new();
+        let mut touched: Vec<&str> = Vec::new();
+        let now = Utc::now();
+        for (i, item) in items.iter().enumerate() {
+            if !touched.contains(&item.district.as_str()) {
+                touched.push(&item.district);
+            }
+            if let Body::Chunk(chunk) = &item.body {
+                let data = base64_decode(&chunk.data);
+                diesel::insert_into(media_chunks::table)
+                    .values((
+                        media_chunks::sha256.eq(&chunk.sha256),
+                        media_chunks::index.eq(chunk.index as i32),
+                        media_chunks::data.eq(data.unwrap_or_default()),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(conn)?;
+                continue;
+            }
+            let inserted = diesel::insert_into(stream::table)
+                .values((
+                    stream::district.eq(&item.district),
+                    stream::seq.eq(item.seq),
+                    stream::kind.eq(item.kind.as_str()),
+                    stream::message_id.eq(&item.message_id),
+                    stream::envelope.eq(&item.envelope),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            if inserted == 0 {
+                let earlier: Value = stream::table
+                    .find((&item.district, item.seq))
+                    .select(stream::envelope)
+                    .first(conn)?;
+                if earlier != item.envelope {
+                    let refusal = Refusal {
+                        district: Some(item.district.clone()),
+                        rejection: v1::Rejection {
+                            message_id: item.message_id.clone(),
+                            kind: Some(item.kind.as_str().to_owned()),
+                            seq: Some(item.seq as u64),
+                            code: v1::RejectionCode::Conflict,
+                            message: format!(
+                                "seq {} was received before with different content; the first one stands",
+                                item.seq
+                            ),
+                            field: None,
+                        },
+                    };
+                    record_refusal(conn, &refusal)?;
+                    conflicts.push((i, refusal));
+                }
+            }
+        }
+        for district in touched {
+            diesel::update(districts::table.find(district))
+                .set(districts::last_received_at.eq(now))
+                .execute(conn)?;
+            advance(conn, district)?;
+        }
+        Ok(conflicts)
+    })
+}
+
+fn base64_decode(data: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(data).ok()
+}
+
+/// The snake_case name of an interchange enum value.
+fn name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Applies the district's waiting messages from its cursor on, while they are contiguous.
+fn advance(conn: &mut PgConnection, district: &str) -> Result<()> {
+    let mut cursor: i64 = districts::table
+        .find(district)
+        .select(districts::cursor)
+        .for_update()
+        .first(conn)?;
+    let start = cursor;
+    loop {
+        let waiting: Vec<(i64, String, Value)> = stream::table
+            .filter(stream::district.eq(district))
+            .filter(stream::seq.gt(cursor))
+            .filter(stream::applied.eq(false))
+            .order(stream::seq.asc())
+            .limit(500)
+            .select((stream::seq, stream::kind, stream::envelope))
+            .load(conn)?;
+        let n = waiting.len();
+        for (seq, kind, envelope) in waiting {
+            if seq != cursor + 1 {
+                break;
+            }
+            apply(conn, district, seq, &kind, &envelope)?;
+            cursor = seq;
+        }
+        if n < 500 || cursor == start {
+            break;
+        }
+    }
+    if cursor > start {
+        diesel::update(stream::table)
+            .filter(stream::district.eq(district))
+            .filter(stream::seq.gt(start))
+            .filter(stream::seq.le(cursor))
+            .set(stream::applied.eq(true))
+            .execute(conn)?;
+        diesel::update(districts::table.find(district))
+            .set(districts::cursor.eq(cursor))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn apply(
+    conn: &mut PgConnection,
+    district: &str,
+    seq: i64,
+    kind: &str,
+    envelope: &Value,
+) -> Result<()> {
+    let body = envelope["body"].clone();
+    match Kind::parse(kind) {
+        Some(Kind::CaseSnapshot) => {
+            let s: v1::CaseSnapshot = serde_json::from_value(body.clone())?;
+            let row = (
+                cases::district.eq(district),
+                cases::case_id.eq(s.case_id),
+                cases::version.eq(s.version as i32),
+                cases::state.eq(name(&s.state)),
+                cases::source.eq(name(&s.source)),
+                cases::urgency.eq(name(&s.urgency)),
+                cases::category_kind.eq(s.category.as_ref().map(|c| name(&c.kind))),
+                cases::category_major.eq(s.category.as_ref().map(|c| c.major.clone())),
+                cases::category_minor.eq(s.category.as_ref().map(|c| c.minor.clone())),
+                cases::street_code.eq(&s.street_code),
+                cases::department_code.eq(&s.department_code),
+                cases::created_at.eq(s.created_at),
+                cases::updated_at.eq(s.updated_at),
+                cases::snapshot.eq(&body),
+            );
+            let inserted = diesel::insert_into(cases::table)
+                .values(row.clone())
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            if inserted == 0 {
+                // The highest version wins, whatever order snapshots were applied in.
+                diesel::update(cases::table.find((district, s.case_id)))
+                    .filter(cases::version.lt(s.version as i32))
+                    .set(row)
+                    .execute(conn)?;
+            }
+        }
+        Some(Kind::BusinessRecord) => {
+            let r: v1::BusinessRecord = serde_json::from_value(body.clone())?;
+            diesel::insert_into(records::table)
+                .values((
+                    records::district.eq(district),
+                    records::seq.eq(seq),
+                    records::record_id.eq(r.record_id),
+                    records::case_id.eq(r.case_id),
+                    records::action.eq(name(&r.action)),
+                    records::at.eq(r.at),
+                    records::record.eq(&body),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+        Some(Kind::MediaManifest) => {
+            let m: v1::MediaManifest = serde_json::from_value(body)?;
+            diesel::insert_into(media::table)
+                .values((
+                    media::sha256.eq(&m.sha256),
+                    media::content_type.eq(&m.content_type),
+                    media::size_bytes.eq(m.size_bytes as i64),
+                    media::first_district.eq(district),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            verify_media(conn, district, &m)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Assembles a photo from its chunks once all are there; a photo whose bytes do not
+/// match its manifest is reported to the district.
+fn verify_media(conn: &mut PgConnection, district: &str, m: &v1::MediaManifest) -> Result<()> {
+    let done: Option<Option<DateTime<Utc>>> = media::table
+        .find(&m.sha256)
+        .select(media::verified_at)
+        .first(conn)
+        .optional()?;
+    if matches!(done, Some(Some(_))) {
+        return Ok(());
+    }
+    let chunks: Vec<(i32, Vec<u8>)> = media_chunks::table
+        .filter(media_chunks::sha256.eq(&m.sha256))
+        .order(media_chunks::index.asc())
+        .select((media_chunks::index, media_chunks::data))
+        .load(conn)?;
+    if chunks.len() < m.chunks as usize {
+        return Ok(());
+    }
+    let bytes: Vec<u8> = chunks.into_iter().flat_map(|(_, d)| d).collect();
+    if bytes.len() as u64 != m.size_bytes || v1::sha256_hex(&bytes) != m.sha256 {
+        return record_refusal(
+            conn,
+            &Refusal {
+                district: Some(district.to_owned()),
+                rejection: v1::Rejection {
+                    message_id: None,
+                    kind: Some("media_manifest".into()),
+                    seq: None,
+                    code: v1::RejectionCode::MediaMismatch,
+                    message: format!("the chunks of {} do not add up to its manifest", m.sha256),
+                    field: None,
+                },
+            },
+        );
+    }
+    diesel::update(media::table.find(&m.sha256))
+        .set((media::bytes.eq(bytes), media::verified_at.eq(Utc::now())))
+        .execute(conn)?;
+    diesel::delete(media_chunks::table.filter(media_chunks::sha256.eq(&m.sha256))).execute(conn)?;
+    Ok(())
+}
+
+/// Districts whose stream has had a gap for longer than `gap`: asks each to send again
+/// from its cursor up to the first message waiting, at most once per `gap`.
+pub fn request_missing(conn: &mut PgConnection, gap: Duration) -> Result<Vec<(String, u64, u64)>> {
+    conn.transaction(|conn| {
+        let now = Utc::now();
+        let rows: Vec<(String, i64, Option<DateTime<Utc>>)> = districts::table
+            .select((
+                districts::code,
+                districts::cursor,
+                districts::last_sync_request_at,
+            ))
+            .for_update()
+            .load(conn)?;
+        let mut asked = Vec::new();
+        for (district, cursor, last_asked) in rows {
+            if last_asked.is_some_and(|t| t > now - gap) {
+                continue;
+            }
+            let first_waiting: Option<(i64, DateTime<Utc>)> = stream::table
+                .filter(stream::district.eq(&district))
+                .filter(stream::applied.eq(false))
+                .order(stream::seq.asc())
+                .select((stream::seq, stream::received_at))
+                .first(conn)
+                .optional()?;
+            let Some((first, received_at)) = first_waiting else {
+                continue;
+            };
+            if first <= cursor + 1 || received_at > now - gap {
+                continue;
+            }
+            let (from, to) = ((cursor + 1) as u64, (first - 1) as u64);
+            enqueue_command(
+                conn,
+                &district,
+                v1::SyncRequest {
+                    request_id: uuid::Uuid::new_v4(),
+                    from_seq: from,
+                    to_seq: Some(to),
+                },
+            )?;
+            diesel::update(districts::table.find(&district))
+                .set(districts::last_sync_request_at.eq(now))
+                .execute(conn)?;
+            asked.push((district, from, to));
+        }
+        Ok(asked)
+    })
+}
+
+/// Commands not yet confirmed by the broker, oldest first.
+pub fn unsent_commands(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<(String, i64, String, String)>> {
+    Ok(commands::table
+        .filter(commands::sent_at.is_null())
+        .order((commands::created_at.asc(), commands::seq.asc()))
+        .limit(limit)
+        .select((
+            commands::district,
+            commands::seq,
+            commands::kind,
+            commands::message,
+        ))
+        .load(conn)?)
+}
+
+pub fn mark_command_sent(conn: &mut PgConnection, district: &str, seq: i64) -> Result<()> {
+    diesel::update(commands::table.find((district, seq)))
+        .set(commands::sent_at.eq(Utc::now()))
+        .execute(conn)?;
+    Ok(())
+}
