@@ -80,7 +80,7 @@ pub fn record_refusal(conn: &mut PgConnection, refusal: &Refusal) -> Result<()> 
         None => None,
     };
     if let Some(district) = known {
-        enqueue_command(conn, &district, r.clone())?;
+        enqueue_command(conn, &district, r.as_ref().clone())?;
     }
     Ok(())
 }
@@ -134,7 +134,7 @@ pub fn store(
                 if earlier != item.envelope {
                     let refusal = Refusal {
                         district: Some(item.district.clone()),
-                        rejection: v1::Rejection {
+                        rejection: Box::new(v1::Rejection {
                             message_id: item.message_id.clone(),
                             kind: Some(item.kind.as_str().to_owned()),
                             seq: Some(item.seq as u64),
@@ -144,7 +144,7 @@ pub fn store(
                                 item.seq
                             ),
                             field: None,
-                        },
+                        }),
                     };
                     record_refusal(conn, &refusal)?;
                     conflicts.push((i, refusal));
@@ -314,14 +314,14 @@ fn verify_media(conn: &mut PgConnection, district: &str, m: &v1::MediaManifest) 
             conn,
             &Refusal {
                 district: Some(district.to_owned()),
-                rejection: v1::Rejection {
+                rejection: Box::new(v1::Rejection {
                     message_id: None,
                     kind: Some("media_manifest".into()),
                     seq: None,
                     code: v1::RejectionCode::MediaMismatch,
                     message: format!("the chunks of {} do not add up to its manifest", m.sha256),
                     field: None,
-                },
+                }),
             },
         );
     }

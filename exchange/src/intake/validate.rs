@@ -69,7 +69,8 @@ pub enum Body {
 #[derive(Debug, Clone)]
 pub struct Refusal {
     pub district: Option<String>,
-    pub rejection: v1::Rejection,
+    /// Boxed: refusals travel in `Result`s, which should stay small.
+    pub rejection: Box<v1::Rejection>,
 }
 
 /// What one delivery amounts to. A sync batch can carry good and bad messages at once:
@@ -97,14 +98,14 @@ fn refuse(
 ) -> Refusal {
     Refusal {
         district: Some(header.district.to_owned()),
-        rejection: v1::Rejection {
+        rejection: Box::new(v1::Rejection {
             message_id: header.message_id.map(str::to_owned),
             kind: kind.map(str::to_owned),
             seq,
             code,
             message: message.into(),
             field: field.map(str::to_owned),
-        },
+        }),
     }
 }
 
@@ -129,7 +130,7 @@ fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdi
     else {
         return Err(Refusal {
             district: None,
-            rejection: v1::Rejection {
+            rejection: Box::new(v1::Rejection {
                 message_id: incoming.message_id.map(str::to_owned),
                 kind: None,
                 seq: None,
@@ -139,7 +140,7 @@ fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdi
                     incoming.routing_key
                 ),
                 field: None,
-            },
+            }),
         });
     };
     let header = Header {
