@@ -143,13 +143,25 @@ pub async fn read_intake(
     read_queue(broker, amqp::INTAKE_QUEUE, timeout, done).await
 }
 
+/// Reads a queue as the city.
 pub async fn read_queue(
     broker: &TestBroker,
     queue: &str,
     timeout: Duration,
     done: impl Fn(&[Received]) -> bool,
 ) -> Vec<Received> {
-    let connection = broker.connect(&broker.city).await;
+    read_queue_as(broker, &broker.city, queue, timeout, done).await
+}
+
+/// Reads a queue as `account`, acknowledging each message, until `done` or `timeout`.
+pub async fn read_queue_as(
+    broker: &TestBroker,
+    account: &Account,
+    queue: &str,
+    timeout: Duration,
+    done: impl Fn(&[Received]) -> bool,
+) -> Vec<Received> {
+    let connection = broker.connect(account).await;
     let channel = connection.create_channel().await.expect("channel");
     let mut consumer = channel
         .basic_consume(

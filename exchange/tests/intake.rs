@@ -1,0 +1,405 @@
+//! The city intake on a real RabbitMQ and PostgreSQL: district messages published as the
+//! districts' broker users (as a district relay or another vendor's system would), taken
+//! into a warehouse database of the test's own.
+
+// The platform's broker helper, shared rather than copied; not every helper is used here.
+#[allow(dead_code)]
+#[path = "../../platform/tests/api/broker.rs"]
+mod broker;
+
+use std::path::Path;
+use std::time::Duration;
+
+use broker::{Received, TestBroker, read_queue};
+use chrono::Utc;
+use citygrid_exchange::config::City;
+use citygrid_exchange::schema::{cases, districts, records, rejections, stream};
+use citygrid_schemas::{self as v1, amqp};
+use diesel::prelude::*;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::ShortString;
+use serde_json::{Value, json};
+
+fn admin_url() -> String {
+    std::env::var("CITYGRID_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+/// A running intake on its own warehouse database, for the test broker's districts.
+struct TestCity {
+    pool: citygrid_platform::db::DbPool,
+    db_name: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestCity {
+    async fn start(broker: &TestBroker) -> TestCity {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/hangzhou/city.toml");
+        let mut city = City::load(&path).expect("sample city");
+        let db_name = format!("citygrid_xt_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&format!("{}/postgres", admin_url()))
+            .expect("admin connection");
+        diesel::sql_query(format!("CREATE DATABASE {db_name}"))
+            .execute(&mut admin)
+            .expect("create warehouse");
+        city.file.warehouse.url = format!("{}/{db_name}", admin_url());
+        city.file.broker.vhost = broker.vhost.clone();
+        city.file.broker.city_user = broker.city.user.clone();
+        city.file.broker.city_password = broker.city.password.clone();
+        city.file.intake.gap_seconds = 1;
+        city.districts.retain(|t| t.code() != "330106");
+        for tenant in &mut city.districts {
+            tenant.config.exchange = Some(broker.section(tenant.code()));
+        }
+        let pool = citygrid_platform::db::pool(&city.file.warehouse).expect("pool");
+        let prepared = pool.clone();
+        let city = tokio::task::spawn_blocking(move || {
+            citygrid_exchange::prepare(&prepared, &city).expect("prepare");
+            city
+        })
+        .await
+        .expect("prepare task");
+        let task = tokio::spawn(citygrid_exchange::intake(pool.clone(), city).run());
+        TestCity {
+            pool,
+            db_name,
+            task,
+        }
+    }
+
+    fn cursor(&self, district: &str) -> i64 {
+        let mut conn = self.pool.get().expect("conn");
+        districts::table
+            .find(district)
+            .select(districts::cursor)
+            .first(&mut conn)
+            .expect("district")
+    }
+
+    async fn wait_for_cursor(&self, district: &str, seq: i64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.cursor(district) < seq {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "cursor of {district} stuck at {}",
+                self.cursor(district)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for TestCity {
+    fn drop(&mut self) {
+        self.task.abort();
+        let (url, db_name) = (format!("{}/postgres", admin_url()), self.db_name.clone());
+        std::thread::spawn(move || {
+            if let Ok(mut admin) = PgConnection::establish(&url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+                        .execute(&mut admin);
+            }
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// Publishes raw bytes as district `as_district`'s broker user; `user_id: None` leaves the
+/// property out.
+async fn publish(
+    broker: &TestBroker,
+    as_district: &str,
+    key: &str,
+    message_id: &str,
+    user_id: Option<&str>,
+    payload: &[u8],
+) {
+    let connection = broker.connect(broker.account(as_district)).await;
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let kind = key.rsplit('.').next().unwrap_or_default();
+    let mut props = lapin::BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type(ShortString::from("application/json"))
+        .with_message_id(ShortString::from(message_id))
+        .with_type(ShortString::from(kind));
+    if let Some(user) = user_id {
+        props = props.with_user_id(ShortString::from(user));
+    }
+    let confirm = channel
+        .basic_publish(
+            amqp::DISTRICTS_EXCHANGE.into(),
+            key.into(),
+            BasicPublishOptions::default(),
+            payload,
+            props,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirm.is_ack(), "{confirm:?}");
+    let _ = connection.close(200, "sent".into()).await;
+}
+
+/// Publishes a v1 message of district 330102 the way its relay does.
+async fn send<B: v1::Body>(broker: &TestBroker, seq: u64, body: B) -> Vec<u8> {
+    let payload =
+        serde_json::to_vec(&v1::Envelope::new("330102", seq, Utc::now(), body)).expect("JSON");
+    let user = broker.account("330102").user.clone();
+    publish(
+        broker,
+        "330102",
+        &amqp::district_key("330102", B::KIND),
+        &v1::message_id("330102", seq),
+        Some(&user),
+        &payload,
+    )
+    .await;
+    payload
+}
+
+fn snapshot(version: u32, state: v1::CaseState) -> v1::CaseSnapshot {
+    let mut s = v1::json::example_snapshot();
+    s.version = version;
+    s.state = state;
+    if state == v1::CaseState::Reported {
+        s.category = None;
+        s.department_code = None;
+    }
+    s
+}
+
+fn record(record_id: i64, version: u32) -> v1::BusinessRecord {
+    v1::BusinessRecord {
+        record_id,
+        case_id: v1::json::example_snapshot().case_id,
+        case_version: version,
+        action: v1::Action::Report,
+        from_state: None,
+        to_state: v1::CaseState::Reported,
+        actor_id: None,
+        actor_role: v1::Role::Supervisor,
+        comment: None,
+        media: vec![],
+        details: json!({}),
+        stage_ended: None,
+        at: Utc::now(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_stream_is_applied_once_and_in_order() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    send(&broker, 1, snapshot(1, v1::CaseState::Reported)).await;
+    let second = send(&broker, 2, record(10, 1)).await;
+    // seq 4 overtakes seq 3: it waits until 3 is there.
+    send(&broker, 4, snapshot(3, v1::CaseState::Dispatched)).await;
+    send(&broker, 3, snapshot(2, v1::CaseState::Filed)).await;
+    // A redelivery of seq 2, byte for byte.
+    let user = broker.account("330102").user.clone();
+    let key = amqp::district_key("330102", v1::Kind::BusinessRecord);
+    publish(&broker, "330102", &key, "330102-2", Some(&user), &second).await;
+    city.wait_for_cursor("330102", 4).await;
+    // One more message after the redelivery proves it has been handled.
+    send(&broker, 5, record(11, 3)).await;
+    city.wait_for_cursor("330102", 5).await;
+
+    let mut conn = city.pool.get().expect("conn");
+    let (version, state): (i32, String) = cases::table
+        .select((cases::version, cases::state))
+        .first(&mut conn)
+        .expect("case");
+    assert_eq!(
+        (version, state.as_str()),
+        (3, "dispatched"),
+        "the highest version wins"
+    );
+    let kept: i64 = records::table
+        .count()
+        .get_result(&mut conn)
+        .expect("records");
+    assert_eq!(kept, 2, "the redelivered record is kept once");
+    let streamed: i64 = stream::table.count().get_result(&mut conn).expect("stream");
+    assert_eq!(streamed, 5);
+    let refused: i64 = rejections::table
+        .count()
+        .get_result(&mut conn)
+        .expect("rejections");
+    assert_eq!(refused, 0);
+}
+
+fn codes(commands: &[Received]) -> Vec<(String, Option<String>)> {
+    commands
+        .iter()
+        .map(|c| {
+            (
+                c.body["body"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                c.body["body"]["field"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_and_spoofed_messages_are_dead_lettered_and_answered() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let user = broker.account("330102").user.clone();
+    let snapshot_key = amqp::district_key("330102", v1::Kind::CaseSnapshot);
+    send(&broker, 1, snapshot(1, v1::CaseState::Reported)).await;
+    // Not JSON.
+    publish(
+        &broker,
+        "330102",
+        &snapshot_key,
+        "bad-1",
+        Some(&user),
+        b"{ not json",
+    )
+    .await;
+    // A schema violation: a longitude that is a word.
+    let mut wrong: Value = serde_json::to_value(v1::Envelope::new(
+        "330102",
+        2,
+        Utc::now(),
+        snapshot(2, v1::CaseState::Filed),
+    ))
+    .expect("JSON");
+    wrong["body"]["location"]["lon"] = json!("east");
+    publish(
+        &broker,
+        "330102",
+        &snapshot_key,
+        "bad-2",
+        Some(&user),
+        &serde_json::to_vec(&wrong).expect("JSON"),
+    )
+    .await;
+    // A category the catalogue does not have.
+    let mut unknown = snapshot(2, v1::CaseState::Filed);
+    unknown.category = Some(v1::Category {
+        kind: v1::CategoryKind::Event,
+        major: "99".into(),
+        minor: "99".into(),
+    });
+    send(&broker, 2, unknown).await;
+    // No user_id: the broker lets it through, the city does not.
+    let valid = serde_json::to_vec(&v1::Envelope::new(
+        "330102",
+        2,
+        Utc::now(),
+        snapshot(2, v1::CaseState::Filed),
+    ))
+    .expect("JSON");
+    publish(&broker, "330102", &snapshot_key, "bad-4", None, &valid).await;
+    // District 330105 signing an envelope as 330102 (under its own routing key).
+    let user_105 = broker.account("330105").user.clone();
+    let key_105 = amqp::district_key("330105", v1::Kind::CaseSnapshot);
+    publish(
+        &broker,
+        "330105",
+        &key_105,
+        "bad-5",
+        Some(&user_105),
+        &valid,
+    )
+    .await;
+    // The valid seq 2 after all that.
+    send(&broker, 2, snapshot(2, v1::CaseState::Filed)).await;
+    city.wait_for_cursor("330102", 2).await;
+
+    let dead = read_queue(&broker, amqp::DEAD_QUEUE, Duration::from_secs(20), |r| {
+        r.len() >= 5
+    })
+    .await;
+    let mut ids: Vec<_> = dead.iter().filter_map(|r| r.message_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["330102-2", "bad-1", "bad-2", "bad-4", "bad-5"]);
+
+    // The districts hear why, on their command queues.
+    let to_102 = read_commands(&broker, "330102", 4).await;
+    assert_eq!(
+        codes(&to_102),
+        [
+            ("malformed".to_owned(), None),
+            (
+                "invalid_body".to_owned(),
+                Some("body.location.lon".to_owned())
+            ),
+            ("invalid_body".to_owned(), Some("body.category".to_owned())),
+            ("wrong_district".to_owned(), None),
+        ]
+    );
+    assert_eq!(to_102[0].body["body"]["message_id"], "bad-1");
+    let to_105 = read_commands(&broker, "330105", 1).await;
+    assert_eq!(
+        codes(&to_105),
+        [("wrong_district".to_owned(), Some("district".to_owned()))]
+    );
+
+    // The valid neighbours are in the warehouse.
+    let mut conn = city.pool.get().expect("conn");
+    let version: i32 = cases::table
+        .select(cases::version)
+        .first(&mut conn)
+        .expect("case");
+    assert_eq!(version, 2);
+}
+
+/// Reads `n` commands from a district's command queue as that district.
+async fn read_commands(broker: &TestBroker, district: &str, n: usize) -> Vec<Received> {
+    broker::read_queue_as(
+        broker,
+        broker.account(district),
+        &amqp::command_queue(district),
+        Duration::from_secs(20),
+        |r| r.len() >= n,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_is_asked_for_and_filled() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    send(&broker, 1, snapshot(1, v1::CaseState::Reported)).await;
+    // seq 2 is lost in transit; 3 arrives.
+    send(&broker, 3, snapshot(3, v1::CaseState::Dispatched)).await;
+    city.wait_for_cursor("330102", 1).await;
+    let asked = read_commands(&broker, "330102", 1).await;
+    assert_eq!(asked[0].kind.as_deref(), Some("sync_request"));
+    let request: v1::SyncRequest =
+        serde_json::from_value(asked[0].body["body"].clone()).expect("sync request");
+    assert_eq!((request.from_seq, request.to_seq), (2, Some(2)));
+    assert_eq!(city.cursor("330102"), 1, "3 waits for 2");
+
+    // The district answers with a batch holding seq 2.
+    let missing = serde_json::from_value(
+        serde_json::to_value(v1::Envelope::new("330102", 2, Utc::now(), record(10, 1)))
+            .expect("JSON"),
+    )
+    .expect("envelope");
+    let batch = v1::SyncBatch {
+        request_id: request.request_id,
+        messages: vec![missing],
+        oldest_retained_seq: None,
+        last: true,
+    };
+    send(&broker, 3, batch).await;
+    city.wait_for_cursor("330102", 3).await;
+    let mut conn = city.pool.get().expect("conn");
+    let version: i32 = cases::table
+        .select(cases::version)
+        .first(&mut conn)
+        .expect("case");
+    assert_eq!(version, 3);
+}
