@@ -406,3 +406,48 @@ pub fn mark_command_sent(conn: &mut PgConnection, district: &str, seq: i64) -> R
         .execute(conn)?;
     Ok(())
 }
+
+/// Where one district's stream stands in the warehouse.
+#[derive(Debug, Clone, Serialize, QueryableByName)]
+pub struct DistrictStatus {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub district: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    /// Every seq up to here is applied.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub last_contiguous_seq: i64,
+    /// Messages received ahead of a gap, waiting for it to be filled.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub waiting: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub last_received_at: Option<DateTime<Utc>>,
+    /// Seconds between the newest applied message's `sent_at` and its arrival.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    pub lag_seconds: Option<f64>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub cases: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub records: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub media_verified: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub rejections: i64,
+}
+
+/// Every district's stream status.
+pub fn status(conn: &mut PgConnection) -> Result<Vec<DistrictStatus>> {
+    Ok(diesel::sql_query(
+        "SELECT d.code AS district, d.name, d.cursor AS last_contiguous_seq, \
+            (SELECT count(*) FROM stream s WHERE s.district = d.code AND NOT s.applied) AS waiting, \
+            d.last_received_at, \
+            (SELECT extract(epoch FROM s.received_at - (s.envelope->>'sent_at')::timestamptz)::float8 \
+               FROM stream s WHERE s.district = d.code AND s.seq = d.cursor) AS lag_seconds, \
+            (SELECT count(*) FROM cases c WHERE c.district = d.code) AS cases, \
+            (SELECT count(*) FROM records r WHERE r.district = d.code) AS records, \
+            (SELECT count(*) FROM media m WHERE m.first_district = d.code AND m.verified_at IS NOT NULL) AS media_verified, \
+            (SELECT count(*) FROM rejections j WHERE j.district = d.code) AS rejections \
+         FROM districts d ORDER BY d.code",
+    )
+    .load(conn)?)
+}

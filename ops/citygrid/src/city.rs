@@ -78,3 +78,34 @@ pub async fn serve(city: City) -> Result<(), String> {
     citygrid_exchange::intake(pool, prepared).run().await;
     Ok(())
 }
+
+/// `citygrid city status`: one line per district from the warehouse.
+pub fn print_status(city: &City) -> Result<(), String> {
+    let pool = citygrid_platform::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let rows = citygrid_exchange::warehouse::status(&mut conn).map_err(|e| e.to_string())?;
+    println!(
+        "{} {} exchange — warehouse {}",
+        city.file.city.code, city.file.city.name, city.file.warehouse.url
+    );
+    for r in rows {
+        println!(
+            "  {} {:<6} stream applied to seq {}{}; {} cases, {} records, {} photos verified; {} rejection(s); lag {}",
+            r.district,
+            r.name,
+            r.last_contiguous_seq,
+            if r.waiting > 0 {
+                format!(" ({} waiting behind a gap)", r.waiting)
+            } else {
+                String::new()
+            },
+            r.cases,
+            r.records,
+            r.media_verified,
+            r.rejections,
+            r.lag_seconds
+                .map_or_else(|| "-".to_owned(), |l| format!("{l:.2} s"))
+        );
+    }
+    Ok(())
+}

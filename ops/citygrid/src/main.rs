@@ -102,6 +102,11 @@ enum CityCommand {
         )]
         config: PathBuf,
     },
+    /// Print where each district's stream stands in the warehouse.
+    Status {
+        #[arg(long, env = "CITYGRID_CITY", default_value = "tenants/hangzhou/city.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -178,6 +183,9 @@ fn main() -> ExitCode {
             command: CityCommand::Serve { config },
         } => citygrid_exchange::config::City::load(&config)
             .and_then(|c| runtime().and_then(|rt| rt.block_on(city::serve(c)))),
+        Command::City {
+            command: CityCommand::Status { config },
+        } => citygrid_exchange::config::City::load(&config).and_then(|c| city::print_status(&c)),
         Command::Broker {
             command: BrokerCommand::Provision { city },
         } => citygrid_exchange::config::City::load(&city)

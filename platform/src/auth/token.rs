@@ -47,13 +47,14 @@ impl Keys {
         }
     }
 
-    pub fn issue(&self, claims: &Claims) -> Result<String> {
+    pub fn issue<C: Serialize>(&self, claims: &C) -> Result<String> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+    /// Checks signature and expiry; generic so the city exchange signs its own claims.
+    pub fn verify<C: serde::de::DeserializeOwned>(&self, token: &str) -> Result<C> {
+        jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))
     }
@@ -110,7 +111,8 @@ impl Caller {
 #[derive(Debug, Clone)]
 pub struct MaybeCaller(pub Option<Caller>);
 
-fn bearer(req: &HttpRequest) -> Result<Option<&str>> {
+/// The bearer token of a request, if it has one (shared with the city exchange).
+pub fn bearer(req: &HttpRequest) -> Result<Option<&str>> {
     let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -130,7 +132,7 @@ fn caller_from(req: &HttpRequest) -> Result<Option<Caller>> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| Error::Internal("application state missing".into()))?;
-    let claims = state.keys.verify(token)?;
+    let claims: Claims = state.keys.verify(token)?;
     if claims.district != state.tenant.code() {
         return Err(Error::forbidden(
             "wrong_district",
