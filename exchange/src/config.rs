@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use citygrid_platform::config::{DatabaseSection, Tenant};
+use citygrid_platform::config::{AuthSection, DatabaseSection, HttpSection, Tenant};
 use citygrid_schemas::amqp::{self, Account};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -15,6 +16,24 @@ pub struct CityFile {
     pub warehouse: DatabaseSection,
     #[serde(default)]
     pub intake: IntakeSection,
+    /// The city API; `CITYGRID_CITY_HTTP_BIND` overrides the address.
+    pub http: HttpSection,
+    /// Token signing for the city API; `CITYGRID_CITY_JWT_SECRET` overrides the key.
+    pub auth: AuthSection,
+    /// Seed users of the city command center (demo passwords in the repo).
+    #[serde(default)]
+    pub users: Vec<CityUser>,
+}
+
+/// A person of the city command center.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CityUser {
+    pub username: String,
+    pub name: String,
+    /// `city_supervisor` (市级监督) or `city_leader` (市级领导).
+    pub roles: Vec<String>,
+    pub password: SecretString,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +123,23 @@ impl City {
         }
         if let Ok(url) = std::env::var("CITYGRID_WAREHOUSE_URL") {
             file.warehouse.url = url;
+        }
+        if let Ok(bind) = std::env::var("CITYGRID_CITY_HTTP_BIND") {
+            file.http.bind = bind;
+        }
+        if let Ok(secret) = std::env::var("CITYGRID_CITY_JWT_SECRET") {
+            file.auth.jwt_secret = secret.into();
+        }
+        for user in &file.users {
+            for role in &user.roles {
+                if crate::api::CityRole::parse(role).is_none() {
+                    return Err(format!(
+                        "{}: users.{}.roles: unknown role {role:?} (city_supervisor or city_leader)",
+                        path.display(),
+                        user.username
+                    ));
+                }
+            }
         }
         let dir = path.parent().unwrap_or(Path::new("."));
         let districts = file

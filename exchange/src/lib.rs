@@ -2,6 +2,7 @@
 //! `citygrid.interchange/v1`) into the city warehouse — exactly once, in each district's
 //! order, refusing and answering what is invalid or spoofed.
 
+pub mod api;
 pub mod config;
 pub mod error;
 pub mod intake;
@@ -35,7 +36,7 @@ where
     .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
 }
 
-/// Migrates the warehouse and registers the city's districts. Blocking.
+/// Migrates the warehouse, registers the city's districts and seeds its users. Blocking.
 pub fn prepare(pool: &DbPool, city: &config::City) -> Result<usize> {
     let mut conn = pool
         .get()
@@ -58,6 +59,7 @@ pub fn prepare(pool: &DbPool, city: &config::City) -> Result<usize> {
         })
         .collect();
     warehouse::register_districts(&mut conn, &list)?;
+    api::sync_users(&mut conn, city)?;
     Ok(migrated)
 }
 

@@ -100,6 +100,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    city_users (id) {
+        id -> Uuid,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        roles -> Array<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
     stream,

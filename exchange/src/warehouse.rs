@@ -425,6 +425,9 @@ pub struct DistrictStatus {
     /// Seconds between the newest applied message's `sent_at` and its arrival.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
     pub lag_seconds: Option<f64>,
+    /// Stream messages received in the last minute, per second.
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub messages_per_second: f64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub cases: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -443,6 +446,8 @@ pub fn status(conn: &mut PgConnection) -> Result<Vec<DistrictStatus>> {
             d.last_received_at, \
             (SELECT extract(epoch FROM s.received_at - (s.envelope->>'sent_at')::timestamptz)::float8 \
                FROM stream s WHERE s.district = d.code AND s.seq = d.cursor) AS lag_seconds, \
+            (SELECT count(*) FROM stream s WHERE s.district = d.code \
+               AND s.received_at > now() - interval '1 minute')::float8 / 60 AS messages_per_second, \
             (SELECT count(*) FROM cases c WHERE c.district = d.code) AS cases, \
             (SELECT count(*) FROM records r WHERE r.district = d.code) AS records, \
             (SELECT count(*) FROM media m WHERE m.first_district = d.code AND m.verified_at IS NOT NULL) AS media_verified, \

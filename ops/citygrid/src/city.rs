@@ -58,9 +58,15 @@ pub async fn provision(city: &City) -> Result<(), String> {
     Ok(())
 }
 
-/// `citygrid city serve`: migrates the warehouse and runs the intake.
+/// `citygrid city serve`: migrates the warehouse, serves the city API and runs the intake.
 pub async fn serve(city: City) -> Result<(), String> {
     let pool = citygrid_platform::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let bind = city.file.http.bind.clone();
+    let listener = std::net::TcpListener::bind(&bind)
+        .map_err(|e| format!("cannot listen on {bind} (city file: http.bind): {e}"))?;
+    let server =
+        citygrid_exchange::api::server(pool.clone(), &city, listener).map_err(|e| e.to_string())?;
+    tokio::spawn(server);
     let prepared = {
         let pool = pool.clone();
         let (name, districts) = (city.file.city.name.clone(), city.districts.len());
@@ -71,7 +77,7 @@ pub async fn serve(city: City) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())
         .map(|(city, migrated)| {
-            tracing::info!(city = %name, districts, migrated, "city exchange starting");
+            tracing::info!(city = %name, districts, migrated, bind = %bind, "city exchange starting");
             city
         })?
     };

@@ -104,7 +104,11 @@ enum CityCommand {
     },
     /// Print where each district's stream stands in the warehouse.
     Status {
-        #[arg(long, env = "CITYGRID_CITY", default_value = "tenants/hangzhou/city.toml")]
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
         config: PathBuf,
     },
 }

@@ -1,0 +1,362 @@
+//! The city API: the command center reads every district's cases and the exchange's
+//! state; Prometheus scrapes `/metrics`. Read-only: the city acts on districts through the
+//! interchange (commands), never by writing their data. Errors follow the districts'
+//! contract (`{"error": {"code", "message", "field"?}}`), so the platform's error type and
+//! JSON extractor serve here too.
+
+use std::future::{Ready, ready};
+use std::net::TcpListener;
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, dev::Server, web};
+use chrono::{DateTime, Duration, Utc};
+use citygrid_platform::api::json::Json;
+use citygrid_platform::auth::password;
+use citygrid_platform::auth::token::{Keys, bearer};
+use citygrid_platform::db::DbPool;
+use citygrid_platform::error::Error as HttpError;
+use diesel::prelude::*;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::config::City;
+use crate::schema::{cases, city_users, records};
+use crate::{Error, blocking, warehouse};
+
+type HttpResult<T> = std::result::Result<T, HttpError>;
+
+impl From<Error> for HttpError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Platform(e) => e,
+            other => HttpError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Roles of the city command center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CityRole {
+    /// 市级监督员: watches every district's cases.
+    CitySupervisor,
+    /// 市级领导
+    CityLeader,
+}
+
+impl CityRole {
+    pub fn parse(s: &str) -> Option<CityRole> {
+        match s {
+            "city_supervisor" => Some(CityRole::CitySupervisor),
+            "city_leader" => Some(CityRole::CityLeader),
+            _ => None,
+        }
+    }
+}
+
+/// A city token: the city's code instead of a district's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CityClaims {
+    pub sub: Uuid,
+    pub username: String,
+    pub city: String,
+    pub roles: Vec<CityRole>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub struct CityState {
+    pub pool: DbPool,
+    pub keys: Keys,
+    pub city: String,
+    pub ttl: Duration,
+}
+
+/// A signed-in person of this city's command center.
+pub struct CityCaller(pub CityClaims);
+
+impl FromRequest for CityCaller {
+    type Error = HttpError;
+    type Future = Ready<HttpResult<Self>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready((|| {
+            let token = bearer(req)?
+                .ok_or_else(|| HttpError::Unauthenticated("a bearer token is required".into()))?;
+            let state = req
+                .app_data::<web::Data<CityState>>()
+                .ok_or_else(|| HttpError::Internal("application state missing".into()))?;
+            let claims: CityClaims = state.keys.verify(token)?;
+            if claims.city != state.city || claims.roles.is_empty() {
+                return Err(HttpError::forbidden(
+                    "wrong_city",
+                    format!("this token is not for city {}", state.city),
+                ));
+            }
+            Ok(CityCaller(claims))
+        })())
+    }
+}
+
+/// Brings the seed users of the city file into the warehouse (new ones only).
+pub fn sync_users(conn: &mut PgConnection, city: &City) -> crate::Result<usize> {
+    let mut created = 0;
+    for user in &city.file.users {
+        let hash = password::hash(user.password.expose_secret())?;
+        created += diesel::insert_into(city_users::table)
+            .values((
+                city_users::id.eq(Uuid::new_v4()),
+                city_users::username.eq(&user.username),
+                city_users::display_name.eq(&user.name),
+                city_users::password_hash.eq(hash),
+                city_users::roles.eq(&user.roles),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+    }
+    Ok(created)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    username: String,
+    password: String,
+}
+
+async fn issue_token(
+    state: web::Data<CityState>,
+    Json(body): Json<TokenRequest>,
+) -> HttpResult<HttpResponse> {
+    let username = body.username.clone();
+    let found: Option<(Uuid, String, Vec<String>)> = blocking(&state.pool, move |conn| {
+        Ok(city_users::table
+            .filter(city_users::username.eq(&username))
+            .select((city_users::id, city_users::password_hash, city_users::roles))
+            .first(conn)
+            .optional()?)
+    })
+    .await?;
+    let Some((id, _, roles)) = found.filter(|(_, hash, _)| password::verify(&body.password, hash))
+    else {
+        return Err(HttpError::Unauthenticated(
+            "wrong username or password".into(),
+        ));
+    };
+    let now = Utc::now();
+    let claims = CityClaims {
+        sub: id,
+        username: body.username,
+        city: state.city.clone(),
+        roles: roles.iter().filter_map(|r| CityRole::parse(r)).collect(),
+        iat: now.timestamp(),
+        exp: (now + state.ttl).timestamp(),
+    };
+    let token = state.keys.issue(&claims)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "token": token,
+        "token_type": "Bearer",
+        "expires_at": DateTime::<Utc>::from_timestamp(claims.exp, 0),
+        "city": claims.city,
+        "roles": claims.roles,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseQuery {
+    district: Option<String>,
+    state: Option<String>,
+    department: Option<String>,
+    street: Option<String>,
+    category_kind: Option<String>,
+    category_major: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: Option<i64>,
+}
+
+/// Cases across districts, newest change first: each the latest snapshot with its district.
+async fn list_cases(
+    state: web::Data<CityState>,
+    _caller: CityCaller,
+    query: web::Query<CaseQuery>,
+) -> HttpResult<HttpResponse> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(HttpError::invalid("limit", "between 1 and 500"));
+    }
+    let rows: Vec<(String, Value)> = blocking(&state.pool, move |conn| {
+        let mut sql = cases::table.into_boxed();
+        if let Some(d) = q.district {
+            sql = sql.filter(cases::district.eq(d));
+        }
+        if let Some(s) = q.state {
+            sql = sql.filter(cases::state.eq(s));
+        }
+        if let Some(d) = q.department {
+            sql = sql.filter(cases::department_code.eq(d));
+        }
+        if let Some(s) = q.street {
+            sql = sql.filter(cases::street_code.eq(s));
+        }
+        if let Some(k) = q.category_kind {
+            sql = sql.filter(cases::category_kind.eq(k));
+        }
+        if let Some(m) = q.category_major {
+            sql = sql.filter(cases::category_major.eq(m));
+        }
+        if let Some(from) = q.from {
+            sql = sql.filter(cases::created_at.ge(from));
+        }
+        if let Some(to) = q.to {
+            sql = sql.filter(cases::created_at.lt(to));
+        }
+        Ok(sql
+            .order((cases::updated_at.desc(), cases::case_id.asc()))
+            .limit(limit)
+            .select((cases::district, cases::snapshot))
+            .load(conn)?)
+    })
+    .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(district, snapshot)| json!({ "district": district, "case": snapshot }))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// One case with its business records, as the district sent them.
+async fn get_case(
+    state: web::Data<CityState>,
+    _caller: CityCaller,
+    path: web::Path<(String, Uuid)>,
+) -> HttpResult<HttpResponse> {
+    let (district, id) = path.into_inner();
+    let found = blocking(&state.pool, move |conn| {
+        let snapshot: Option<Value> = cases::table
+            .find((&district, id))
+            .select(cases::snapshot)
+            .first(conn)
+            .optional()?;
+        let list: Vec<Value> = records::table
+            .filter(records::district.eq(&district))
+            .filter(records::case_id.eq(id))
+            .order(records::seq.asc())
+            .select(records::record)
+            .load(conn)?;
+        Ok(snapshot.map(|s| (district, s, list)))
+    })
+    .await?;
+    let (district, snapshot, list) =
+        found.ok_or_else(|| HttpError::NotFound(format!("case {id}")))?;
+    Ok(HttpResponse::Ok().json(json!({ "district": district, "case": snapshot, "records": list })))
+}
+
+/// Per district: last contiguous seq, lag, intake rate, rejections.
+async fn exchange_status(
+    state: web::Data<CityState>,
+    _caller: CityCaller,
+) -> HttpResult<HttpResponse> {
+    let rows = blocking(&state.pool, warehouse::status).await?;
+    Ok(HttpResponse::Ok().json(json!({ "city": state.city, "districts": rows })))
+}
+
+/// Prometheus text format, computed from the warehouse on each scrape.
+async fn metrics(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
+    let rows = blocking(&state.pool, warehouse::status).await?;
+    let mut out = String::new();
+    let mut family =
+        |name: &str, help: &str, kind: &str, value: &dyn Fn(&warehouse::DistrictStatus) -> f64| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for r in &rows {
+                out.push_str(&format!(
+                    "{name}{{district=\"{}\"}} {}\n",
+                    r.district,
+                    value(r)
+                ));
+            }
+        };
+    family(
+        "citygrid_stream_seq",
+        "Last contiguous seq applied per district.",
+        "gauge",
+        &|r| r.last_contiguous_seq as f64,
+    );
+    family(
+        "citygrid_stream_waiting",
+        "Messages waiting behind a gap.",
+        "gauge",
+        &|r| r.waiting as f64,
+    );
+    family(
+        "citygrid_intake_lag_seconds",
+        "Seconds from a district's sent_at to arrival, newest applied message.",
+        "gauge",
+        &|r| r.lag_seconds.unwrap_or(0.0),
+    );
+    family(
+        "citygrid_intake_messages_per_second",
+        "Stream messages received in the last minute, per second.",
+        "gauge",
+        &|r| r.messages_per_second,
+    );
+    family(
+        "citygrid_rejections_total",
+        "Messages refused and dead-lettered.",
+        "counter",
+        &|r| r.rejections as f64,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(out))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
+    blocking(&state.pool, |conn| {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
+        HttpError::invalid("query", format!("bad query string: {e}")).into()
+    }))
+    .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz))
+    .route("/metrics", web::get().to(metrics))
+    .service(
+        web::scope("/api/v1")
+            .route("/auth/token", web::post().to(issue_token))
+            .route("/city/cases", web::get().to(list_cases))
+            .route("/city/cases/{district}/{id}", web::get().to(get_case))
+            .route("/city/exchange/status", web::get().to(exchange_status)),
+    );
+}
+
+/// The city API server on a bound listener (tests bind port 0).
+pub fn server(pool: DbPool, city: &City, listener: TcpListener) -> std::io::Result<Server> {
+    let state = web::Data::new(CityState {
+        pool,
+        keys: Keys::new(city.file.auth.jwt_secret.expose_secret().as_bytes()),
+        city: city.file.city.code.clone(),
+        ttl: Duration::minutes(city.file.auth.token_ttl_minutes),
+    });
+    Ok(actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(state.clone())
+            .configure(configure)
+    })
+    .listen(listener)?
+    .workers(2)
+    .run())
+}

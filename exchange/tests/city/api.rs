@@ -1,0 +1,189 @@
+//! The city API: sign-in, read-only case views across districts, exchange status, metrics,
+//! and the refusals around them.
+
+use chrono::Utc;
+use citygrid_schemas as v1;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::broker::TestBroker;
+use crate::helpers::{TestCity, record, send, snapshot};
+
+async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn token(city: &TestCity, username: &str, password: &str) -> (u16, Value) {
+    call(
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/token", city.base))
+            .json(&json!({ "username": username, "password": password })),
+    )
+    .await
+}
+
+async fn get(city: &TestCity, path: &str, bearer: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(format!("{}{path}", city.base));
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    call(request).await
+}
+
+fn forged(city_code: &str, secret: &str) -> String {
+    let now = Utc::now().timestamp();
+    jsonwebtoken::encode(
+        &Header::default(),
+        &json!({ "sub": uuid::Uuid::new_v4(), "username": "x", "city": city_code,
+                 "roles": ["city_leader"], "iat": now, "exp": now + 600 }),
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("token")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_center_reads_every_district_and_the_exchange() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    send(&broker, 1, snapshot(1, v1::CaseState::Reported)).await;
+    send(&broker, 2, record(10, 1)).await;
+    send(&broker, 3, snapshot(2, v1::CaseState::Filed)).await;
+    city.wait_for_cursor("330102", 3).await;
+
+    let (status, body) = token(&city, "hz-csup1", "demo-pass-1").await;
+    assert_eq!(status, 200, "{body}");
+    let bearer = body["token"].as_str().expect("token").to_owned();
+    assert_eq!(body["roles"], json!(["city_supervisor"]));
+
+    let (status, list) = get(&city, "/api/v1/city/cases?district=330102", Some(&bearer)).await;
+    assert_eq!(status, 200, "{list}");
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["district"], "330102");
+    assert_eq!(items[0]["case"]["version"], 2, "the newest snapshot");
+    let (_, other) = get(&city, "/api/v1/city/cases?district=330105", Some(&bearer)).await;
+    assert_eq!(other["items"], json!([]));
+    let (_, filed) = get(&city, "/api/v1/city/cases?state=reported", Some(&bearer)).await;
+    assert_eq!(filed["items"], json!([]), "state filter");
+
+    let id = items[0]["case"]["case_id"].as_str().expect("id");
+    let (status, detail) = get(
+        &city,
+        &format!("/api/v1/city/cases/330102/{id}"),
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["records"].as_array().map(Vec::len), Some(1));
+    assert_eq!(detail["records"][0]["record_id"], 10);
+    let (status, _) = get(
+        &city,
+        &format!("/api/v1/city/cases/330105/{id}"),
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!(status, 404, "a case is found under its own district only");
+
+    let (status, exchange) = get(&city, "/api/v1/city/exchange/status", Some(&bearer)).await;
+    assert_eq!(status, 200, "{exchange}");
+    let district = exchange["districts"]
+        .as_array()
+        .expect("districts")
+        .iter()
+        .find(|d| d["district"] == "330102")
+        .expect("330102")
+        .clone();
+    assert_eq!(district["last_contiguous_seq"], 3);
+    assert_eq!(district["cases"], 1);
+    assert_eq!(district["rejections"], 0);
+    assert!(
+        district["lag_seconds"].as_f64().is_some_and(|l| l < 30.0),
+        "{district}"
+    );
+    assert!(
+        district["messages_per_second"]
+            .as_f64()
+            .is_some_and(|r| r > 0.0),
+        "{district}"
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", city.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("citygrid_stream_seq{district=\"330102\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE citygrid_rejections_total counter"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_city_api_refuses_strangers_and_bad_queries() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+
+    let (status, body) = token(&city, "hz-csup1", "wrong").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    let (status, body) = token(&city, "nobody", "demo-pass-1").await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = call(
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/token", city.base))
+            .json(&json!({ "username": "hz-csup1" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("password"))
+    );
+
+    let (status, body) = get(&city, "/api/v1/city/cases", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    // A district's token (another key) is not a city token.
+    let district_key = "demo-only-330102-change-me-in-production-0123456789";
+    let (status, _) = get(
+        &city,
+        "/api/v1/city/cases",
+        Some(&forged("330100", district_key)),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // A token of this key for another city.
+    let city_key = "demo-only-city-330100-change-me-in-production-0123456789";
+    let (status, body) = get(
+        &city,
+        "/api/v1/city/cases",
+        Some(&forged("330200", city_key)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("wrong_city"))
+    );
+
+    let (_, body) = token(&city, "hz-clead1", "demo-pass-1").await;
+    let bearer = body["token"].as_str().expect("token").to_owned();
+    let (status, body) = get(&city, "/api/v1/city/cases?limit=0", Some(&bearer)).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("limit"))
+    );
+    let (status, body) = get(&city, "/api/v1/city/cases?colour=red", Some(&bearer)).await;
+    assert_eq!(status, 422, "unknown filters are refused: {body}");
+    let (status, _) = get(&city, "/api/v1/city/cases/330102/not-a-uuid", Some(&bearer)).await;
+    assert!((400..500).contains(&status), "{status}");
+}

@@ -1,0 +1,199 @@
+//! `TestCity`: the city intake and API on a warehouse database of the test's own, fed by
+//! district messages published as the districts' broker users (as a district relay or
+//! another vendor's system would).
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::broker::TestBroker;
+use chrono::Utc;
+use citygrid_exchange::config::City;
+use citygrid_exchange::schema::districts;
+use citygrid_schemas::{self as v1, amqp};
+use diesel::prelude::*;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::ShortString;
+use serde_json::json;
+
+pub fn admin_url() -> String {
+    std::env::var("CITYGRID_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+/// A running intake on its own warehouse database, for the test broker's districts.
+pub struct TestCity {
+    pub pool: citygrid_platform::db::DbPool,
+    /// The city API, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+    db_name: String,
+    task: tokio::task::JoinHandle<()>,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl TestCity {
+    pub async fn start(broker: &TestBroker) -> TestCity {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/hangzhou/city.toml");
+        let mut city = City::load(&path).expect("sample city");
+        let db_name = format!("citygrid_xt_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&format!("{}/postgres", admin_url()))
+            .expect("admin connection");
+        diesel::sql_query(format!("CREATE DATABASE {db_name}"))
+            .execute(&mut admin)
+            .expect("create warehouse");
+        city.file.warehouse.url = format!("{}/{db_name}", admin_url());
+        city.file.broker.vhost = broker.vhost.clone();
+        city.file.broker.city_user = broker.city.user.clone();
+        city.file.broker.city_password = broker.city.password.clone();
+        city.file.intake.gap_seconds = 1;
+        city.districts.retain(|t| t.code() != "330106");
+        for tenant in &mut city.districts {
+            tenant.config.exchange = Some(broker.section(tenant.code()));
+        }
+        let pool = citygrid_platform::db::pool(&city.file.warehouse).expect("pool");
+        let prepared = pool.clone();
+        let city = tokio::task::spawn_blocking(move || {
+            citygrid_exchange::prepare(&prepared, &city).expect("prepare");
+            city
+        })
+        .await
+        .expect("prepare task");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = citygrid_exchange::api::server(pool.clone(), &city, listener).expect("server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        let task = tokio::spawn(citygrid_exchange::intake(pool.clone(), city).run());
+        TestCity {
+            pool,
+            base,
+            db_name,
+            task,
+            server: handle,
+        }
+    }
+
+    pub fn cursor(&self, district: &str) -> i64 {
+        let mut conn = self.pool.get().expect("conn");
+        districts::table
+            .find(district)
+            .select(districts::cursor)
+            .first(&mut conn)
+            .expect("district")
+    }
+
+    pub async fn wait_for_cursor(&self, district: &str, seq: i64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.cursor(district) < seq {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "cursor of {district} stuck at {}",
+                self.cursor(district)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for TestCity {
+    fn drop(&mut self) {
+        self.task.abort();
+        drop(self.server.stop(false));
+        let (url, db_name) = (format!("{}/postgres", admin_url()), self.db_name.clone());
+        std::thread::spawn(move || {
+            if let Ok(mut admin) = PgConnection::establish(&url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+                        .execute(&mut admin);
+            }
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// Publishes raw bytes as district `as_district`'s broker user; `user_id: None` leaves the
+/// property out.
+pub async fn publish(
+    broker: &TestBroker,
+    as_district: &str,
+    key: &str,
+    message_id: &str,
+    user_id: Option<&str>,
+    payload: &[u8],
+) {
+    let connection = broker.connect(broker.account(as_district)).await;
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let kind = key.rsplit('.').next().unwrap_or_default();
+    let mut props = lapin::BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type(ShortString::from("application/json"))
+        .with_message_id(ShortString::from(message_id))
+        .with_type(ShortString::from(kind));
+    if let Some(user) = user_id {
+        props = props.with_user_id(ShortString::from(user));
+    }
+    let confirm = channel
+        .basic_publish(
+            amqp::DISTRICTS_EXCHANGE.into(),
+            key.into(),
+            BasicPublishOptions::default(),
+            payload,
+            props,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirm.is_ack(), "{confirm:?}");
+    let _ = connection.close(200, "sent".into()).await;
+}
+
+/// Publishes a v1 message of district 330102 the way its relay does.
+pub async fn send<B: v1::Body>(broker: &TestBroker, seq: u64, body: B) -> Vec<u8> {
+    let payload =
+        serde_json::to_vec(&v1::Envelope::new("330102", seq, Utc::now(), body)).expect("JSON");
+    let user = broker.account("330102").user.clone();
+    publish(
+        broker,
+        "330102",
+        &amqp::district_key("330102", B::KIND),
+        &v1::message_id("330102", seq),
+        Some(&user),
+        &payload,
+    )
+    .await;
+    payload
+}
+
+pub fn snapshot(version: u32, state: v1::CaseState) -> v1::CaseSnapshot {
+    let mut s = v1::json::example_snapshot();
+    s.version = version;
+    s.state = state;
+    if state == v1::CaseState::Reported {
+        s.category = None;
+        s.department_code = None;
+    }
+    s
+}
+
+pub fn record(record_id: i64, version: u32) -> v1::BusinessRecord {
+    v1::BusinessRecord {
+        record_id,
+        case_id: v1::json::example_snapshot().case_id,
+        case_version: version,
+        action: v1::Action::Report,
+        from_state: None,
+        to_state: v1::CaseState::Reported,
+        actor_id: None,
+        actor_role: v1::Role::Supervisor,
+        comment: None,
+        media: vec![],
+        details: json!({}),
+        stage_ended: None,
+        at: Utc::now(),
+    }
+}
