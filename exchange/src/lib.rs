@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod intake;
+pub mod reconcile;
 pub mod schema;
 pub mod warehouse;
 

@@ -111,6 +111,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    digests (district, seq) {
+        district -> Text,
+        seq -> Int8,
+        day -> Date,
+        up_to_seq -> Int8,
+        cases -> Int8,
+        sha256 -> Text,
+        received_at -> Timestamptz,
+        compared_at -> Nullable<Timestamptz>,
+        city_cases -> Nullable<Int8>,
+        city_sha256 -> Nullable<Text>,
+        matches -> Nullable<Bool>,
+    }
+}
+
+diesel::joinable!(digests -> districts (district));
+
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
     stream,
@@ -119,5 +137,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     media_chunks,
     media,
     rejections,
-    commands
+    commands,
+    city_users,
+    digests
 );

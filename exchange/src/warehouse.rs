@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::intake::validate::{Accepted, Body, Refusal};
-use crate::schema::{cases, commands, districts, media, media_chunks, records, rejections, stream};
+use crate::schema::{
+    cases, commands, digests, districts, media, media_chunks, records, rejections, stream,
+};
 
 /// Registers the city's districts (code, name, broker user); keeps cursors of known ones.
 pub fn register_districts(
@@ -99,6 +101,8 @@ pub fn store(
         }
         let mut conflicts = Vec::new();
         let mut touched: Vec<&str> = Vec::new();
+        // Cursors as they were before this batch (read once per district).
+        let mut cursors: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         let now = Utc::now();
         for (i, item) in items.iter().enumerate() {
             if !touched.contains(&item.district.as_str()) {
@@ -126,6 +130,27 @@ pub fn store(
                 ))
                 .on_conflict_do_nothing()
                 .execute(conn)?;
+            if inserted == 1 {
+                // A replay of a message the warehouse had lost below its cursor (found by
+                // reconciliation): apply it now; applying is idempotent.
+                let cursor = match cursors.get(&item.district) {
+                    Some(c) => *c,
+                    None => {
+                        let c: i64 = districts::table
+                            .find(&item.district)
+                            .select(districts::cursor)
+                            .first(conn)?;
+                        cursors.insert(item.district.clone(), c);
+                        c
+                    }
+                };
+                if item.seq <= cursor {
+                    apply(conn, &item.district, item.seq, item.kind.as_str(), &item.envelope)?;
+                    diesel::update(stream::table.find((&item.district, item.seq)))
+                        .set(stream::applied.eq(true))
+                        .execute(conn)?;
+                }
+            }
             if inserted == 0 {
                 let earlier: Value = stream::table
                     .find((&item.district, item.seq))
@@ -284,6 +309,20 @@ fn apply(
                 .execute(conn)?;
             verify_media(conn, district, &m)?;
         }
+        Some(Kind::ReconciliationDigest) => {
+            let d: v1::ReconciliationDigest = serde_json::from_value(body)?;
+            diesel::insert_into(digests::table)
+                .values((
+                    digests::district.eq(district),
+                    digests::seq.eq(seq),
+                    digests::day.eq(d.day),
+                    digests::up_to_seq.eq(d.up_to_seq as i64),
+                    digests::cases.eq(d.cases as i64),
+                    digests::sha256.eq(&d.sha256),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
         _ => {}
     }
     Ok(())
@@ -436,6 +475,11 @@ pub struct DistrictStatus {
     pub media_verified: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub rejections: i64,
+    /// The newest compared digest: its day and whether the warehouse matched.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+    pub last_digest_day: Option<chrono::NaiveDate>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    pub last_digest_matches: Option<bool>,
 }
 
 /// Every district's stream status.
@@ -451,8 +495,12 @@ pub fn status(conn: &mut PgConnection) -> Result<Vec<DistrictStatus>> {
             (SELECT count(*) FROM cases c WHERE c.district = d.code) AS cases, \
             (SELECT count(*) FROM records r WHERE r.district = d.code) AS records, \
             (SELECT count(*) FROM media m WHERE m.first_district = d.code AND m.verified_at IS NOT NULL) AS media_verified, \
-            (SELECT count(*) FROM rejections j WHERE j.district = d.code) AS rejections \
-         FROM districts d ORDER BY d.code",
+            (SELECT count(*) FROM rejections j WHERE j.district = d.code) AS rejections, \
+            g.day AS last_digest_day, g.matches AS last_digest_matches \
+         FROM districts d LEFT JOIN LATERAL ( \
+            SELECT day, matches FROM digests WHERE district = d.code AND compared_at IS NOT NULL \
+            ORDER BY day DESC, seq DESC LIMIT 1) g ON TRUE \
+         ORDER BY d.code",
     )
     .load(conn)?)
 }

@@ -160,6 +160,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    digests (day) {
+        day -> Date,
+        cases -> Int8,
+        sha256 -> Text,
+        up_to_seq -> Int8,
+        seq -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(users -> departments (department_code));
 diesel::joinable!(cases -> departments (department_code));
 diesel::joinable!(case_records -> cases (case_id));
@@ -177,5 +188,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     outbox,
     outbox_counter,
-    exchange_rejections
+    exchange_rejections,
+    digests
 );

@@ -75,18 +75,20 @@ impl Body for SupervisionAck {
 }
 
 /// 日对账摘要: what the district holds for one local day, so the city can tell whether its
-/// copy agrees without comparing every case.
+/// copy agrees without comparing every case. It covers the cases *created* on that day
+/// (a fixed set), each with its version as of `up_to_seq`: the receiver computes the same
+/// from the newest snapshot per case among the messages up to that seq.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReconciliationDigest {
     /// The district's local calendar day (Asia/Shanghai for the sample city).
     pub day: NaiveDate,
-    /// Cases whose latest change falls on that day.
+    /// Cases created on that day.
     pub cases: u64,
     /// [`digest_hash`] of those cases' (case id, version) pairs.
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: String,
-    /// The district's newest outbox seq when the digest was made: the city compares after
-    /// it holds everything up to here.
+    /// The district's newest outbox seq when the digest was made (nothing committed in
+    /// between): the versions are those as of this seq. The digest itself comes right after.
     pub up_to_seq: u64,
 }
 

@@ -90,6 +90,11 @@ impl Intake {
                     for (district, from, to) in asked {
                         tracing::warn!(district, from, to, "gap in a district's stream; sync requested");
                     }
+                    let directory = self.directory.clone();
+                    blocking(&self.pool, move |conn| {
+                        crate::reconcile::reconcile(conn, &directory, None, None, false)
+                    })
+                    .await?;
                 }
             }
             self.publish_commands(&commands).await?;

@@ -222,3 +222,47 @@ async fn a_gap_is_asked_for_and_filled() {
         .expect("case");
     assert_eq!(version, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_digest_is_compared_and_a_difference_asked_for() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    send(&broker, 1, snapshot(1, v1::CaseState::Reported)).await;
+    send(&broker, 2, snapshot(2, v1::CaseState::Filed)).await;
+    let case = v1::json::example_snapshot();
+    // The example case was created on 2026-11-24 (Asia/Shanghai).
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("day");
+    let digest = |version: u32| v1::ReconciliationDigest {
+        day,
+        cases: 1,
+        sha256: v1::digest_hash(&[(case.case_id, version)]),
+        up_to_seq: 2,
+    };
+    send(&broker, 3, digest(2)).await;
+    city.wait_for_cursor("330102", 3).await;
+    let compared = |seq: i64| {
+        let mut conn = city.pool.get().expect("conn");
+        citygrid_exchange::schema::digests::table
+            .find(("330102", seq))
+            .select(citygrid_exchange::schema::digests::matches)
+            .first::<Option<bool>>(&mut conn)
+            .expect("digest")
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while compared(3).is_none() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        compared(3),
+        Some(true),
+        "the warehouse holds version 2 as of seq 2"
+    );
+
+    // A digest that says version 1 was current: the day differs, a resync is asked for.
+    send(&broker, 4, digest(1)).await;
+    let asked = read_commands(&broker, "330102", 1).await;
+    assert_eq!(asked[0].kind.as_deref(), Some("sync_request"));
+    assert_eq!(asked[0].body["body"]["from_seq"], 1);
+    assert_eq!(asked[0].body["body"]["to_seq"], 2);
+    assert_eq!(compared(4), Some(false));
+}

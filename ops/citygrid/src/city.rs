@@ -96,7 +96,7 @@ pub fn print_status(city: &City) -> Result<(), String> {
     );
     for r in rows {
         println!(
-            "  {} {:<6} stream applied to seq {}{}; {} cases, {} records, {} photos verified; {} rejection(s); lag {}",
+            "  {} {:<6} stream applied to seq {}{}; {} cases, {} records, {} photos verified; {} rejection(s); lag {}; last digest {}",
             r.district,
             r.name,
             r.last_contiguous_seq,
@@ -110,8 +110,47 @@ pub fn print_status(city: &City) -> Result<(), String> {
             r.media_verified,
             r.rejections,
             r.lag_seconds
-                .map_or_else(|| "-".to_owned(), |l| format!("{l:.2} s"))
+                .map_or_else(|| "-".to_owned(), |l| format!("{l:.2} s")),
+            match (r.last_digest_day, r.last_digest_matches) {
+                (Some(day), Some(true)) => format!("{day} matches"),
+                (Some(day), _) => format!("{day} DIFFERS"),
+                _ => "none yet".to_owned(),
+            }
         );
+    }
+    Ok(())
+}
+
+/// `citygrid city reconcile`.
+pub fn print_reconcile(
+    city: City,
+    district: Option<&str>,
+    day: Option<chrono::NaiveDate>,
+) -> Result<(), String> {
+    let pool = citygrid_platform::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let directory = citygrid_exchange::intake::validate::Directory::new(city.districts);
+    let outcomes =
+        citygrid_exchange::reconcile::reconcile(&mut conn, &directory, district, day, true)
+            .map_err(|e| e.to_string())?;
+    if outcomes.is_empty() {
+        println!(
+            "no digests received yet (districts send yesterday's after midnight; `citygrid district digest` sends one now)"
+        );
+    }
+    for o in outcomes {
+        let verdict = match (o.matches, o.city_cases) {
+            (Some(true), _) => format!("match ({} cases)", o.district_cases),
+            (Some(false), Some(city)) => format!(
+                "DIFFERS: the district has {} cases, the warehouse {city} (or other versions); resync requested",
+                o.district_cases
+            ),
+            _ => format!(
+                "not comparable yet: the warehouse has not reached seq {}",
+                o.up_to_seq
+            ),
+        };
+        println!("  {} {}: {verdict}", o.district, o.day);
     }
     Ok(())
 }

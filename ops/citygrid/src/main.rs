@@ -83,6 +83,15 @@ enum DistrictCommand {
         #[arg(long, env = "CITYGRID_TENANT")]
         tenant: PathBuf,
     },
+    /// Write the reconciliation digest (日对账) of a day into the outbox now, for the city to
+    /// compare; the running instance sends yesterday's by itself after midnight.
+    Digest {
+        #[arg(long, env = "CITYGRID_TENANT")]
+        tenant: PathBuf,
+        /// The local day, YYYY-MM-DD (default: today so far).
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+    },
     /// Load and validate a tenant file without touching the database.
     Check {
         #[arg(long, env = "CITYGRID_TENANT")]
@@ -101,6 +110,22 @@ enum CityCommand {
             default_value = "tenants/hangzhou/city.toml"
         )]
         config: PathBuf,
+    },
+    /// Compare the districts' daily digests with the warehouse (asking for a resync of a
+    /// day that differs) and print, per district and day, match or the difference.
+    Reconcile {
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
+        /// Only this district (6-digit code).
+        #[arg(long)]
+        district: Option<String>,
+        /// Only this local day (YYYY-MM-DD).
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
     },
     /// Print where each district's stream stands in the warehouse.
     Status {
@@ -188,6 +213,15 @@ fn main() -> ExitCode {
         } => citygrid_exchange::config::City::load(&config)
             .and_then(|c| runtime().and_then(|rt| rt.block_on(city::serve(c)))),
         Command::City {
+            command:
+                CityCommand::Reconcile {
+                    config,
+                    district,
+                    day,
+                },
+        } => citygrid_exchange::config::City::load(&config)
+            .and_then(|c| city::print_reconcile(c, district.as_deref(), day)),
+        Command::City {
             command: CityCommand::Status { config },
         } => citygrid_exchange::config::City::load(&config).and_then(|c| city::print_status(&c)),
         Command::Broker {
@@ -238,6 +272,25 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             );
             Ok(())
         }
+        DistrictCommand::Digest { tenant, day } => {
+            let t = load(&tenant)?;
+            let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
+            app::prepare(&t, &pool).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let day =
+                day.unwrap_or_else(|| chrono::Utc::now().with_timezone(&t.time_zone).date_naive());
+            let digest = exchange::digest::publish_day(&mut conn, t.code(), t.time_zone, day)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "district {} digest of {}: {} cases, sha256 {}, as of seq {} (queued for the city)",
+                t.code(),
+                digest.day,
+                digest.cases,
+                digest.sha256,
+                digest.up_to_seq
+            );
+            Ok(())
+        }
         DistrictCommand::Migrate { tenant } => {
             let t = load(&tenant)?;
             let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
@@ -266,6 +319,8 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             tracing::info!(district = t.code(), bind = %t.config.http.bind, migrated, seeded, "district instance starting");
             let timer_pool = pool.clone();
             let channels = reminder::Channels::from_tenant(&t);
+            let (digest_pool, digest_district, digest_zone) =
+                (pool.clone(), t.code().to_owned(), t.time_zone);
             let state = app::AppState::new(t, pool);
             let relay = exchange::relay::Relay::new(
                 &state.tenant,
@@ -284,6 +339,11 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                     actix_web::rt::spawn(reminder::run_timer(timer_pool, channels, period));
                     if let Some(relay) = relay {
                         actix_web::rt::spawn(relay.run());
+                        actix_web::rt::spawn(exchange::digest::run_daily(
+                            digest_pool,
+                            digest_district,
+                            digest_zone,
+                        ));
                     }
                     app::server(state, listener, workers)?
                         .await

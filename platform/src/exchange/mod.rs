@@ -3,6 +3,7 @@
 //! publishes them in seq order with publisher confirms ([`relay`]) and answers the city's
 //! commands; [`handlers`] show where it stands.
 
+pub mod digest;
 pub mod handlers;
 pub mod outbox;
 pub mod relay;

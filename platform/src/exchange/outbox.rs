@@ -187,13 +187,16 @@ pub fn business_record(
 }
 
 /// A message waiting for its seq.
-struct Pending {
+pub(crate) struct Pending {
     kind: v1::Kind,
     body: serde_json::Value,
     media_sha256: Option<String>,
 }
 
-fn pending<B: v1::Body + Serialize>(body: &B, media_sha256: Option<String>) -> Result<Pending> {
+pub(crate) fn pending<B: v1::Body + Serialize>(
+    body: &B,
+    media_sha256: Option<String>,
+) -> Result<Pending> {
     Ok(Pending {
         kind: B::KIND,
         body: serde_json::to_value(body)?,
@@ -242,7 +245,7 @@ pub fn write_change(
 }
 
 /// Numbers the messages with the next seqs and inserts them.
-fn append(
+pub(crate) fn append(
     conn: &mut PgConnection,
     district: &str,
     sent_at: DateTime<Utc>,

@@ -547,3 +547,36 @@ async fn the_district_replays_on_request_and_records_rejections() {
     assert_eq!(list[0]["seq"], 3);
     assert_eq!(list[0]["field"], "body.details.department");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_digest_covers_the_days_cases_as_of_its_seq() {
+    use citygrid_platform::exchange::digest::publish_day;
+    let app = TestApp::spawn().await;
+    let supervisor = app.login("sc-sup1").await;
+    let filed = app.filed_case().await;
+    let reported = app.supervisor_report(&supervisor).await;
+    let before = last_seq(&app);
+    let zone = app.tenant.time_zone;
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let mut conn = app.pool.get().expect("conn");
+    let digest = tokio::task::block_in_place(|| publish_day(&mut conn, "330102", zone, today))
+        .expect("digest");
+    let id = |case: &Value| uuid::Uuid::parse_str(case["id"].as_str().expect("id")).expect("uuid");
+    assert_eq!(digest.cases, 2);
+    assert_eq!(digest.up_to_seq, before as u64);
+    assert_eq!(
+        digest.sha256,
+        v1::digest_hash(&[(id(&filed), 2), (id(&reported), 1)])
+    );
+    let (seq, kind): (i64, String) = outbox::table
+        .order(outbox::seq.desc())
+        .select((outbox::seq, outbox::kind))
+        .first(&mut conn)
+        .expect("outbox");
+    assert_eq!((seq, kind.as_str()), (before + 1, "reconciliation_digest"));
+
+    let yesterday = today.pred_opt().expect("a day before");
+    let empty = tokio::task::block_in_place(|| publish_day(&mut conn, "330102", zone, yesterday))
+        .expect("digest");
+    assert_eq!((empty.cases, empty.sha256), (0, v1::digest_hash(&[])));
+}

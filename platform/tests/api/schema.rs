@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use citygrid_platform::schema::{
-    case_records, cases, departments, exchange_rejections, media, notifications, outbox,
+    case_records, cases, departments, digests, exchange_rejections, media, notifications, outbox,
     outbox_counter, supervision_orders, users,
 };
 use diesel::pg::Pg;
@@ -86,6 +86,10 @@ async fn schema_rs_matches_the_migrated_database() {
                 "outbox_counter",
                 outbox_counter::table.select(outbox_counter::all_columns),
             ),
+        ),
+        (
+            "digests",
+            diesel_columns("digests", digests::table.select(digests::all_columns)),
         ),
         (
             "exchange_rejections",
