@@ -124,6 +124,9 @@ impl City {
         if let Ok(url) = std::env::var("CITYGRID_WAREHOUSE_URL") {
             file.warehouse.url = url;
         }
+        if let Ok(vhost) = std::env::var("CITYGRID_BROKER_VHOST") {
+            file.broker.vhost = vhost;
+        }
         if let Ok(bind) = std::env::var("CITYGRID_CITY_HTTP_BIND") {
             file.http.bind = bind;
         }

@@ -96,6 +96,22 @@ pub fn store(
     refusals: &[Refusal],
 ) -> Result<Vec<(usize, Refusal)>> {
     conn.transaction(|conn| {
+        // Lock the districts of this batch first, in code order: a second intake (a
+        // standby, or a process not yet dead) then waits here instead of deadlocking on
+        // the stream rows.
+        let mut codes: Vec<&str> = items
+            .iter()
+            .map(|i| i.district.as_str())
+            .chain(refusals.iter().filter_map(|r| r.district.as_deref()))
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        districts::table
+            .filter(districts::code.eq_any(&codes))
+            .order(districts::code.asc())
+            .select(districts::code)
+            .for_update()
+            .load::<String>(conn)?;
         for refusal in refusals {
             record_refusal(conn, refusal)?;
         }

@@ -249,8 +249,9 @@ fn digits(s: &str, n: usize) -> bool {
 }
 
 impl Tenant {
-    /// Reads and validates a tenant file; `CITYGRID_JWT_SECRET`, `CITYGRID_DATABASE_URL`
-    /// and `CITYGRID_HTTP_BIND` override the file (secrets stay out of the repo; one file
+    /// Reads and validates a tenant file; `CITYGRID_JWT_SECRET`, `CITYGRID_DATABASE_URL`,
+    /// `CITYGRID_HTTP_BIND`, `CITYGRID_DATA_DIR` and the `CITYGRID_AMQP_*` variables override
+    /// the file (secrets stay out of the repo; one file
     /// serves several test or benchmark instances).
     pub fn load(path: &Path) -> Result<Tenant> {
         let file = path.display().to_string();
@@ -302,7 +303,10 @@ impl Tenant {
         )?;
         let calendar = load_calendar(&file, dir, time_zone, &config.calendar)?;
         let boundary = load_boundary(&dir.join(&config.district.boundary))?;
-        let data_dir = dir.join(&config.district.data_dir);
+        let data_dir = match std::env::var("CITYGRID_DATA_DIR") {
+            Ok(data_dir) => PathBuf::from(data_dir),
+            Err(_) => dir.join(&config.district.data_dir),
+        };
         Ok(Tenant {
             file: path.to_owned(),
             config,

@@ -320,6 +320,14 @@ impl Admin {
         .map(drop)
     }
 
+    /// Takes a user's permissions on a vhost away (tests cut a district off with it).
+    pub async fn delete_permissions(&self, vhost: &str, user: &str) -> Result<(), AdminError> {
+        let path = format!("permissions/{}/{}", encode(vhost), encode(user));
+        self.call(reqwest::Method::DELETE, &path, None)
+            .await
+            .map(drop)
+    }
+
     /// The names of the open AMQP connections of a user.
     pub async fn connections_of(&self, user: &str) -> Result<Vec<String>, AdminError> {
         let list = self.call(reqwest::Method::GET, "connections", None).await?;

@@ -50,6 +50,14 @@ impl Intake {
 
     async fn session(&self) -> Result<()> {
         let connection = Connection::connect(&self.uri, ConnectionProperties::default()).await?;
+        let outcome = self.consume(&connection).await;
+        // Close explicitly: a dropped lapin connection can linger, and with it the
+        // deliveries it holds unacknowledged, which the broker then gives nobody else.
+        let _ = connection.close(320, "intake restarting".into()).await;
+        outcome
+    }
+
+    async fn consume(&self, connection: &Connection) -> Result<()> {
         let intake = connection.create_channel().await?;
         intake
             .basic_qos(self.settings.prefetch, BasicQosOptions::default())

@@ -89,6 +89,14 @@ impl Relay {
         let connection = Connection::connect(&self.config.uri(), ConnectionProperties::default())
             .await
             .map_err(broker)?;
+        let outcome = self.serve(&connection).await;
+        // Close explicitly: a dropped lapin connection can linger, holding the commands it
+        // took unacknowledged.
+        let _ = connection.close(320, "relay restarting".into()).await;
+        outcome
+    }
+
+    async fn serve(&self, connection: &Connection) -> Result<()> {
         let publish = connection.create_channel().await.map_err(broker)?;
         publish
             .confirm_select(ConfirmSelectOptions::default())

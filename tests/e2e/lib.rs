@@ -1,0 +1,554 @@
+//! The end-to-end harness: the `citygrid` binary started as district instances and as the
+//! city exchange, each on databases of its own, all on one vhost of the real RabbitMQ made
+//! for the test. What an operator runs, not an in-process copy of it.
+//!
+//! The binary is `CITYGRID_BIN`, or `citygrid` next to the test's build directory
+//! (`ops/test` builds it first).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use citygrid_platform::config::Tenant;
+use citygrid_schemas::amqp::{self, Account, Admin};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "demo-pass-1";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn admin_url() -> String {
+    std::env::var("CITYGRID_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+pub fn citygrid_bin() -> PathBuf {
+    if let Ok(bin) = std::env::var("CITYGRID_BIN") {
+        return bin.into();
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    // <target>/debug/deps/e2e-<hash> → <target>/debug/citygrid
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("citygrid"))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p citygrid) or set CITYGRID_BIN",
+        bin.display()
+    );
+    bin
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn create_database(name: &str) {
+    let mut admin =
+        PgConnection::establish(&format!("{}/postgres", admin_url())).expect("admin connection");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .expect("create database");
+}
+
+/// One `citygrid` process that can be killed and started again with the same settings.
+pub struct Process {
+    pub name: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Process {
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(citygrid_bin())
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("RUST_LOG", "info")
+            .current_dir(repo())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start citygrid");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no shutdown, no flush, as when a machine dies.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.start();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A district instance started by the harness.
+pub struct District {
+    pub code: String,
+    pub base: String,
+    pub tenant: Tenant,
+    pub process: Process,
+    pub database_url: String,
+}
+
+/// The city exchange started by the harness.
+pub struct City {
+    pub base: String,
+    pub process: Process,
+    pub warehouse_url: String,
+}
+
+/// A vhost with the sample city's broker users and topology, databases, processes.
+pub struct World {
+    pub vhost: String,
+    admin: Admin,
+    id: String,
+    databases: Vec<String>,
+    dir: PathBuf,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let vhost = format!("cge-{id}");
+        let admin = Admin::new("http://127.0.0.1:15672", "guest", "guest");
+        // The sample users (demo passwords) get permissions on this vhost too: RabbitMQ
+        // users are global, their permissions are per vhost.
+        let city = Account {
+            user: "citygrid-city".into(),
+            password: "demo-only-amqp-city".into(),
+        };
+        let codes = ["330102", "330105", "330106"];
+        let districts: Vec<(String, Account)> = codes
+            .iter()
+            .map(|c| {
+                (
+                    c.to_string(),
+                    Account {
+                        user: format!("citygrid-{c}"),
+                        password: format!("demo-only-amqp-{c}"),
+                    },
+                )
+            })
+            .collect();
+        amqp::provision(&admin, &vhost, &city, &districts)
+            .await
+            .expect("provision (run ops/up)");
+        let connection = lapin::Connection::connect(
+            &amqp::amqp_uri("127.0.0.1:5672", &city, &vhost),
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .expect("city connection");
+        let channel = connection.create_channel().await.expect("channel");
+        let codes: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+        amqp::declare(&channel, &codes).await.expect("topology");
+        let _ = connection.close(200, "declared".into()).await;
+        let dir = std::env::temp_dir().join(format!("citygrid-e2e-{id}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        World {
+            vhost,
+            admin,
+            id,
+            databases: Vec::new(),
+            dir,
+        }
+    }
+
+    fn database(&mut self, what: &str) -> String {
+        let name = format!("citygrid_e2e_{}_{what}", self.id);
+        create_database(&name);
+        self.databases.push(name.clone());
+        format!("{}/{name}", admin_url())
+    }
+
+    pub async fn district(&mut self, code: &str) -> District {
+        let file = repo().join(format!("tenants/hangzhou/districts/{code}.toml"));
+        let tenant = Tenant::load(&file).expect("sample tenant");
+        let database_url = self.database(code);
+        let port = free_port();
+        let mut process = Process {
+            name: format!("district {code}"),
+            args: vec![
+                "district".into(),
+                "serve".into(),
+                "--tenant".into(),
+                file.display().to_string(),
+                "--workers".into(),
+                "2".into(),
+                "--timer-seconds".into(),
+                "1".into(),
+            ],
+            env: vec![
+                ("CITYGRID_DATABASE_URL".into(), database_url.clone()),
+                ("CITYGRID_HTTP_BIND".into(), format!("127.0.0.1:{port}")),
+                ("CITYGRID_AMQP_VHOST".into(), self.vhost.clone()),
+                (
+                    "CITYGRID_DATA_DIR".into(),
+                    self.dir.join(code).display().to_string(),
+                ),
+            ],
+            log: self.dir.join(format!("{code}.log")),
+            child: None,
+        };
+        process.start();
+        let district = District {
+            code: code.to_owned(),
+            base: format!("http://127.0.0.1:{port}"),
+            tenant,
+            process,
+            database_url,
+        };
+        wait_ready(&district.base, &district.process).await;
+        district
+    }
+
+    pub async fn city(&mut self) -> City {
+        let warehouse_url = self.database("city");
+        let port = free_port();
+        let mut process = Process {
+            name: "city".into(),
+            args: vec![
+                "city".into(),
+                "serve".into(),
+                "--config".into(),
+                repo()
+                    .join("tenants/hangzhou/city.toml")
+                    .display()
+                    .to_string(),
+            ],
+            env: vec![
+                ("CITYGRID_WAREHOUSE_URL".into(), warehouse_url.clone()),
+                (
+                    "CITYGRID_CITY_HTTP_BIND".into(),
+                    format!("127.0.0.1:{port}"),
+                ),
+                ("CITYGRID_BROKER_VHOST".into(), self.vhost.clone()),
+            ],
+            log: self.dir.join("city.log"),
+            child: None,
+        };
+        process.start();
+        let city = City {
+            base: format!("http://127.0.0.1:{port}"),
+            process,
+            warehouse_url,
+        };
+        wait_ready(&city.base, &city.process).await;
+        city
+    }
+
+    /// Cuts a district off the broker: its permissions on the vhost go, its connections
+    /// are closed. Its instance keeps working and queues what it cannot send.
+    pub async fn cut_off(&self, code: &str) {
+        let user = format!("citygrid-{code}");
+        self.admin
+            .delete_permissions(&self.vhost, &user)
+            .await
+            .expect("revoke");
+        // The management API lists a connection once its stats arrive (every 5 s).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let open = self.admin.connections_of(&user).await.expect("connections");
+            let ours: Vec<&String> = open.iter().filter(|n| !n.is_empty()).collect();
+            for name in &ours {
+                let _ = self.admin.close_connection(name).await;
+            }
+            if !ours.is_empty() || tokio::time::Instant::now() > deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Gives a district its permissions back.
+    pub async fn reconnect(&self, code: &str) {
+        self.admin
+            .put_permissions(
+                &self.vhost,
+                &format!("citygrid-{code}"),
+                &amqp::district_permissions(code),
+            )
+            .await
+            .expect("permissions");
+    }
+
+    /// Runs `citygrid district digest` for a district (today so far).
+    pub fn digest(&self, district: &District) -> String {
+        let file = repo().join(format!("tenants/hangzhou/districts/{}.toml", district.code));
+        let output = Command::new(citygrid_bin())
+            .args([
+                "district",
+                "digest",
+                "--tenant",
+                &file.display().to_string(),
+            ])
+            .env("CITYGRID_DATABASE_URL", &district.database_url)
+            .env("CITYGRID_DATA_DIR", self.dir.join(&district.code))
+            .current_dir(repo())
+            .output()
+            .expect("citygrid district digest");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let vhost = self.vhost.clone();
+        let databases = std::mem::take(&mut self.databases);
+        let dir = self.dir.clone();
+        std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(async {
+                    let _ = admin.delete_vhost(&vhost).await;
+                });
+            }
+            if let Ok(mut conn) = PgConnection::establish(&format!("{}/postgres", admin_url())) {
+                for db in databases {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                        .execute(&mut conn);
+                }
+            }
+            let _ = std::fs::remove_dir_all(dir);
+        })
+        .join()
+        .ok();
+    }
+}
+
+async fn wait_ready(base: &str, process: &Process) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} did not come up; its log:\n{}",
+            process.name,
+            process.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A signed-in user of a district (or of the city).
+pub struct Session {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+pub async fn login(base: &str, username: &str) -> Session {
+    let http = reqwest::Client::new();
+    let body: Value = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({ "username": username, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("JSON");
+    Session {
+        base: base.to_owned(),
+        token: body["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("token: {body}"))
+            .to_owned(),
+        http,
+    }
+}
+
+impl Session {
+    pub async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status();
+        let body: Value = response.json().await.expect("JSON");
+        assert!(status.is_success(), "POST {path}: {status} {body}");
+        body
+    }
+
+    pub async fn upload(&self, bytes: Vec<u8>) -> String {
+        let body: Value = self
+            .http
+            .post(format!("{}/api/v1/media", self.base))
+            .bearer_auth(&self.token)
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload")
+            .json()
+            .await
+            .expect("JSON");
+        body["sha256"].as_str().expect("sha256").to_owned()
+    }
+}
+
+/// A 1×1 PNG with `tag` after its end, so each photo hashes differently.
+pub fn png(tag: &str) -> Vec<u8> {
+    let mut bytes = vec![
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
+        0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00,
+        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    bytes.extend_from_slice(tag.as_bytes());
+    bytes
+}
+
+impl District {
+    /// Kills the instance (SIGKILL) and starts it again, waiting until it is ready.
+    pub async fn crash_and_restart(&mut self) {
+        self.process.restart();
+        wait_ready(&self.base, &self.process).await;
+    }
+
+    /// The username of the `nth` seed user with `role`.
+    pub fn user(&self, role: &str) -> String {
+        self.tenant
+            .config
+            .users
+            .iter()
+            .find(|u| u.roles.iter().any(|r| r == role))
+            .map(|u| u.username.clone())
+            .unwrap_or_else(|| panic!("no {role} in {}", self.code))
+    }
+
+    /// A supervisor report with a fresh photo, filed and dispatched to sanitation.
+    pub async fn dispatched_case(&self, tag: &str) -> Value {
+        let supervisor = login(&self.base, &self.user("supervisor")).await;
+        let operator = login(&self.base, &self.user("operator")).await;
+        let dispatcher = login(&self.base, &self.user("dispatcher")).await;
+        let photo = supervisor.upload(png(tag)).await;
+        let (lon, lat) = self.tenant.sample_point();
+        let case = supervisor
+            .post(
+                "/api/v1/cases",
+                json!({ "description": format!("暴露垃圾 {tag}"), "lon": lon, "lat": lat, "photos": [photo] }),
+            )
+            .await;
+        let id = case["id"].as_str().expect("id").to_owned();
+        let case = operator
+            .post(
+                &format!("/api/v1/cases/{id}/file"),
+                json!({ "version": case["version"], "category": { "kind": "event", "major": "01", "minor": "02" } }),
+            )
+            .await;
+        dispatcher
+            .post(
+                &format!("/api/v1/cases/{id}/dispatch"),
+                json!({ "version": case["version"], "department": "huanwei" }),
+            )
+            .await
+    }
+
+    /// The district's own view of its stream to the city.
+    pub async fn exchange_status(&self) -> Value {
+        login(&self.base, &self.user("leader"))
+            .await
+            .get("/api/v1/exchange/status")
+            .await
+    }
+}
+
+impl City {
+    /// Kills the exchange (SIGKILL) and starts it again, waiting until it is ready.
+    pub async fn crash_and_restart(&mut self) {
+        self.process.restart();
+        wait_ready(&self.base, &self.process).await;
+    }
+
+    pub async fn status(&self) -> Value {
+        login(&self.base, "hz-clead1")
+            .await
+            .get("/api/v1/city/exchange/status")
+            .await
+    }
+
+    /// The status of one district, as the city sees it.
+    pub async fn district(&self, code: &str) -> Value {
+        self.status().await["districts"]
+            .as_array()
+            .and_then(|all| all.iter().find(|d| d["district"] == code).cloned())
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// Polls `check` until it holds or `seconds` pass.
+pub async fn eventually<F, Fut>(what: &str, seconds: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        match check().await {
+            Ok(()) => return,
+            Err(last) => {
+                assert!(tokio::time::Instant::now() < deadline, "{what}: {last}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
