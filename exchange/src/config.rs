@@ -124,6 +124,12 @@ impl City {
         if let Ok(url) = std::env::var("CITYGRID_WAREHOUSE_URL") {
             file.warehouse.url = url;
         }
+        if let Some(seconds) = std::env::var("CITYGRID_INTAKE_GAP_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            file.intake.gap_seconds = seconds;
+        }
         if let Ok(vhost) = std::env::var("CITYGRID_BROKER_VHOST") {
             file.broker.vhost = vhost;
         }

@@ -328,9 +328,10 @@ impl Admin {
             .map(drop)
     }
 
-    /// The names of the open AMQP connections of a user.
-    pub async fn connections_of(&self, user: &str) -> Result<Vec<String>, AdminError> {
-        let list = self.call(reqwest::Method::GET, "connections", None).await?;
+    /// The names of a user's open AMQP connections to a vhost.
+    pub async fn connections_of(&self, vhost: &str, user: &str) -> Result<Vec<String>, AdminError> {
+        let path = format!("vhosts/{}/connections", encode(vhost));
+        let list = self.call(reqwest::Method::GET, &path, None).await?;
         Ok(list
             .as_array()
             .into_iter()

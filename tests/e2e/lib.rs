@@ -253,6 +253,7 @@ impl World {
                     format!("127.0.0.1:{port}"),
                 ),
                 ("CITYGRID_BROKER_VHOST".into(), self.vhost.clone()),
+                ("CITYGRID_INTAKE_GAP_SECONDS".into(), "2".into()),
             ],
             log: self.dir.join("city.log"),
             child: None,
@@ -278,12 +279,15 @@ impl World {
         // The management API lists a connection once its stats arrive (every 5 s).
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
-            let open = self.admin.connections_of(&user).await.expect("connections");
-            let ours: Vec<&String> = open.iter().filter(|n| !n.is_empty()).collect();
-            for name in &ours {
+            let open = self
+                .admin
+                .connections_of(&self.vhost, &user)
+                .await
+                .expect("connections");
+            for name in &open {
                 let _ = self.admin.close_connection(name).await;
             }
-            if !ours.is_empty() || tokio::time::Instant::now() > deadline {
+            if !open.is_empty() || tokio::time::Instant::now() > deadline {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -300,6 +304,58 @@ impl World {
             )
             .await
             .expect("permissions");
+    }
+
+    /// Publishes raw bytes as district `code`'s broker user, as a broken or hostile
+    /// system of that district might.
+    pub async fn publish_as(
+        &self,
+        code: &str,
+        key: &str,
+        message_id: &str,
+        user_id: Option<&str>,
+        payload: &[u8],
+    ) {
+        use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+        use lapin::types::ShortString;
+        let account = Account {
+            user: format!("citygrid-{code}"),
+            password: format!("demo-only-amqp-{code}"),
+        };
+        let connection = lapin::Connection::connect(
+            &amqp::amqp_uri("127.0.0.1:5672", &account, &self.vhost),
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .expect("district connection");
+        let channel = connection.create_channel().await.expect("channel");
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirms");
+        let mut props = lapin::BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_message_id(ShortString::from(message_id))
+            .with_type(ShortString::from(
+                key.rsplit('.').next().unwrap_or_default(),
+            ));
+        if let Some(user) = user_id {
+            props = props.with_user_id(ShortString::from(user));
+        }
+        let confirm = channel
+            .basic_publish(
+                amqp::DISTRICTS_EXCHANGE.into(),
+                key.into(),
+                BasicPublishOptions::default(),
+                payload,
+                props,
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("confirm");
+        assert!(confirm.is_ack());
+        let _ = connection.close(200, "sent".into()).await;
     }
 
     /// Runs `citygrid district digest` for a district (today so far).
@@ -500,6 +556,22 @@ impl District {
                 &format!("/api/v1/cases/{id}/dispatch"),
                 json!({ "version": case["version"], "department": "huanwei" }),
             )
+            .await
+    }
+
+    /// Runs SQL on the district's database (to simulate what the network can do).
+    pub fn sql(&self, statement: &str) -> usize {
+        let mut conn = PgConnection::establish(&self.database_url).expect("district database");
+        diesel::sql_query(statement)
+            .execute(&mut conn)
+            .expect("SQL")
+    }
+
+    /// The rejections the district has received from the city.
+    pub async fn rejections(&self) -> Value {
+        login(&self.base, &self.user("leader"))
+            .await
+            .get("/api/v1/exchange/rejections")
             .await
     }
 

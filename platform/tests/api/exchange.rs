@@ -317,7 +317,7 @@ async fn the_relay_resumes_after_its_connection_is_killed_without_gap_or_duplica
             tokio::time::sleep(Duration::from_millis(250)).await;
             closed = broker
                 .admin
-                .connections_of(&broker.account("330102").user)
+                .connections_of(&broker.vhost, &broker.account("330102").user)
                 .await
                 .expect("connections");
         }
