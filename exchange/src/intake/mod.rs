@@ -150,7 +150,10 @@ impl Intake {
         for (item, _) in conflicts {
             dead[owners[item]] = true;
         }
-        // Only now, with the warehouse committed, are the deliveries settled.
+        // Only now, with the warehouse committed, are the deliveries settled: the refused
+        // ones one by one, then the rest with a single `multiple` ack of the last (every
+        // earlier delivery on this channel is settled by then).
+        let mut last_kept = None;
         for (delivery, dead) in deliveries.into_iter().zip(dead) {
             if dead {
                 delivery
@@ -160,8 +163,11 @@ impl Intake {
                     })
                     .await?;
             } else {
-                delivery.ack(BasicAckOptions::default()).await?;
+                last_kept = Some(delivery);
             }
+        }
+        if let Some(delivery) = last_kept {
+            delivery.ack(BasicAckOptions { multiple: true }).await?;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 mod city;
 mod client;
 mod demo;
+mod e2e_bench;
 mod intake_bench;
 mod relay_bench;
 mod timer_bench;
@@ -179,6 +180,8 @@ enum BenchCommand {
     Timer(timer_bench::TimerArgs),
     /// The outbox relay next to a raw lapin loop (see `ops/bench relay`).
     Relay(relay_bench::RelayArgs),
+    /// The city intake end to end next to a raw consume-and-ack loop (see `ops/bench e2e`).
+    E2e(e2e_bench::E2eArgs),
 }
 
 fn init_tracing() {
@@ -235,6 +238,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Timer(args),
         } => timer_bench::run(args),
+        Command::Bench {
+            command: BenchCommand::E2e(args),
+        } => runtime().and_then(|rt| rt.block_on(e2e_bench::run(args))),
         Command::Bench {
             command: BenchCommand::Relay(args),
         } => runtime().and_then(|rt| rt.block_on(relay_bench::run(args))),
