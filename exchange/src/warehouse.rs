@@ -4,8 +4,10 @@
 use chrono::{DateTime, Duration, Utc};
 use citygrid_schemas::{self as v1, Kind};
 use diesel::prelude::*;
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::error::Result;
 use crate::intake::validate::{Accepted, Body, Refusal};
@@ -90,6 +92,10 @@ pub fn record_refusal(conn: &mut PgConnection, refusal: &Refusal) -> Result<()> 
 /// Stores accepted messages (one transaction with the refusals), then applies every
 /// district's contiguous run. Returns, by position in `items`, the messages that conflict
 /// with what was received before under the same seq: those are refused too.
+///
+/// Written for throughput: one multi-row insert for the stream, and the contiguous run of
+/// the batch applied from memory with one statement per table; only messages that had
+/// waited behind a gap are read back from the stream.
 pub fn store(
     conn: &mut PgConnection,
     items: &[Accepted],
@@ -106,100 +112,186 @@ pub fn store(
             .collect();
         codes.sort_unstable();
         codes.dedup();
-        districts::table
+        let cursors: HashMap<String, i64> = districts::table
             .filter(districts::code.eq_any(&codes))
             .order(districts::code.asc())
-            .select(districts::code)
+            .select((districts::code, districts::cursor))
             .for_update()
-            .load::<String>(conn)?;
+            .load::<(String, i64)>(conn)?
+            .into_iter()
+            .collect();
         for refusal in refusals {
             record_refusal(conn, refusal)?;
         }
-        let mut conflicts = Vec::new();
-        let mut touched: Vec<&str> = Vec::new();
-        // Cursors as they were before this batch (read once per district).
-        let mut cursors: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-        let now = Utc::now();
-        for (i, item) in items.iter().enumerate() {
-            if !touched.contains(&item.district.as_str()) {
-                touched.push(&item.district);
-            }
+        let (chunks, messages): (Vec<(usize, &Accepted)>, Vec<(usize, &Accepted)>) = items
+            .iter()
+            .enumerate()
+            .partition(|(_, item)| matches!(item.body, Body::Chunk(_)));
+        for (_, item) in &chunks {
             if let Body::Chunk(chunk) = &item.body {
-                let data = base64_decode(&chunk.data);
                 diesel::insert_into(media_chunks::table)
                     .values((
                         media_chunks::sha256.eq(&chunk.sha256),
                         media_chunks::index.eq(chunk.index as i32),
-                        media_chunks::data.eq(data.unwrap_or_default()),
+                        media_chunks::data.eq(base64_decode(&chunk.data).unwrap_or_default()),
                     ))
                     .on_conflict_do_nothing()
                     .execute(conn)?;
-                continue;
             }
-            let inserted = diesel::insert_into(stream::table)
-                .values((
+        }
+        let rows: Vec<_> = messages
+            .iter()
+            .map(|(_, item)| {
+                (
                     stream::district.eq(&item.district),
                     stream::seq.eq(item.seq),
                     stream::kind.eq(item.kind.as_str()),
                     stream::message_id.eq(&item.message_id),
                     stream::envelope.eq(&item.envelope),
-                ))
+                )
+            })
+            .collect();
+        let inserted: HashSet<(String, i64)> = if rows.is_empty() {
+            HashSet::new()
+        } else {
+            diesel::insert_into(stream::table)
+                .values(&rows)
                 .on_conflict_do_nothing()
-                .execute(conn)?;
-            if inserted == 1 {
-                // A replay of a message the warehouse had lost below its cursor (found by
-                // reconciliation): apply it now; applying is idempotent.
-                let cursor = match cursors.get(&item.district) {
-                    Some(c) => *c,
-                    None => {
-                        let c: i64 = districts::table
-                            .find(&item.district)
-                            .select(districts::cursor)
-                            .first(conn)?;
-                        cursors.insert(item.district.clone(), c);
-                        c
-                    }
-                };
-                if item.seq <= cursor {
-                    apply(conn, &item.district, item.seq, item.kind.as_str(), &item.envelope)?;
-                    diesel::update(stream::table.find((&item.district, item.seq)))
-                        .set(stream::applied.eq(true))
-                        .execute(conn)?;
-                }
+                .returning((stream::district, stream::seq))
+                .get_results::<(String, i64)>(conn)?
+                .into_iter()
+                .collect()
+        };
+        let mut conflicts = Vec::new();
+        let mut fresh: HashMap<&str, Vec<&Accepted>> = HashMap::new();
+        for (i, item) in &messages {
+            if inserted.contains(&(item.district.clone(), item.seq)) {
+                fresh.entry(item.district.as_str()).or_default().push(item);
+                continue;
             }
-            if inserted == 0 {
-                let earlier: Value = stream::table
-                    .find((&item.district, item.seq))
-                    .select(stream::envelope)
-                    .first(conn)?;
-                if earlier != item.envelope {
-                    let refusal = Refusal {
-                        district: Some(item.district.clone()),
-                        rejection: Box::new(v1::Rejection {
-                            message_id: item.message_id.clone(),
-                            kind: Some(item.kind.as_str().to_owned()),
-                            seq: Some(item.seq as u64),
-                            code: v1::RejectionCode::Conflict,
-                            message: format!(
-                                "seq {} was received before with different content; the first one stands",
-                                item.seq
-                            ),
-                            field: None,
-                        }),
-                    };
-                    record_refusal(conn, &refusal)?;
-                    conflicts.push((i, refusal));
-                }
+            let earlier: Value = stream::table
+                .find((&item.district, item.seq))
+                .select(stream::envelope)
+                .first(conn)?;
+            if earlier != item.envelope {
+                let refusal = Refusal {
+                    district: Some(item.district.clone()),
+                    rejection: Box::new(v1::Rejection {
+                        message_id: item.message_id.clone(),
+                        kind: Some(item.kind.as_str().to_owned()),
+                        seq: Some(item.seq as u64),
+                        code: v1::RejectionCode::Conflict,
+                        message: format!(
+                            "seq {} was received before with different content; the first one stands",
+                            item.seq
+                        ),
+                        field: None,
+                    }),
+                };
+                record_refusal(conn, &refusal)?;
+                conflicts.push((*i, refusal));
             }
         }
-        for district in touched {
-            diesel::update(districts::table.find(district))
-                .set(districts::last_received_at.eq(now))
+        let now = Utc::now();
+        for code in codes {
+            let Some(&start) = cursors.get(code) else {
+                continue;
+            };
+            let mut batch = fresh.remove(code).unwrap_or_default();
+            batch.sort_by_key(|item| item.seq);
+            // The batch's contiguous run from the cursor, and any replay of a message the
+            // warehouse had lost below it (found by reconciliation): applying is idempotent.
+            let mut cursor = start;
+            let mut run = Vec::new();
+            for item in batch {
+                if item.seq <= start {
+                    run.push(item);
+                } else if item.seq == cursor + 1 {
+                    cursor = item.seq;
+                    run.push(item);
+                }
+            }
+            apply_run(conn, code, &run)?;
+            let cursor = advance(conn, code, cursor)?;
+            diesel::update(districts::table.find(code))
+                .set((
+                    districts::cursor.eq(cursor),
+                    districts::last_received_at.eq(now),
+                ))
                 .execute(conn)?;
-            advance(conn, district)?;
         }
         Ok(conflicts)
     })
+}
+
+/// Applies messages already in the stream, in seq order: snapshots and records with one
+/// statement each, the rare kinds one by one; then marks them applied.
+fn apply_run(conn: &mut PgConnection, district: &str, run: &[&Accepted]) -> Result<()> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    // One row per case, the highest version: one statement may not update a row twice.
+    // The bodies are stored as received, fields of later minor versions included.
+    let mut snapshots: HashMap<uuid::Uuid, (u32, &Value)> = HashMap::new();
+    let mut recorded = Vec::new();
+    for item in run {
+        match &item.body {
+            Body::Snapshot(s) => {
+                let keep = snapshots
+                    .get(&s.case_id)
+                    .is_none_or(|(version, _)| *version < s.version);
+                if keep {
+                    snapshots.insert(s.case_id, (s.version, &item.envelope["body"]));
+                }
+            }
+            Body::Record(_) => {
+                recorded.push(json!({ "seq": item.seq, "record": item.envelope["body"] }))
+            }
+            _ => apply(conn, district, item.seq, item.kind.as_str(), &item.envelope)?,
+        }
+    }
+    if !snapshots.is_empty() {
+        let list: Vec<&Value> = snapshots.values().map(|(_, body)| *body).collect();
+        diesel::sql_query(
+            "INSERT INTO cases (district, case_id, version, state, source, urgency, category_kind, \
+                category_major, category_minor, street_code, department_code, created_at, updated_at, snapshot) \
+             SELECT $1, (s->>'case_id')::uuid, (s->>'version')::int, s->>'state', s->>'source', \
+                s->>'urgency', s->'category'->>'kind', s->'category'->>'major', s->'category'->>'minor', \
+                s->>'street_code', s->>'department_code', (s->>'created_at')::timestamptz, \
+                (s->>'updated_at')::timestamptz, s \
+             FROM jsonb_array_elements($2) AS s \
+             ON CONFLICT (district, case_id) DO UPDATE SET version = EXCLUDED.version, \
+                state = EXCLUDED.state, source = EXCLUDED.source, urgency = EXCLUDED.urgency, \
+                category_kind = EXCLUDED.category_kind, category_major = EXCLUDED.category_major, \
+                category_minor = EXCLUDED.category_minor, street_code = EXCLUDED.street_code, \
+                department_code = EXCLUDED.department_code, created_at = EXCLUDED.created_at, \
+                updated_at = EXCLUDED.updated_at, snapshot = EXCLUDED.snapshot \
+             WHERE cases.version < EXCLUDED.version",
+        )
+        .bind::<diesel::sql_types::Text, _>(district)
+        .bind::<diesel::sql_types::Jsonb, _>(serde_json::to_value(&list)?)
+        .execute(conn)?;
+    }
+    if !recorded.is_empty() {
+        diesel::sql_query(
+            "INSERT INTO records (district, seq, record_id, case_id, action, at, record) \
+             SELECT $1, (r->>'seq')::bigint, (r->'record'->>'record_id')::bigint, \
+                (r->'record'->>'case_id')::uuid, r->'record'->>'action', \
+                (r->'record'->>'at')::timestamptz, r->'record' \
+             FROM jsonb_array_elements($2) AS r \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind::<diesel::sql_types::Text, _>(district)
+        .bind::<diesel::sql_types::Jsonb, _>(Value::Array(recorded))
+        .execute(conn)?;
+    }
+    let seqs: Vec<i64> = run.iter().map(|item| item.seq).collect();
+    diesel::update(stream::table)
+        .filter(stream::district.eq(district))
+        .filter(stream::seq.eq_any(&seqs))
+        .set(stream::applied.eq(true))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn base64_decode(data: &str) -> Option<Vec<u8>> {
@@ -215,13 +307,9 @@ fn name<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Applies the district's waiting messages from its cursor on, while they are contiguous.
-fn advance(conn: &mut PgConnection, district: &str) -> Result<()> {
-    let mut cursor: i64 = districts::table
-        .find(district)
-        .select(districts::cursor)
-        .for_update()
-        .first(conn)?;
+/// Applies messages that had waited behind a gap, from `cursor` on while they are
+/// contiguous; returns the new cursor.
+fn advance(conn: &mut PgConnection, district: &str, mut cursor: i64) -> Result<i64> {
     let start = cursor;
     loop {
         let waiting: Vec<(i64, String, Value)> = stream::table
@@ -233,6 +321,7 @@ fn advance(conn: &mut PgConnection, district: &str) -> Result<()> {
             .select((stream::seq, stream::kind, stream::envelope))
             .load(conn)?;
         let n = waiting.len();
+        let before = cursor;
         for (seq, kind, envelope) in waiting {
             if seq != cursor + 1 {
                 break;
@@ -240,7 +329,7 @@ fn advance(conn: &mut PgConnection, district: &str) -> Result<()> {
             apply(conn, district, seq, &kind, &envelope)?;
             cursor = seq;
         }
-        if n < 500 || cursor == start {
+        if n < 500 || cursor == before {
             break;
         }
     }
@@ -251,11 +340,8 @@ fn advance(conn: &mut PgConnection, district: &str) -> Result<()> {
             .filter(stream::seq.le(cursor))
             .set(stream::applied.eq(true))
             .execute(conn)?;
-        diesel::update(districts::table.find(district))
-            .set(districts::cursor.eq(cursor))
-            .execute(conn)?;
     }
-    Ok(())
+    Ok(cursor)
 }
 
 fn apply(

@@ -13,7 +13,10 @@ use citygrid_platform::config::{ExchangeSection, Tenant};
 use citygrid_schemas::{self as v1, amqp};
 use diesel::prelude::*;
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 
@@ -36,7 +39,9 @@ pub struct E2eArgs {
 const PUBLISHERS: usize = 10;
 
 fn codes() -> Vec<String> {
-    (0..PUBLISHERS).map(|i| format!("3301{:02}", 90 + i)).collect()
+    (0..PUBLISHERS)
+        .map(|i| format!("3301{:02}", 90 + i))
+        .collect()
 }
 
 /// A district's n-th message: business records and snapshots alternating, as a relay sends.
@@ -58,14 +63,16 @@ fn message(code: &str, seq: u64, case: uuid::Uuid) -> (v1::Kind, Vec<u8>) {
             stage_ended: None,
             at: now,
         };
-        let body = serde_json::to_vec(&v1::Envelope::new(code, seq, now, record)).unwrap_or_default();
+        let body =
+            serde_json::to_vec(&v1::Envelope::new(code, seq, now, record)).unwrap_or_default();
         (v1::Kind::BusinessRecord, body)
     } else {
         let mut snapshot = v1::json::example_snapshot();
         snapshot.case_id = case;
         snapshot.version = (seq / 2) as u32;
         snapshot.updated_at = now;
-        let body = serde_json::to_vec(&v1::Envelope::new(code, seq, now, snapshot)).unwrap_or_default();
+        let body =
+            serde_json::to_vec(&v1::Envelope::new(code, seq, now, snapshot)).unwrap_or_default();
         (v1::Kind::CaseSnapshot, body)
     }
 }
@@ -87,7 +94,10 @@ async fn publish(
             let connection = Connection::connect(&uri, ConnectionProperties::default())
                 .await
                 .map_err(|e| e.to_string())?;
-            let channel = connection.create_channel().await.map_err(|e| e.to_string())?;
+            let channel = connection
+                .create_channel()
+                .await
+                .map_err(|e| e.to_string())?;
             channel
                 .confirm_select(ConfirmSelectOptions::default())
                 .await
@@ -102,7 +112,9 @@ async fn publish(
                         tokio::time::sleep(wait).await;
                     }
                 }
-                let case = uuid::Uuid::from_u128(((seq + 1) / 2) as u128 | (u128::from(code.parse::<u32>().unwrap_or(0)) << 64));
+                let case = uuid::Uuid::from_u128(
+                    ((seq + 1) / 2) as u128 | (u128::from(code.parse::<u32>().unwrap_or(0)) << 64),
+                );
                 let (kind, body) = message(&code, seq, case);
                 pending.push(
                     channel
@@ -135,7 +147,9 @@ async fn publish(
 fn min_cursor(pool: &citygrid_platform::db::DbPool) -> Result<i64, String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     citygrid_exchange::schema::districts::table
-        .select(diesel::dsl::min(citygrid_exchange::schema::districts::cursor))
+        .select(diesel::dsl::min(
+            citygrid_exchange::schema::districts::cursor,
+        ))
         .first::<Option<i64>>(&mut conn)
         .map(|c| c.unwrap_or(0))
         .map_err(|e| e.to_string())
@@ -160,7 +174,10 @@ async fn raw_consume(uri: &str, prefetch: u16, total: usize) -> Result<(), Strin
     let connection = Connection::connect(uri, ConnectionProperties::default())
         .await
         .map_err(|e| e.to_string())?;
-    let channel = connection.create_channel().await.map_err(|e| e.to_string())?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
     channel
         .basic_qos(prefetch, BasicQosOptions::default())
         .await
@@ -193,9 +210,11 @@ fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -214,8 +233,13 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
         password: format!("{tag}-{who}-pw"),
     };
     let city_account = account("city");
-    let accounts: Vec<(String, amqp::Account)> =
-        codes().into_iter().map(|c| { let a = account(&c); (c, a) }).collect();
+    let accounts: Vec<(String, amqp::Account)> = codes()
+        .into_iter()
+        .map(|c| {
+            let a = account(&c);
+            (c, a)
+        })
+        .collect();
     amqp::provision(&admin, &tag, &city_account, &accounts)
         .await
         .map_err(|e| e.to_string())?;
@@ -224,7 +248,9 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let channel = declare.create_channel().await.map_err(|e| e.to_string())?;
-    amqp::declare(&channel, &codes()).await.map_err(|e| e.to_string())?;
+    amqp::declare(&channel, &codes())
+        .await
+        .map_err(|e| e.to_string())?;
     let _ = declare.close(200, "declared".into()).await;
 
     // Ten districts: copies of the first sample tenant under bench codes and users.
