@@ -89,6 +89,9 @@ pub fn record_refusal(conn: &mut PgConnection, refusal: &Refusal) -> Result<()> 
     Ok(())
 }
 
+/// Accepted messages with their position in the batch.
+type Indexed<'a> = Vec<(usize, &'a Accepted)>;
+
 /// Stores accepted messages (one transaction with the refusals), then applies every
 /// district's contiguous run. Returns, by position in `items`, the messages that conflict
 /// with what was received before under the same seq: those are refused too.
@@ -123,7 +126,7 @@ pub fn store(
         for refusal in refusals {
             record_refusal(conn, refusal)?;
         }
-        let (chunks, messages): (Vec<(usize, &Accepted)>, Vec<(usize, &Accepted)>) = items
+        let (chunks, messages): (Indexed<'_>, Indexed<'_>) = items
             .iter()
             .enumerate()
             .partition(|(_, item)| matches!(item.body, Body::Chunk(_)));
