@@ -112,9 +112,9 @@ async fn publish(
                         tokio::time::sleep(wait).await;
                     }
                 }
-                let case = uuid::Uuid::from_u128(
-                    ((seq + 1) / 2) as u128 | (u128::from(code.parse::<u32>().unwrap_or(0)) << 64),
-                );
+                // Two messages per case (record, snapshot), case ids unique per district.
+                let district = u128::from(code.parse::<u32>().unwrap_or(0));
+                let case = uuid::Uuid::from_u128(u128::from(seq.div_ceil(2)) | (district << 64));
                 let (kind, body) = message(&code, seq, case);
                 pending.push(
                     channel
