@@ -82,11 +82,11 @@ pub struct IntakeSection {
 }
 
 fn default_prefetch() -> u16 {
-    500
+    1000
 }
 
 fn default_batch() -> usize {
-    200
+    500
 }
 
 fn default_gap_seconds() -> u64 {
