@@ -278,7 +278,15 @@ impl Relay {
         seq: i64,
         sha256: &str,
     ) -> Result<Vec<lapin::PublisherConfirm>> {
-        let bytes = tokio::fs::read(self.media.path(sha256)).await?;
+        // A photo whose file is gone must not stop the stream behind it: the manifest still
+        // goes out, and the city sees the photo as incomplete.
+        let bytes = match tokio::fs::read(self.media.path(sha256)).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!(district = %self.district, sha256, error = %e, "photo file missing; its manifest goes without chunks");
+                return Ok(Vec::new());
+            }
+        };
         let content_type = crate::media::sniff(&bytes)?;
         let (_, chunks) = v1::split_media(&bytes, content_type, Uuid::nil());
         let sent_at = Utc::now();
