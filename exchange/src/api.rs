@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::config::City;
-use crate::schema::{cases, city_users, records};
+use crate::schema::{cases, city_users, media, records};
 use crate::{Error, blocking, warehouse};
 
 type HttpResult<T> = std::result::Result<T, HttpError>;
@@ -247,12 +247,32 @@ async fn get_case(
             .order(records::seq.asc())
             .select(records::record)
             .load(conn)?;
-        Ok(snapshot.map(|s| (district, s, list)))
+        // A record is complete once the photos it references have arrived and verified.
+        let referenced: Vec<String> = list
+            .iter()
+            .flat_map(|r| r["media"].as_array().cloned().unwrap_or_default())
+            .filter_map(|h| h.as_str().map(str::to_owned))
+            .collect();
+        let verified: Vec<String> = media::table
+            .filter(media::sha256.eq_any(&referenced))
+            .filter(media::verified_at.is_not_null())
+            .select(media::sha256)
+            .load(conn)?;
+        let missing: Vec<String> = referenced
+            .into_iter()
+            .filter(|h| !verified.contains(h))
+            .collect();
+        Ok(snapshot.map(|s| (district, s, list, missing)))
     })
     .await?;
-    let (district, snapshot, list) =
+    let (district, snapshot, list, missing) =
         found.ok_or_else(|| HttpError::NotFound(format!("case {id}")))?;
-    Ok(HttpResponse::Ok().json(json!({ "district": district, "case": snapshot, "records": list })))
+    Ok(HttpResponse::Ok().json(json!({
+        "district": district,
+        "case": snapshot,
+        "records": list,
+        "media_missing": missing,
+    })))
 }
 
 /// Per district: last contiguous seq, lag, intake rate, rejections.

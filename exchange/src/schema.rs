@@ -72,6 +72,8 @@ diesel::table! {
         bytes -> Nullable<Bytea>,
         first_district -> Text,
         verified_at -> Nullable<Timestamptz>,
+        announced_at -> Timestamptz,
+        requested_at -> Nullable<Timestamptz>,
     }
 }
 

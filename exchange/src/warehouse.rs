@@ -142,6 +142,35 @@ pub fn store(
                     .execute(conn)?;
             }
         }
+        // Chunks that come after their manifest (asked for again): the photo may be whole now.
+        let mut shas: Vec<&str> = chunks
+            .iter()
+            .filter_map(|(_, item)| match &item.body {
+                Body::Chunk(chunk) => Some(chunk.sha256.as_str()),
+                _ => None,
+            })
+            .collect();
+        shas.sort_unstable();
+        shas.dedup();
+        for sha in shas {
+            let known: Option<(String, String, i64, String)> = media::table
+                .find(sha)
+                .filter(media::verified_at.is_null())
+                .select((media::sha256, media::content_type, media::size_bytes, media::first_district))
+                .first(conn)
+                .optional()?;
+            if let Some((sha256, content_type, size, district)) = known {
+                let manifest = v1::MediaManifest {
+                    chunks: (size.max(0) as u64).div_ceil(v1::MEDIA_CHUNK_BYTES as u64).max(1) as u32,
+                    sha256,
+                    content_type,
+                    size_bytes: size.max(0) as u64,
+                    chunk_bytes: v1::MEDIA_CHUNK_BYTES as u32,
+                    case_id: uuid::Uuid::nil(),
+                };
+                verify_media(conn, &district, &manifest)?;
+            }
+        }
         let rows: Vec<_> = messages
             .iter()
             .map(|(_, item)| {
@@ -523,6 +552,53 @@ pub fn request_missing(conn: &mut PgConnection, gap: Duration) -> Result<Vec<(St
             asked.push((district, from, to));
         }
         Ok(asked)
+    })
+}
+
+/// Photos announced longer than `gap` ago whose bytes have not arrived: asks each district
+/// for them again (at most 50 a request), at most once per `gap` per photo.
+pub fn request_missing_media(conn: &mut PgConnection, gap: Duration) -> Result<usize> {
+    conn.transaction(|conn| {
+        let now = Utc::now();
+        let due: Vec<(String, String)> = media::table
+            .filter(media::verified_at.is_null())
+            .filter(media::announced_at.lt(now - gap))
+            .filter(
+                media::requested_at
+                    .is_null()
+                    .or(media::requested_at.lt(now - gap)),
+            )
+            .order(media::announced_at.asc())
+            .limit(500)
+            .select((media::first_district, media::sha256))
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        let mut by_district: HashMap<String, Vec<String>> = HashMap::new();
+        for (district, sha) in &due {
+            by_district
+                .entry(district.clone())
+                .or_default()
+                .push(sha.clone());
+        }
+        let mut districts: Vec<_> = by_district.into_iter().collect();
+        districts.sort();
+        for (district, shas) in districts {
+            for part in shas.chunks(50) {
+                enqueue_command(
+                    conn,
+                    &district,
+                    v1::MediaRequest {
+                        sha256: part.to_vec(),
+                    },
+                )?;
+            }
+        }
+        let shas: Vec<&String> = due.iter().map(|(_, sha)| sha).collect();
+        diesel::update(media::table.filter(media::sha256.eq_any(&shas)))
+            .set(media::requested_at.eq(now))
+            .execute(conn)?;
+        Ok(due.len())
     })
 }
 

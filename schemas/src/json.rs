@@ -38,6 +38,7 @@ pub fn schemas() -> Vec<(Kind, Value)> {
                 Kind::SupervisionAck => schema_of::<SupervisionAck>(),
                 Kind::ReconciliationDigest => schema_of::<ReconciliationDigest>(),
                 Kind::Rejection => schema_of::<Rejection>(),
+                Kind::MediaRequest => schema_of::<MediaRequest>(),
             };
             (kind, schema)
         })
@@ -114,6 +115,7 @@ pub fn examples() -> Vec<(Kind, Value)> {
         "image/jpeg",
         CASE,
     );
+    let photo_hash = manifest.sha256.clone();
     let record = BusinessRecord {
         record_id: 4711,
         case_id: CASE,
@@ -227,6 +229,16 @@ pub fn examples() -> Vec<(Kind, Value)> {
                     code: RejectionCode::InvalidBody,
                     message: "longitude 420.0 is out of range".into(),
                     field: Some("body.location.lon".into()),
+                },
+            ),
+        ),
+        (
+            Kind::MediaRequest,
+            message(
+                6,
+                at(2, 30),
+                MediaRequest {
+                    sha256: vec![photo_hash],
                 },
             ),
         ),

@@ -59,10 +59,12 @@ pub enum Kind {
     ReconciliationDigest,
     /// 拒收通知 (city → district): a message the city could not accept, and why.
     Rejection,
+    /// 媒体补发请求 (city → district): send the chunks of these photos again.
+    MediaRequest,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::CaseSnapshot,
         Kind::BusinessRecord,
         Kind::MediaManifest,
@@ -73,6 +75,7 @@ impl Kind {
         Kind::SupervisionAck,
         Kind::ReconciliationDigest,
         Kind::Rejection,
+        Kind::MediaRequest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +90,7 @@ impl Kind {
             Kind::SupervisionAck => "supervision_ack",
             Kind::ReconciliationDigest => "reconciliation_digest",
             Kind::Rejection => "rejection",
+            Kind::MediaRequest => "media_request",
         }
     }
 
@@ -98,7 +102,7 @@ impl Kind {
     pub fn from_district(self) -> bool {
         !matches!(
             self,
-            Kind::SyncRequest | Kind::SupervisionOrder | Kind::Rejection
+            Kind::SyncRequest | Kind::SupervisionOrder | Kind::Rejection | Kind::MediaRequest
         )
     }
 }

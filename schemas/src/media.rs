@@ -53,6 +53,19 @@ impl Body for MediaChunk {
     const KIND: Kind = Kind::MediaChunk;
 }
 
+/// 媒体补发请求: photos whose manifest arrived but whose bytes did not (all chunks, or a
+/// verified whole). The district publishes their chunks again (with the seq of their
+/// manifest); nothing else changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MediaRequest {
+    /// Lowercase hex SHA-256 of each photo wanted.
+    pub sha256: Vec<String>,
+}
+
+impl Body for MediaRequest {
+    const KIND: Kind = Kind::MediaRequest;
+}
+
 /// Hex SHA-256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

@@ -98,6 +98,10 @@ impl Intake {
                     for (district, from, to) in asked {
                         tracing::warn!(district, from, to, "gap in a district's stream; sync requested");
                     }
+                    let photos = blocking(&self.pool, move |conn| warehouse::request_missing_media(conn, gap)).await?;
+                    if photos > 0 {
+                        tracing::warn!(photos, "photos announced without their bytes; asked for again");
+                    }
                     let directory = self.directory.clone();
                     blocking(&self.pool, move |conn| {
                         crate::reconcile::reconcile(conn, &directory, None, None, false)

@@ -362,7 +362,11 @@ fn check_envelope(
         Kind::MediaChunk => Body::Chunk(body(header, &envelope, &kind_name)?),
         Kind::SupervisionAck => Body::Ack(body(header, &envelope, &kind_name)?),
         Kind::ReconciliationDigest => Body::Digest(body(header, &envelope, &kind_name)?),
-        Kind::SyncBatch | Kind::SyncRequest | Kind::SupervisionOrder | Kind::Rejection => {
+        Kind::SyncBatch
+        | Kind::SyncRequest
+        | Kind::SupervisionOrder
+        | Kind::Rejection
+        | Kind::MediaRequest => {
             unreachable!("directions checked above")
         }
     };

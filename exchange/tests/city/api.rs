@@ -78,6 +78,11 @@ async fn the_command_center_reads_every_district_and_the_exchange() {
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["records"].as_array().map(Vec::len), Some(1));
     assert_eq!(detail["records"][0]["record_id"], 10);
+    assert_eq!(
+        detail["media_missing"],
+        json!([]),
+        "no photos referenced, none missing"
+    );
     let (status, _) = get(
         &city,
         &format!("/api/v1/city/cases/330105/{id}"),

@@ -266,3 +266,39 @@ async fn a_daily_digest_is_compared_and_a_difference_asked_for() {
     assert_eq!(asked[0].body["body"]["to_seq"], 2);
     assert_eq!(compared(4), Some(false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_without_its_bytes_is_asked_for_again() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let bytes = b"\x89PNG\r\n\x1a\n not really a PNG, but bytes all the same".to_vec();
+    let (manifest, chunks) =
+        v1::split_media(&bytes, "image/png", v1::json::example_snapshot().case_id);
+    // The manifest arrives; its chunk was lost.
+    send(&broker, 1, manifest.clone()).await;
+    city.wait_for_cursor("330102", 1).await;
+    let asked = read_commands(&broker, "330102", 1).await;
+    assert_eq!(asked[0].kind.as_deref(), Some("media_request"));
+    assert_eq!(asked[0].body["body"]["sha256"], json!([manifest.sha256]));
+
+    // The district sends the chunk again (under its manifest's seq): the photo is whole.
+    send(&broker, 1, chunks[0].clone()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut conn = city.pool.get().expect("conn");
+        let stored: Option<Vec<u8>> = citygrid_exchange::schema::media::table
+            .find(&manifest.sha256)
+            .select(citygrid_exchange::schema::media::bytes)
+            .first(&mut conn)
+            .expect("media row");
+        if let Some(stored) = stored {
+            assert_eq!(stored, bytes);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the photo never became whole"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

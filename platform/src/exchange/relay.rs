@@ -323,6 +323,10 @@ impl Relay {
                     Ok(request) => self.answer_sync(channel, &request).await.map(|_| true),
                     Err(_) => Ok(false),
                 },
+                v1::Kind::MediaRequest => match serde_json::from_value(envelope.body) {
+                    Ok(request) => self.resend_media(channel, &request).await.map(|_| true),
+                    Err(_) => Ok(false),
+                },
                 v1::Kind::Rejection => match serde_json::from_value(envelope.body) {
                     Ok(rejection) => {
                         let id = message_id.unwrap_or_else(|| v1::message_id("city", envelope.seq));
@@ -352,6 +356,36 @@ impl Relay {
                     .map_err(broker)
             }
         }
+    }
+
+    /// Publishes the chunks of photos the city lacks again, under the seq of their manifest;
+    /// photos this district never announced are skipped.
+    async fn resend_media(&self, channel: &Channel, request: &v1::MediaRequest) -> Result<()> {
+        let wanted = request.sha256.clone();
+        let announced: Vec<(String, Option<i64>)> = db::run(&self.pool, move |conn| {
+            Ok(crate::schema::media::table
+                .filter(crate::schema::media::sha256.eq_any(&wanted))
+                .select((
+                    crate::schema::media::sha256,
+                    crate::schema::media::announced_seq,
+                ))
+                .load(conn)?)
+        })
+        .await?;
+        let mut confirms = Vec::new();
+        for (sha256, seq) in announced {
+            if let Some(seq) = seq {
+                confirms.extend(self.publish_chunks(channel, seq, &sha256).await?);
+            }
+        }
+        for confirm in confirms {
+            if !confirm.await.map_err(broker)?.is_ack() {
+                return Err(Error::Unavailable(
+                    "the broker refused a media chunk".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     async fn store_rejection(&self, rejection_id: String, r: v1::Rejection) -> Result<()> {

@@ -580,3 +580,31 @@ async fn the_daily_digest_covers_the_days_cases_as_of_its_seq() {
         .expect("digest");
     assert_eq!((empty.cases, empty.sha256), (0, v1::digest_hash(&[])));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_district_sends_a_photos_bytes_again_on_request() {
+    let broker = TestBroker::new().await;
+    let app = with_exchange(&broker).await;
+    let case = app.filed_case().await;
+    read_intake(&broker, Duration::from_secs(20), reached(5)).await;
+    let detail = app.detail(&case).await;
+    let photo = detail["records"][0]["media"][0]
+        .as_str()
+        .expect("photo")
+        .to_owned();
+    let request = v1::MediaRequest {
+        sha256: vec![photo.clone(), "0".repeat(64)],
+    };
+    command(
+        &broker,
+        v1::Kind::MediaRequest,
+        "city-9",
+        &city_message(9, request),
+    )
+    .await;
+    let again = read_intake(&broker, Duration::from_secs(20), |r| !r.is_empty()).await;
+    assert_eq!(again.len(), 1, "only the photo this district announced");
+    assert_eq!(again[0].kind.as_deref(), Some("media_chunk"));
+    assert_eq!(again[0].body["body"]["sha256"], photo.as_str());
+    assert_eq!(again[0].body["seq"], 1, "under the seq of its manifest");
+}
