@@ -325,9 +325,15 @@ async fn metrics(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
     );
     family(
         "citygrid_rejections_total",
-        "Messages refused and dead-lettered.",
+        "Messages refused (a rejection went back to the district).",
         "counter",
         &|r| r.rejections as f64,
+    );
+    family(
+        "citygrid_dead_letters_total",
+        "Refused deliveries sent to the dead-letter queue.",
+        "counter",
+        &|r| r.dead_letters as f64,
     );
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

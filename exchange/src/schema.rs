@@ -88,6 +88,7 @@ diesel::table! {
         message -> Text,
         field -> Nullable<Text>,
         at -> Timestamptz,
+        dead_lettered -> Bool,
     }
 }
 

@@ -73,6 +73,7 @@ pub fn record_refusal(conn: &mut PgConnection, refusal: &Refusal) -> Result<()> 
             rejections::code.eq(code),
             rejections::message.eq(&r.message),
             rejections::field.eq(&r.field),
+            rejections::dead_lettered.eq(refusal.dead_lettered),
         ))
         .execute(conn)?;
     let known = match &refusal.district {
@@ -208,6 +209,7 @@ pub fn store(
             if earlier != item.envelope {
                 let refusal = Refusal {
                     district: Some(item.district.clone()),
+                    dead_lettered: true,
                     rejection: Box::new(v1::Rejection {
                         message_id: item.message_id.clone(),
                         kind: Some(item.kind.as_str().to_owned()),
@@ -487,6 +489,7 @@ fn verify_media(conn: &mut PgConnection, district: &str, m: &v1::MediaManifest) 
             conn,
             &Refusal {
                 district: Some(district.to_owned()),
+                dead_lettered: false,
                 rejection: Box::new(v1::Rejection {
                     message_id: None,
                     kind: Some("media_manifest".into()),
@@ -656,6 +659,9 @@ pub struct DistrictStatus {
     pub media_verified: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub rejections: i64,
+    /// Refused deliveries sent to the dead-letter queue.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub dead_letters: i64,
     /// The newest compared digest: its day and whether the warehouse matched.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
     pub last_digest_day: Option<chrono::NaiveDate>,
@@ -677,6 +683,7 @@ pub fn status(conn: &mut PgConnection) -> Result<Vec<DistrictStatus>> {
             (SELECT count(*) FROM records r WHERE r.district = d.code) AS records, \
             (SELECT count(*) FROM media m WHERE m.first_district = d.code AND m.verified_at IS NOT NULL) AS media_verified, \
             (SELECT count(*) FROM rejections j WHERE j.district = d.code) AS rejections, \
+            (SELECT count(*) FROM rejections j WHERE j.district = d.code AND j.dead_lettered) AS dead_letters, \
             g.day AS last_digest_day, g.matches AS last_digest_matches \
          FROM districts d LEFT JOIN LATERAL ( \
             SELECT day, matches FROM digests WHERE district = d.code AND compared_at IS NOT NULL \

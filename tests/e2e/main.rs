@@ -210,4 +210,5 @@ async fn refused_messages_reach_the_district_as_rejections_and_spare_their_neigh
     let seen = city.district("330102").await;
     assert_eq!(seen["cases"], 2, "valid neighbours unaffected: {seen}");
     assert_eq!(seen["rejections"], 4, "{seen}");
+    assert_eq!(seen["dead_letters"], 4, "{seen}");
 }

@@ -71,6 +71,9 @@ pub struct Refusal {
     pub district: Option<String>,
     /// Boxed: refusals travel in `Result`s, which should stay small.
     pub rejection: Box<v1::Rejection>,
+    /// Whether the delivery itself is dead-lettered (not so for one bad message inside an
+    /// accepted sync batch, or a photo found wrong after it was accepted).
+    pub dead_lettered: bool,
 }
 
 /// What one delivery amounts to. A sync batch can carry good and bad messages at once:
@@ -98,6 +101,7 @@ fn refuse(
 ) -> Refusal {
     Refusal {
         district: Some(header.district.to_owned()),
+        dead_lettered: true,
         rejection: Box::new(v1::Rejection {
             message_id: header.message_id.map(str::to_owned),
             kind: kind.map(str::to_owned),
@@ -130,6 +134,7 @@ fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdi
     else {
         return Err(Refusal {
             district: None,
+            dead_lettered: true,
             rejection: Box::new(v1::Rejection {
                 message_id: incoming.message_id.map(str::to_owned),
                 kind: None,
@@ -242,7 +247,10 @@ fn check_batch(sender: &Tenant, header: &Header<'_>, envelope: Value) -> Result<
         };
         match check_envelope(sender, &inner_header, inner) {
             Ok(accepted) => verdict.accepted.push(accepted),
-            Err(refusal) => verdict.refusals.push(refusal),
+            Err(refusal) => verdict.refusals.push(Refusal {
+                dead_lettered: false,
+                ..refusal
+            }),
         }
     }
     Ok(verdict)

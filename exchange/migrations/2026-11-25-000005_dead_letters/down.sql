@@ -1,0 +1,1 @@
+ALTER TABLE rejections DROP COLUMN dead_lettered;
