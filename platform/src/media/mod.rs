@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -77,9 +76,8 @@ impl MediaStore {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+/// The same hash the interchange names photos by.
+pub use citygrid_schemas::sha256_hex;
 
 /// Stores an upload: file first, then the row, so a row always has its bytes.
 /// Returns the media and whether it was new.
