@@ -28,10 +28,6 @@ impl Directory {
     pub fn get(&self, code: &str) -> Option<&Tenant> {
         self.districts.iter().find(|t| t.code() == code)
     }
-
-    pub fn all(&self) -> &[Tenant] {
-        &self.districts
-    }
 }
 
 /// A delivery as the broker handed it over.
