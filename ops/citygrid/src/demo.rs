@@ -397,5 +397,20 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         "\n  curl -s -X POST {}/api/v1/auth/token -H 'content-type: application/json' -d '{{\"username\":\"{}\",\"password\":\"demo-pass-1\"}}'",
         api.base, op.username
     );
+    if let Some(leader) = city
+        .file
+        .users
+        .iter()
+        .find(|u| u.roles.iter().any(|r| r == "city_leader"))
+    {
+        println!(
+            "  city {} {}: API http://{}/api/v1/city/  (sign in {}), metrics http://{}/metrics",
+            city.file.city.code,
+            city.file.city.name,
+            city.file.http.bind,
+            leader.username,
+            city.file.http.bind
+        );
+    }
     Ok(())
 }
