@@ -66,7 +66,6 @@ pub async fn serve(city: City) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {bind} (city file: http.bind): {e}"))?;
     let server =
         citygrid_exchange::api::server(pool.clone(), &city, listener).map_err(|e| e.to_string())?;
-    tokio::spawn(server);
     let prepared = {
         let pool = pool.clone();
         let (name, districts) = (city.file.city.name.clone(), city.districts.len());
@@ -81,7 +80,13 @@ pub async fn serve(city: City) -> Result<(), String> {
             city
         })?
     };
-    citygrid_exchange::intake(pool, prepared).run().await;
+    // The HTTP server owns SIGINT/SIGTERM: when it has stopped, the intake stops with it
+    // (unacknowledged deliveries go back to the queue), and the process exits.
+    tokio::select! {
+        stopped = server => stopped.map_err(|e| e.to_string())?,
+        () = citygrid_exchange::intake(pool, prepared).run() => {}
+    }
+    tracing::info!("city exchange stopped");
     Ok(())
 }
 
