@@ -11,9 +11,7 @@ use serde_json::{Value, json};
 
 use crate::error::Result;
 use crate::intake::validate::{Accepted, Body, Refusal};
-use crate::schema::{
-    cases, commands, digests, districts, media, media_chunks, records, rejections, stream,
-};
+use crate::schema::{commands, digests, districts, media, media_chunks, rejections, stream};
 
 /// Registers the city's districts (code, name, broker user); keeps cursors of known ones.
 pub fn register_districts(
@@ -238,11 +236,14 @@ pub fn store(
             let mut cursor = start;
             let mut run = Vec::new();
             for item in batch {
-                if item.seq <= start {
-                    run.push(item);
-                } else if item.seq == cursor + 1 {
-                    cursor = item.seq;
-                    run.push(item);
+                let below = item.seq <= start;
+                if below || item.seq == cursor + 1 {
+                    cursor = cursor.max(item.seq);
+                    run.push(Pending {
+                        seq: item.seq,
+                        kind: item.kind,
+                        envelope: &item.envelope,
+                    });
                 }
             }
             apply_run(conn, code, &run)?;
@@ -258,30 +259,35 @@ pub fn store(
     })
 }
 
+/// A stored stream message about to be applied.
+struct Pending<'a> {
+    seq: i64,
+    kind: Kind,
+    envelope: &'a Value,
+}
+
 /// Applies messages already in the stream, in seq order: snapshots and records with one
-/// statement each, the rare kinds one by one; then marks them applied.
-fn apply_run(conn: &mut PgConnection, district: &str, run: &[&Accepted]) -> Result<()> {
+/// statement each, the rare kinds one by one; then marks them applied. The bodies are
+/// stored as received, fields of later minor versions included.
+fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Result<()> {
     if run.is_empty() {
         return Ok(());
     }
     // One row per case, the highest version: one statement may not update a row twice.
-    // The bodies are stored as received, fields of later minor versions included.
-    let mut snapshots: HashMap<uuid::Uuid, (u32, &Value)> = HashMap::new();
+    let mut snapshots: HashMap<&str, (u64, &Value)> = HashMap::new();
     let mut recorded = Vec::new();
     for item in run {
-        match &item.body {
-            Body::Snapshot(s) => {
-                let keep = snapshots
-                    .get(&s.case_id)
-                    .is_none_or(|(version, _)| *version < s.version);
-                if keep {
-                    snapshots.insert(s.case_id, (s.version, &item.envelope["body"]));
+        let body = &item.envelope["body"];
+        match item.kind {
+            Kind::CaseSnapshot => {
+                let case = body["case_id"].as_str().unwrap_or_default();
+                let version = body["version"].as_u64().unwrap_or_default();
+                if snapshots.get(case).is_none_or(|(v, _)| *v < version) {
+                    snapshots.insert(case, (version, body));
                 }
             }
-            Body::Record(_) => {
-                recorded.push(json!({ "seq": item.seq, "record": item.envelope["body"] }))
-            }
-            _ => apply(conn, district, item.seq, item.kind.as_str(), &item.envelope)?,
+            Kind::BusinessRecord => recorded.push(json!({ "seq": item.seq, "record": body })),
+            _ => apply(conn, district, item.seq, item.kind, body)?,
         }
     }
     if !snapshots.is_empty() {
@@ -333,18 +339,9 @@ fn base64_decode(data: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(data).ok()
 }
 
-/// The snake_case name of an interchange enum value.
-fn name<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// Applies messages that had waited behind a gap, from `cursor` on while they are
 /// contiguous; returns the new cursor.
 fn advance(conn: &mut PgConnection, district: &str, mut cursor: i64) -> Result<i64> {
-    let start = cursor;
     loop {
         let waiting: Vec<(i64, String, Value)> = stream::table
             .filter(stream::district.eq(district))
@@ -356,84 +353,37 @@ fn advance(conn: &mut PgConnection, district: &str, mut cursor: i64) -> Result<i
             .load(conn)?;
         let n = waiting.len();
         let before = cursor;
-        for (seq, kind, envelope) in waiting {
-            if seq != cursor + 1 {
+        let mut run = Vec::new();
+        for (seq, kind, envelope) in &waiting {
+            let Some(kind) = Kind::parse(kind).filter(|_| *seq == cursor + 1) else {
                 break;
-            }
-            apply(conn, district, seq, &kind, &envelope)?;
-            cursor = seq;
+            };
+            run.push(Pending {
+                seq: *seq,
+                kind,
+                envelope,
+            });
+            cursor = *seq;
         }
+        apply_run(conn, district, &run)?;
         if n < 500 || cursor == before {
             break;
         }
     }
-    if cursor > start {
-        diesel::update(stream::table)
-            .filter(stream::district.eq(district))
-            .filter(stream::seq.gt(start))
-            .filter(stream::seq.le(cursor))
-            .set(stream::applied.eq(true))
-            .execute(conn)?;
-    }
     Ok(cursor)
 }
 
+/// Applies the kinds that are neither snapshots nor records, one message at a time.
 fn apply(
     conn: &mut PgConnection,
     district: &str,
     seq: i64,
-    kind: &str,
-    envelope: &Value,
+    kind: Kind,
+    body: &Value,
 ) -> Result<()> {
-    let body = envelope["body"].clone();
-    match Kind::parse(kind) {
-        Some(Kind::CaseSnapshot) => {
-            let s: v1::CaseSnapshot = serde_json::from_value(body.clone())?;
-            let row = (
-                cases::district.eq(district),
-                cases::case_id.eq(s.case_id),
-                cases::version.eq(s.version as i32),
-                cases::state.eq(name(&s.state)),
-                cases::source.eq(name(&s.source)),
-                cases::urgency.eq(name(&s.urgency)),
-                cases::category_kind.eq(s.category.as_ref().map(|c| name(&c.kind))),
-                cases::category_major.eq(s.category.as_ref().map(|c| c.major.clone())),
-                cases::category_minor.eq(s.category.as_ref().map(|c| c.minor.clone())),
-                cases::street_code.eq(&s.street_code),
-                cases::department_code.eq(&s.department_code),
-                cases::created_at.eq(s.created_at),
-                cases::updated_at.eq(s.updated_at),
-                cases::snapshot.eq(&body),
-            );
-            let inserted = diesel::insert_into(cases::table)
-                .values(row.clone())
-                .on_conflict_do_nothing()
-                .execute(conn)?;
-            if inserted == 0 {
-                // The highest version wins, whatever order snapshots were applied in.
-                diesel::update(cases::table.find((district, s.case_id)))
-                    .filter(cases::version.lt(s.version as i32))
-                    .set(row)
-                    .execute(conn)?;
-            }
-        }
-        Some(Kind::BusinessRecord) => {
-            let r: v1::BusinessRecord = serde_json::from_value(body.clone())?;
-            diesel::insert_into(records::table)
-                .values((
-                    records::district.eq(district),
-                    records::seq.eq(seq),
-                    records::record_id.eq(r.record_id),
-                    records::case_id.eq(r.case_id),
-                    records::action.eq(name(&r.action)),
-                    records::at.eq(r.at),
-                    records::record.eq(&body),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)?;
-        }
-        Some(Kind::MediaManifest) => {
-            let m: v1::MediaManifest = serde_json::from_value(body)?;
+    match kind {
+        Kind::MediaManifest => {
+            let m: v1::MediaManifest = serde_json::from_value(body.clone())?;
             diesel::insert_into(media::table)
                 .values((
                     media::sha256.eq(&m.sha256),
@@ -445,8 +395,8 @@ fn apply(
                 .execute(conn)?;
             verify_media(conn, district, &m)?;
         }
-        Some(Kind::ReconciliationDigest) => {
-            let d: v1::ReconciliationDigest = serde_json::from_value(body)?;
+        Kind::ReconciliationDigest => {
+            let d: v1::ReconciliationDigest = serde_json::from_value(body.clone())?;
             diesel::insert_into(digests::table)
                 .values((
                     digests::district.eq(district),
@@ -459,6 +409,7 @@ fn apply(
                 .on_conflict_do_nothing()
                 .execute(conn)?;
         }
+        // Supervision acknowledgements are kept in the stream; nothing else to apply.
         _ => {}
     }
     Ok(())
