@@ -29,6 +29,13 @@ use crate::error::{Error, Result};
 use crate::media::MediaStore;
 use crate::schema::{exchange_rejections, outbox};
 
+/// What every batch answering one sync request carries.
+struct Answer {
+    request_id: Uuid,
+    oldest_retained_seq: Option<u64>,
+    last_seq: i64,
+}
+
 /// Outbox rows published per round before looking at commands again.
 const BATCH: i64 = 200;
 
@@ -414,67 +421,92 @@ impl Relay {
 
     /// Replays the asked range from the outbox as sync batches below the size limit.
     async fn answer_sync(&self, channel: &Channel, request: &v1::SyncRequest) -> Result<()> {
-        let from = request.from_seq as i64;
+        /// Outbox rows read at a time: a request from seq 1 (reconciliation) may span the
+        /// whole retention period, which need not fit in memory.
+        const PAGE: i64 = 1000;
+        // Leave room for the batch's own envelope around the messages.
+        let budget = v1::MAX_MESSAGE_BYTES - 4096;
         let to = request.to_seq.map_or(i64::MAX, |t| t as i64);
-        let (rows, oldest, last_seq): (Vec<String>, Option<i64>, i64) =
-            db::run(&self.pool, move |conn| {
-                let oldest: Option<i64> = outbox::table
-                    .select(diesel::dsl::min(outbox::seq))
-                    .first(conn)?;
-                let rows = outbox::table
+        let (oldest, last_seq): (Option<i64>, i64) = db::run(&self.pool, |conn| {
+            let oldest = outbox::table
+                .select(diesel::dsl::min(outbox::seq))
+                .first(conn)?;
+            Ok((oldest, super::outbox::last_seq(conn)?))
+        })
+        .await?;
+        let answer = Answer {
+            request_id: request.request_id,
+            oldest_retained_seq: oldest
+                .filter(|o| *o > request.from_seq as i64)
+                .map(|o| o as u64),
+            last_seq,
+        };
+        let mut from = request.from_seq as i64;
+        let mut batch: Vec<v1::Envelope<serde_json::Value>> = Vec::new();
+        let mut size = 0;
+        let mut sent = 0;
+        let mut confirms = Vec::new();
+        loop {
+            let rows: Vec<(i64, String)> = db::run(&self.pool, move |conn| {
+                Ok(outbox::table
                     .filter(outbox::seq.ge(from))
                     .filter(outbox::seq.le(to))
                     .order(outbox::seq.asc())
-                    .select(outbox::message)
-                    .load(conn)?;
-                Ok((rows, oldest, super::outbox::last_seq(conn)?))
+                    .limit(PAGE)
+                    .select((outbox::seq, outbox::message))
+                    .load(conn)?)
             })
             .await?;
-        let oldest_retained = oldest.filter(|o| *o > from).map(|o| o as u64);
-        // Leave room for the batch's own envelope around the messages.
-        let budget = v1::MAX_MESSAGE_BYTES - 4096;
-        let mut batches: Vec<Vec<serde_json::Value>> = vec![Vec::new()];
-        let mut size = 0;
-        for row in rows {
-            if size + row.len() > budget && !batches[batches.len() - 1].is_empty() {
-                batches.push(Vec::new());
-                size = 0;
+            let done = (rows.len() as i64) < PAGE;
+            for (seq, row) in rows {
+                from = seq + 1;
+                if size + row.len() > budget && !batch.is_empty() {
+                    let full = std::mem::take(&mut batch);
+                    confirms.push(self.send_batch(channel, &answer, full, false, sent).await?);
+                    sent += 1;
+                    size = 0;
+                }
+                size += row.len();
+                batch.push(serde_json::from_str(&row)?);
             }
-            size += row.len();
-            let last = batches.len() - 1;
-            batches[last].push(serde_json::from_str(&row)?);
+            if done {
+                break;
+            }
         }
-        let count = batches.len();
-        let mut confirms = Vec::with_capacity(count);
-        for (n, messages) in batches.into_iter().enumerate() {
-            let batch = v1::SyncBatch {
-                request_id: request.request_id,
-                messages: messages
-                    .into_iter()
-                    .map(serde_json::from_value)
-                    .collect::<std::result::Result<_, _>>()?,
-                oldest_retained_seq: oldest_retained,
-                last: n + 1 == count,
-            };
-            let envelope = v1::Envelope::new(&self.district, last_seq as u64, Utc::now(), batch);
-            let id = format!("{}-sync-{}-{n}", self.district, request.request_id);
-            confirms.push(
-                self.publish(
-                    channel,
-                    v1::Kind::SyncBatch,
-                    &id,
-                    &serde_json::to_vec(&envelope)?,
-                )
-                .await?,
-            );
-        }
+        confirms.push(self.send_batch(channel, &answer, batch, true, sent).await?);
         for confirm in confirms {
             if !confirm.await.map_err(broker)?.is_ack() {
                 return Err(Error::Unavailable("the broker refused a sync batch".into()));
             }
         }
-        tracing::info!(district = %self.district, from, batches = count, "answered a sync request");
+        tracing::info!(district = %self.district, from = request.from_seq, batches = sent + 1, "answered a sync request");
         Ok(())
+    }
+
+    /// Publishes the `n`-th batch answering a sync request.
+    async fn send_batch(
+        &self,
+        channel: &Channel,
+        answer: &Answer,
+        messages: Vec<v1::Envelope<serde_json::Value>>,
+        last: bool,
+        n: usize,
+    ) -> Result<lapin::PublisherConfirm> {
+        let batch = v1::SyncBatch {
+            request_id: answer.request_id,
+            messages,
+            oldest_retained_seq: answer.oldest_retained_seq,
+            last,
+        };
+        let envelope = v1::Envelope::new(&self.district, answer.last_seq as u64, Utc::now(), batch);
+        let id = format!("{}-sync-{}-{n}", self.district, answer.request_id);
+        self.publish(
+            channel,
+            v1::Kind::SyncBatch,
+            &id,
+            &serde_json::to_vec(&envelope)?,
+        )
+        .await
     }
 
     /// Drops sent messages older than the retention period.
