@@ -135,6 +135,7 @@ pub fn store(
                     .values((
                         media_chunks::sha256.eq(&chunk.sha256),
                         media_chunks::index.eq(chunk.index as i32),
+                        // Checked at intake: the data is base64.
                         media_chunks::data.eq(base64_decode(&chunk.data).unwrap_or_default()),
                     ))
                     .on_conflict_do_nothing()

@@ -363,7 +363,32 @@ fn check_envelope(
         }
         Kind::BusinessRecord => Body::Record(Box::new(body(header, &envelope, &kind_name)?)),
         Kind::MediaManifest => Body::Manifest(body(header, &envelope, &kind_name)?),
-        Kind::MediaChunk => Body::Chunk(body(header, &envelope, &kind_name)?),
+        Kind::MediaChunk => {
+            let chunk: v1::MediaChunk = body(header, &envelope, &kind_name)?;
+            use base64::Engine;
+            let readable = base64::engine::general_purpose::STANDARD
+                .decode(&chunk.data)
+                .is_ok();
+            if !readable || chunk.index >= chunk.count {
+                let (field, message) = if readable {
+                    (
+                        "body.index",
+                        format!("chunk {} of {}", chunk.index, chunk.count),
+                    )
+                } else {
+                    ("body.data", "not standard base64".to_owned())
+                };
+                return Err(refuse(
+                    header,
+                    Some(&kind_name),
+                    Some(seq),
+                    RejectionCode::InvalidBody,
+                    message,
+                    Some(field),
+                ));
+            }
+            Body::Chunk(chunk)
+        }
         Kind::SupervisionAck => Body::Ack(body(header, &envelope, &kind_name)?),
         Kind::ReconciliationDigest => Body::Digest(body(header, &envelope, &kind_name)?),
         Kind::SyncBatch

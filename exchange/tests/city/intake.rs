@@ -302,3 +302,23 @@ async fn a_photo_without_its_bytes_is_asked_for_again() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_that_is_not_base64_is_refused() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let chunk = v1::MediaChunk {
+        sha256: "0".repeat(64),
+        index: 0,
+        count: 1,
+        data: "not base64!".into(),
+    };
+    send(&broker, 1, chunk).await;
+    send(&broker, 1, snapshot(1, v1::CaseState::Reported)).await;
+    city.wait_for_cursor("330102", 1).await;
+    let told = read_commands(&broker, "330102", 1).await;
+    assert_eq!(
+        codes(&told),
+        [("invalid_body".to_owned(), Some("body.data".to_owned()))]
+    );
+}
