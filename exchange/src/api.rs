@@ -248,11 +248,13 @@ async fn get_case(
             .select(records::record)
             .load(conn)?;
         // A record is complete once the photos it references have arrived and verified.
-        let referenced: Vec<String> = list
+        let mut referenced: Vec<String> = list
             .iter()
             .flat_map(|r| r["media"].as_array().cloned().unwrap_or_default())
             .filter_map(|h| h.as_str().map(str::to_owned))
             .collect();
+        referenced.sort_unstable();
+        referenced.dedup();
         let verified: Vec<String> = media::table
             .filter(media::sha256.eq_any(&referenced))
             .filter(media::verified_at.is_not_null())
