@@ -1,23 +1,24 @@
 //! The city API: the command center reads every district's cases and the exchange's
 //! state; Prometheus scrapes `/metrics`. Read-only: the city acts on districts through the
 //! interchange (commands), never by writing their data. Errors follow the districts'
-//! contract (`{"error": {"code", "message", "field"?}}`), so the platform's error type and
-//! JSON extractor serve here too.
+//! contract (`{"error": {"code", "message", "field"?}}`): the kit's error type and JSON
+//! extractor serve both sides.
 
 use std::future::{Ready, ready};
 use std::net::TcpListener;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, dev::Server, web};
 use chrono::{DateTime, Duration, Utc};
-use citygrid_platform::api::json::Json;
-use citygrid_platform::auth::password;
-use citygrid_platform::auth::token::{Keys, bearer};
-use citygrid_platform::db::DbPool;
-use citygrid_platform::error::Error as HttpError;
+use citygrid_kit::Error as HttpError;
+use citygrid_kit::db::DbPool;
+use citygrid_kit::http::Json;
+use citygrid_kit::password;
+use citygrid_kit::token::{Keys, bearer};
 use diesel::prelude::*;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tracing_actix_web::TracingLogger;
 use uuid::Uuid;
 
 use crate::config::City;
@@ -29,7 +30,8 @@ type HttpResult<T> = std::result::Result<T, HttpError>;
 impl From<Error> for HttpError {
     fn from(e: Error) -> Self {
         match e {
-            Error::Platform(e) => e,
+            Error::Kit(e) => e,
+            Error::Database(e) => HttpError::Database(e),
             other => HttpError::Internal(other.to_string()),
         }
     }
@@ -381,6 +383,7 @@ pub fn server(pool: DbPool, city: &City, listener: TcpListener) -> std::io::Resu
     });
     Ok(actix_web::HttpServer::new(move || {
         actix_web::App::new()
+            .wrap(TracingLogger::default())
             .app_data(state.clone())
             .configure(configure)
     })

@@ -1,17 +1,25 @@
-//! The city file (`tenants/<city>/city.toml`): the city, its districts' tenant files, the
-//! broker, the warehouse database and the intake's tuning.
+//! The city file (`tenants/<city>/city.toml`): the city, its district registry, the
+//! broker, the warehouse database and the intake's tuning. It is the only file the city
+//! reads: districts are known through their registry entries ([`crate::registry`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use citygrid_platform::config::{AuthSection, DatabaseSection, HttpSection, Tenant};
-use citygrid_schemas::amqp::{self, Account};
+use citygrid_kit::broker::{self, Account};
+use citygrid_kit::config::{AuthSection, DatabaseSection, HttpSection, env_override, env_secret};
+use citygrid_schemas::catalogue::Catalogue;
 use secrecy::SecretString;
 use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::registry::{DistrictEntry, Registry};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CityFile {
     pub city: CitySection,
+    /// The district registry: one entry per district of the city.
+    pub districts: Vec<DistrictEntry>,
     pub broker: BrokerSection,
     pub warehouse: DatabaseSection,
     #[serde(default)]
@@ -43,8 +51,9 @@ pub struct CitySection {
     pub name: String,
     /// Monthly periods and report dates are in this zone.
     pub time_zone: String,
-    /// District tenant files, relative to the city file.
-    pub districts: Vec<PathBuf>,
+    /// The category catalogues (one per edition of the standard) the districts file
+    /// under, relative to the city file; a registry entry names its edition.
+    pub catalogues: Vec<PathBuf>,
 }
 
 /// The RabbitMQ the interchange runs on (schemas/AMQP.md).
@@ -59,10 +68,10 @@ pub struct BrokerSection {
     /// A broker administrator (provisioning only); `CITYGRID_BROKER_ADMIN_PASSWORD`
     /// overrides the password.
     pub admin_user: String,
-    pub admin_password: String,
+    pub admin_password: SecretString,
     /// The exchange's own broker user; `CITYGRID_CITY_AMQP_PASSWORD` overrides the password.
     pub city_user: String,
-    pub city_password: String,
+    pub city_password: SecretString,
 }
 
 /// How the intake takes messages in.
@@ -103,69 +112,66 @@ impl Default for IntakeSection {
     }
 }
 
-/// A loaded city: the file and its districts' tenants.
+/// A loaded city: its file and the registry built from it.
 #[derive(Debug)]
 pub struct City {
     pub file: CityFile,
-    pub districts: Vec<Tenant>,
+    pub time_zone: chrono_tz::Tz,
+    pub registry: Registry,
 }
 
 impl City {
-    pub fn load(path: &Path) -> Result<City, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut file: CityFile =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if let Ok(password) = std::env::var("CITYGRID_BROKER_ADMIN_PASSWORD") {
-            file.broker.admin_password = password;
-        }
-        if let Ok(password) = std::env::var("CITYGRID_CITY_AMQP_PASSWORD") {
-            file.broker.city_password = password;
-        }
-        if let Ok(url) = std::env::var("CITYGRID_WAREHOUSE_URL") {
-            file.warehouse.url = url;
-        }
+    /// Reads and validates the city file; the `CITYGRID_*` variables named in the file's
+    /// sections override it.
+    pub fn load(path: &Path) -> Result<City> {
+        let mut file: CityFile = citygrid_kit::config::read_toml(path)?;
+        let broker = &mut file.broker;
+        env_secret(&mut broker.admin_password, "CITYGRID_BROKER_ADMIN_PASSWORD");
+        env_secret(&mut broker.city_password, "CITYGRID_CITY_AMQP_PASSWORD");
+        env_override(&mut broker.vhost, "CITYGRID_BROKER_VHOST");
+        env_secret(&mut file.warehouse.url, "CITYGRID_WAREHOUSE_URL");
+        env_override(&mut file.http.bind, "CITYGRID_CITY_HTTP_BIND");
+        env_secret(&mut file.auth.jwt_secret, "CITYGRID_CITY_JWT_SECRET");
         if let Some(seconds) = std::env::var("CITYGRID_INTAKE_GAP_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
         {
             file.intake.gap_seconds = seconds;
         }
-        if let Ok(vhost) = std::env::var("CITYGRID_BROKER_VHOST") {
-            file.broker.vhost = vhost;
-        }
-        if let Ok(bind) = std::env::var("CITYGRID_CITY_HTTP_BIND") {
-            file.http.bind = bind;
-        }
-        if let Ok(secret) = std::env::var("CITYGRID_CITY_JWT_SECRET") {
-            file.auth.jwt_secret = secret.into();
-        }
+        let name = path.display();
         for user in &file.users {
             for role in &user.roles {
                 if crate::api::CityRole::parse(role).is_none() {
-                    return Err(format!(
-                        "{}: users.{}.roles: unknown role {role:?} (city_supervisor or city_leader)",
-                        path.display(),
+                    return Err(Error::Config(format!(
+                        "{name}: users.{}.roles: unknown role {role:?} (city_supervisor or city_leader)",
                         user.username
-                    ));
+                    )));
                 }
             }
         }
+        let time_zone = file.city.time_zone.parse().map_err(|_| {
+            Error::Config(format!(
+                "{name}: city.time_zone: unknown time zone {:?}",
+                file.city.time_zone
+            ))
+        })?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let districts = file
+        let catalogues = file
             .city
-            .districts
+            .catalogues
             .iter()
-            .map(|d| Tenant::load(&dir.join(d)).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        for tenant in &districts {
-            if tenant.config.exchange.is_none() {
-                return Err(format!(
-                    "{}: no [exchange] section, so the city does not know the district's broker user",
-                    tenant.file.display()
-                ));
-            }
-        }
-        Ok(City { file, districts })
+            .map(|c| {
+                Catalogue::load(&dir.join(c))
+                    .map(Arc::new)
+                    .map_err(|e| Error::Config(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let registry = Registry::build(path, dir, &file.districts, &catalogues, time_zone)?;
+        Ok(City {
+            file,
+            time_zone,
+            registry,
+        })
     }
 
     pub fn city_account(&self) -> Account {
@@ -175,8 +181,8 @@ impl City {
         }
     }
 
-    pub fn amqp_uri(&self) -> String {
-        amqp::amqp_uri(
+    pub fn amqp_uri(&self) -> SecretString {
+        broker::amqp_uri(
             &self.file.broker.amqp,
             &self.city_account(),
             &self.file.broker.vhost,

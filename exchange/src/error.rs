@@ -8,8 +8,9 @@ pub enum Error {
     Database(#[from] diesel::result::Error),
     #[error("broker: {0}")]
     Broker(#[from] lapin::Error),
-    #[error("{0}")]
-    Platform(#[from] citygrid_platform::Error),
+    /// The shared plumbing's failures (pool, tokens, JSON bodies), with their HTTP face.
+    #[error(transparent)]
+    Kit(#[from] citygrid_kit::Error),
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("{0}")]

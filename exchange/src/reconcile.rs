@@ -7,15 +7,14 @@
 //! is applied when it arrives).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use citygrid_platform::exchange::digest::day_bounds;
 use citygrid_schemas as v1;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text, Timestamptz};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::Result;
-use crate::intake::validate::Directory;
+use crate::error::{Error, Result};
+use crate::registry::Registry;
 use crate::schema::{digests, districts};
 use crate::warehouse;
 
@@ -73,7 +72,7 @@ pub fn city_digest(
 /// of any day that differs. `recheck` compares again digests compared before.
 pub fn reconcile(
     conn: &mut PgConnection,
-    directory: &Directory,
+    registry: &Registry,
     district: Option<&str>,
     day: Option<NaiveDate>,
     recheck: bool,
@@ -118,12 +117,12 @@ pub fn reconcile(
                 city_cases: None,
                 matches: None,
             };
-            let Some(tenant) = directory.get(&code) else {
+            let Some(registered) = registry.get(&code) else {
                 outcomes.push(outcome);
                 continue;
             };
             if cursor >= up_to && (recheck || compared.is_none()) {
-                let (from, to) = day_bounds(tenant.time_zone, day)?;
+                let (from, to) = v1::day_bounds(&registered.time_zone, day).ok_or_else(|| Error::Internal(format!("no local day {day} in {}", registered.time_zone)))?;
                 let (city_cases, city_sha) = city_digest(conn, &code, from, to, up_to)?;
                 let matches = city_cases == cases && city_sha == sha256;
                 diesel::update(digests::table.find((&code, seq)))

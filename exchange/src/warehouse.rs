@@ -11,23 +11,24 @@ use serde_json::{Value, json};
 
 use crate::error::Result;
 use crate::intake::validate::{Accepted, Body, Refusal};
+use crate::registry::Registry;
 use crate::schema::{commands, digests, districts, media, media_chunks, rejections, stream};
 
 /// Registers the city's districts (code, name, broker user); keeps cursors of known ones.
-pub fn register_districts(
-    conn: &mut PgConnection,
-    list: &[(String, String, String)],
-) -> Result<()> {
-    for (code, name, user) in list {
+pub fn register_districts(conn: &mut PgConnection, registry: &Registry) -> Result<()> {
+    for d in registry.iter() {
         diesel::insert_into(districts::table)
             .values((
-                districts::code.eq(code),
-                districts::name.eq(name),
-                districts::broker_user.eq(user),
+                districts::code.eq(&d.code),
+                districts::name.eq(&d.name),
+                districts::broker_user.eq(&d.broker_user),
             ))
             .on_conflict(districts::code)
             .do_update()
-            .set((districts::name.eq(name), districts::broker_user.eq(user)))
+            .set((
+                districts::name.eq(&d.name),
+                districts::broker_user.eq(&d.broker_user),
+            ))
             .execute(conn)?;
     }
     Ok(())

@@ -47,10 +47,10 @@ impl AppState {
 /// Blocking: call before the server starts.
 pub fn prepare(tenant: &Tenant, pool: &DbPool) -> Result<(usize, usize)> {
     let mut conn = pool.get().map_err(|e| {
-        Error::Unavailable(format!(
+        Error::unavailable(format!(
             "cannot reach the database of district {} ({}): {e}",
             tenant.code(),
-            tenant.config.database.url
+            tenant.config.database.display_url()
         ))
     })?;
     let migrated = db::migrate(&mut conn)?;

@@ -6,9 +6,14 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use citygrid_kit::broker::{self, Account};
 use geo::{Contains, InteriorPoint, MultiPolygon, Point, Polygon};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+pub use citygrid_kit::config::{
+    AuthSection, DatabaseSection, HttpSection, env_override, env_secret,
+};
 
 use crate::calendar::{Period, WorkCalendar};
 use crate::case::workflow::Role;
@@ -48,48 +53,6 @@ pub struct DistrictSection {
     pub manual: PathBuf,
     pub boundary: PathBuf,
     pub data_dir: PathBuf,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatabaseSection {
-    pub url: String,
-    #[serde(default = "default_pool_size")]
-    pub pool_size: u32,
-    #[serde(default = "default_connection_timeout")]
-    pub connection_timeout_secs: u64,
-    #[serde(default = "default_statement_timeout")]
-    pub statement_timeout_ms: u64,
-}
-
-fn default_pool_size() -> u32 {
-    8
-}
-fn default_connection_timeout() -> u64 {
-    5
-}
-fn default_statement_timeout() -> u64 {
-    10_000
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSection {
-    pub bind: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSection {
-    /// HMAC key for tokens. Overridden by `CITYGRID_JWT_SECRET`; the files in the repo
-    /// carry demo keys only.
-    pub jwt_secret: SecretString,
-    #[serde(default = "default_token_ttl")]
-    pub token_ttl_minutes: i64,
-}
-
-fn default_token_ttl() -> i64 {
-    480
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,16 +112,16 @@ fn default_retention_days() -> u32 {
 }
 
 impl ExchangeSection {
-    pub fn account(&self) -> citygrid_schemas::amqp::Account {
-        citygrid_schemas::amqp::Account {
+    pub fn account(&self) -> Account {
+        Account {
             user: self.user.clone(),
-            password: self.password.expose_secret().to_owned(),
+            password: self.password.clone(),
         }
     }
 
-    /// The AMQP URI of this district's connection.
-    pub fn uri(&self) -> String {
-        citygrid_schemas::amqp::amqp_uri(&self.broker, &self.account(), &self.vhost)
+    /// The AMQP URI of this district's connection (secret: it carries the password).
+    pub fn uri(&self) -> SecretString {
+        broker::amqp_uri(&self.broker, &self.account(), &self.vhost)
     }
 }
 
@@ -255,19 +218,10 @@ impl Tenant {
     /// serves several test or benchmark instances).
     pub fn load(path: &Path) -> Result<Tenant> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::config(&file, "-", format!("cannot read the tenant file: {e}")))?;
-        let mut config: TenantFile = toml::from_str(&text)
-            .map_err(|e| Error::config(&file, "-", e.to_string().trim_end().to_owned()))?;
-        if let Ok(secret) = std::env::var("CITYGRID_JWT_SECRET") {
-            config.auth.jwt_secret = secret.into();
-        }
-        if let Ok(url) = std::env::var("CITYGRID_DATABASE_URL") {
-            config.database.url = url;
-        }
-        if let Ok(bind) = std::env::var("CITYGRID_HTTP_BIND") {
-            config.http.bind = bind;
-        }
+        let mut config: TenantFile = citygrid_kit::config::read_toml(path)?;
+        env_secret(&mut config.auth.jwt_secret, "CITYGRID_JWT_SECRET");
+        env_secret(&mut config.database.url, "CITYGRID_DATABASE_URL");
+        env_override(&mut config.http.bind, "CITYGRID_HTTP_BIND");
         if let Ok(secret) = std::env::var("CITYGRID_WEBHOOK_SECRET") {
             config.notifications.webhook_secret = Some(secret.into());
         }
@@ -275,15 +229,9 @@ impl Tenant {
             config.notifications.sms_api_key = Some(key.into());
         }
         if let Some(exchange) = config.exchange.as_mut() {
-            if let Ok(broker) = std::env::var("CITYGRID_AMQP_BROKER") {
-                exchange.broker = broker;
-            }
-            if let Ok(vhost) = std::env::var("CITYGRID_AMQP_VHOST") {
-                exchange.vhost = vhost;
-            }
-            if let Ok(password) = std::env::var("CITYGRID_AMQP_PASSWORD") {
-                exchange.password = password.into();
-            }
+            env_override(&mut exchange.broker, "CITYGRID_AMQP_BROKER");
+            env_override(&mut exchange.vhost, "CITYGRID_AMQP_VHOST");
+            env_secret(&mut exchange.password, "CITYGRID_AMQP_PASSWORD");
         }
         let dir = path.parent().unwrap_or(Path::new("."));
         validate(&file, &config)?;

@@ -1,74 +1,25 @@
-//! Connection pool, embedded migrations, and the one way async code reaches diesel.
-
-use std::time::Duration;
+//! The district database: embedded migrations, and the one way async code reaches diesel
+//! (the kit's pool and blocking helper, typed to the platform's error).
 
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
-use crate::config::DatabaseSection;
+pub use citygrid_kit::db::{DbConn, DbPool, pool};
+
 use crate::error::{Error, Result};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type DbPool = Pool<ConnectionManager<PgConnection>>;
-pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
-
-/// Sets `statement_timeout` on every new connection, so a runaway query frees its
-/// worker instead of holding it.
-#[derive(Debug)]
-struct SessionSettings {
-    statement_timeout_ms: u64,
-}
-
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        diesel::sql_query(format!(
-            "SET statement_timeout = {}",
-            self.statement_timeout_ms
-        ))
-        .execute(conn)
-        .map(|_| ())
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-pub fn pool(settings: &DatabaseSection) -> Result<DbPool> {
-    Pool::builder()
-        .max_size(settings.pool_size)
-        .connection_timeout(Duration::from_secs(settings.connection_timeout_secs))
-        // No `SELECT 1` on every checkout (a round trip per request); a broken
-        // connection is detected by its failed query and dropped by `has_broken`.
-        .test_on_check_out(false)
-        .connection_customizer(Box::new(SessionSettings {
-            statement_timeout_ms: settings.statement_timeout_ms,
-        }))
-        .build(ConnectionManager::new(&settings.url))
-        .map_err(|e| Error::Unavailable(format!("cannot open the database pool: {e}")))
-}
-
 /// Applies pending migrations; returns how many ran.
 pub fn migrate(conn: &mut PgConnection) -> Result<usize> {
-    conn.run_pending_migrations(MIGRATIONS)
-        .map(|done| done.len())
-        .map_err(|e| Error::Migration(e.to_string()))
+    citygrid_kit::db::migrate(conn, MIGRATIONS).map_err(|e| Error::Migration(e.to_string()))
 }
 
 /// Runs blocking diesel work on the blocking pool, inside the caller's tracing span.
-/// The connection is taken there too, so waiting for one never stalls an async worker.
 pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut PgConnection) -> Result<T> + Send + 'static,
 {
-    let pool = pool.clone();
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        let mut conn = pool
-            .get()
-            .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))?;
-        work(&mut conn)
-    })
-    .await?
+    citygrid_kit::db::run(pool, work).await
 }

@@ -145,9 +145,9 @@ fn after(
 ) -> Result<DateTime<Utc>> {
     match clock {
         Clock::Natural => Ok(from + amount),
-        Clock::Working => calendar.add(from, amount).ok_or_else(|| {
-            Error::Internal("the working calendar has no working time ahead".into())
-        }),
+        Clock::Working => calendar
+            .add(from, amount)
+            .ok_or_else(|| Error::internal("the working calendar has no working time ahead")),
     }
 }
 

@@ -60,17 +60,40 @@ pub enum Urgency {
 }
 
 /// 部件 (components, fixed objects) or 事件 (events), GB/T 30428.2 / CJ/T 214.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CategoryKind {
-    /// 部件
+    /// 部件: a physical object with an owner (manhole cover, street lamp…).
     Component,
-    /// 事件
+    /// 事件: something that happens (illegal dumping, street vending…).
     Event,
 }
 
+impl CategoryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CategoryKind::Component => "component",
+            CategoryKind::Event => "event",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "component" => Some(CategoryKind::Component),
+            "event" => Some(CategoryKind::Event),
+            _ => None,
+        }
+    }
+}
+
 /// A case's category: kind plus 2-digit major (大类) and minor (小类) codes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Category {
     pub kind: CategoryKind,
     /// 大类 code, two digits (e.g. `01` 市容环境 for events).

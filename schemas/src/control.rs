@@ -152,6 +152,21 @@ impl Body for Rejection {
     const KIND: Kind = Kind::Rejection;
 }
 
+/// The UTC instants a local day starts and ends (a digest's `day` is the district's local
+/// day: cases whose `created_at` falls in `[start, end)`). `None` only for a day at the
+/// edge of chrono's range or a zone without a midnight that day.
+pub fn day_bounds<Z: chrono::TimeZone>(
+    zone: &Z,
+    day: chrono::NaiveDate,
+) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+    let start = |d: chrono::NaiveDate| {
+        zone.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .earliest()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    Some((start(day)?, start(day.succ_opt()?)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@
 
 pub mod amqp;
 mod case;
+pub mod catalogue;
 mod control;
 pub mod json;
 mod media;

@@ -9,21 +9,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use citygrid_kit::broker::{self, Account, Admin};
 use citygrid_platform::config::Tenant;
-use citygrid_schemas::amqp::{self, Account, Admin};
+use citygrid_schemas::amqp;
+use citygrid_test_support::broker::publish_raw;
+use citygrid_test_support::pg::TestDatabase;
+use citygrid_test_support::repo;
 use diesel::prelude::*;
+use secrecy::ExposeSecret;
+
+pub use citygrid_test_support::png;
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "demo-pass-1";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn admin_url() -> String {
-    std::env::var("CITYGRID_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-}
 
 pub fn citygrid_bin() -> PathBuf {
     if let Ok(bin) = std::env::var("CITYGRID_BIN") {
@@ -49,14 +47,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-fn create_database(name: &str) {
-    let mut admin =
-        PgConnection::establish(&format!("{}/postgres", admin_url())).expect("admin connection");
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .expect("create database");
 }
 
 /// One `citygrid` process that can be killed and started again with the same settings.
@@ -132,7 +122,7 @@ pub struct World {
     pub vhost: String,
     admin: Admin,
     id: String,
-    databases: Vec<String>,
+    databases: Vec<TestDatabase>,
     dir: PathBuf,
 }
 
@@ -143,35 +133,29 @@ impl World {
         let admin = Admin::new("http://127.0.0.1:15672", "guest", "guest");
         // The sample users (demo passwords) get permissions on this vhost too: RabbitMQ
         // users are global, their permissions are per vhost.
-        let city = Account {
-            user: "citygrid-city".into(),
-            password: "demo-only-amqp-city".into(),
-        };
+        let city = Account::new("citygrid-city", "demo-only-amqp-city");
         let codes = ["330102", "330105", "330106"];
         let districts: Vec<(String, Account)> = codes
             .iter()
             .map(|c| {
                 (
                     c.to_string(),
-                    Account {
-                        user: format!("citygrid-{c}"),
-                        password: format!("demo-only-amqp-{c}"),
-                    },
+                    Account::new(format!("citygrid-{c}"), format!("demo-only-amqp-{c}")),
                 )
             })
             .collect();
-        amqp::provision(&admin, &vhost, &city, &districts)
+        broker::provision(&admin, &vhost, &city, &districts)
             .await
             .expect("provision (run ops/up)");
         let connection = lapin::Connection::connect(
-            &amqp::amqp_uri("127.0.0.1:5672", &city, &vhost),
+            broker::amqp_uri("127.0.0.1:5672", &city, &vhost).expose_secret(),
             lapin::ConnectionProperties::default(),
         )
         .await
         .expect("city connection");
         let channel = connection.create_channel().await.expect("channel");
         let codes: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
-        amqp::declare(&channel, &codes).await.expect("topology");
+        broker::declare(&channel, &codes).await.expect("topology");
         let _ = connection.close(200, "declared".into()).await;
         let dir = std::env::temp_dir().join(format!("citygrid-e2e-{id}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -185,10 +169,10 @@ impl World {
     }
 
     fn database(&mut self, what: &str) -> String {
-        let name = format!("citygrid_e2e_{}_{what}", self.id);
-        create_database(&name);
-        self.databases.push(name.clone());
-        format!("{}/{name}", admin_url())
+        let database = TestDatabase::new(&format!("citygrid_e2e_{}_{what}", self.id));
+        let url = database.url.clone();
+        self.databases.push(database);
+        url
     }
 
     pub async fn district(&mut self, code: &str) -> District {
@@ -316,46 +300,14 @@ impl World {
         user_id: Option<&str>,
         payload: &[u8],
     ) {
-        use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-        use lapin::types::ShortString;
-        let account = Account {
-            user: format!("citygrid-{code}"),
-            password: format!("demo-only-amqp-{code}"),
-        };
+        let account = Account::new(format!("citygrid-{code}"), format!("demo-only-amqp-{code}"));
         let connection = lapin::Connection::connect(
-            &amqp::amqp_uri("127.0.0.1:5672", &account, &self.vhost),
+            broker::amqp_uri("127.0.0.1:5672", &account, &self.vhost).expose_secret(),
             lapin::ConnectionProperties::default(),
         )
         .await
         .expect("district connection");
-        let channel = connection.create_channel().await.expect("channel");
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .expect("confirms");
-        let mut props = lapin::BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_message_id(ShortString::from(message_id))
-            .with_type(ShortString::from(
-                key.rsplit('.').next().unwrap_or_default(),
-            ));
-        if let Some(user) = user_id {
-            props = props.with_user_id(ShortString::from(user));
-        }
-        let confirm = channel
-            .basic_publish(
-                amqp::DISTRICTS_EXCHANGE.into(),
-                key.into(),
-                BasicPublishOptions::default(),
-                payload,
-                props,
-            )
-            .await
-            .expect("publish")
-            .await
-            .expect("confirm");
-        assert!(confirm.is_ack());
-        let _ = connection.close(200, "sent".into()).await;
+        publish_raw(&connection, key, message_id, user_id, payload).await;
     }
 
     /// Runs `citygrid district digest` for a district (today so far).
@@ -397,12 +349,7 @@ impl Drop for World {
                     let _ = admin.delete_vhost(&vhost).await;
                 });
             }
-            if let Ok(mut conn) = PgConnection::establish(&format!("{}/postgres", admin_url())) {
-                for db in databases {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                        .execute(&mut conn);
-                }
-            }
+            drop(databases);
             let _ = std::fs::remove_dir_all(dir);
         })
         .join()
@@ -498,19 +445,6 @@ impl Session {
             .expect("JSON");
         body["sha256"].as_str().expect("sha256").to_owned()
     }
-}
-
-/// A 1×1 PNG with `tag` after its end, so each photo hashes differently.
-pub fn png(tag: &str) -> Vec<u8> {
-    let mut bytes = vec![
-        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
-        0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00,
-        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49,
-        0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-    ];
-    bytes.extend_from_slice(tag.as_bytes());
-    bytes
 }
 
 impl District {

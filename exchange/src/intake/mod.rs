@@ -19,18 +19,20 @@ use lapin::{Channel, Connection, ConnectionProperties};
 
 use crate::config::IntakeSection;
 use crate::error::{Error, Result};
+use crate::registry::Registry;
 use crate::{blocking, warehouse};
-use citygrid_platform::db::DbPool;
-use validate::{Directory, Incoming};
+use citygrid_kit::db::DbPool;
+use secrecy::{ExposeSecret, SecretString};
+use validate::Incoming;
 
 /// One running intake.
 #[derive(Clone)]
 pub struct Intake {
     pub pool: DbPool,
-    pub directory: Arc<Directory>,
+    pub registry: Arc<Registry>,
     pub settings: IntakeSection,
     /// The city's AMQP URI (its own broker user).
-    pub uri: String,
+    pub uri: SecretString,
     pub city_user: String,
 }
 
@@ -49,7 +51,8 @@ impl Intake {
     }
 
     async fn session(&self) -> Result<()> {
-        let connection = Connection::connect(&self.uri, ConnectionProperties::default()).await?;
+        let connection =
+            Connection::connect(self.uri.expose_secret(), ConnectionProperties::default()).await?;
         let outcome = self.consume(&connection).await;
         // Close explicitly: a dropped lapin connection can linger, and with it the
         // deliveries it holds unacknowledged, which the broker then gives nobody else.
@@ -102,9 +105,9 @@ impl Intake {
                     if photos > 0 {
                         tracing::warn!(photos, "photos announced without their bytes; asked for again");
                     }
-                    let directory = self.directory.clone();
+                    let registry = self.registry.clone();
                     blocking(&self.pool, move |conn| {
-                        crate::reconcile::reconcile(conn, &directory, None, None, false)
+                        crate::reconcile::reconcile(conn, &registry, None, None, false)
                     })
                     .await?;
                 }
@@ -131,7 +134,7 @@ impl Intake {
                 .as_ref()
                 .map(|m| m.to_string());
             let verdict = validate::check(
-                &self.directory,
+                &self.registry,
                 Incoming {
                     routing_key: delivery.routing_key.as_str(),
                     user_id: user_id.as_deref(),
@@ -191,7 +194,7 @@ impl Intake {
                         ..BasicPublishOptions::default()
                     },
                     message.as_bytes(),
-                    amqp::properties(&id, kind, &self.city_user),
+                    citygrid_kit::broker::properties(&id, kind, &self.city_user),
                 )
                 .await?
                 .await?;

@@ -2,33 +2,11 @@
 //! whether it is a well-formed v1 message of a kind a district sends, and whether it makes
 //! sense (known category, a state its fields allow). Pure: unit-tested without a broker.
 
-use citygrid_platform::catalogue::{CategoryKind, CategoryRef};
-use citygrid_platform::config::Tenant;
 use citygrid_schemas::{self as v1, Kind, RejectionCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// The districts the exchange knows, found by broker user or by code.
-#[derive(Debug)]
-pub struct Directory {
-    districts: Vec<Tenant>,
-}
-
-impl Directory {
-    pub fn new(districts: Vec<Tenant>) -> Directory {
-        Directory { districts }
-    }
-
-    pub fn by_user(&self, user: &str) -> Option<&Tenant> {
-        self.districts
-            .iter()
-            .find(|t| t.config.exchange.as_ref().is_some_and(|e| e.user == user))
-    }
-
-    pub fn get(&self, code: &str) -> Option<&Tenant> {
-        self.districts.iter().find(|t| t.code() == code)
-    }
-}
+use crate::registry::{District, Registry};
 
 /// A delivery as the broker handed it over.
 #[derive(Debug, Clone, Copy)]
@@ -110,8 +88,8 @@ fn refuse(
 }
 
 /// Checks one delivery from the intake queue.
-pub fn check(directory: &Directory, incoming: Incoming<'_>) -> Verdict {
-    match check_delivery(directory, incoming) {
+pub fn check(registry: &Registry, incoming: Incoming<'_>) -> Verdict {
+    match check_delivery(registry, incoming) {
         Ok(verdict) => verdict,
         Err(refusal) => Verdict {
             accepted: Vec::new(),
@@ -121,7 +99,7 @@ pub fn check(directory: &Directory, incoming: Incoming<'_>) -> Verdict {
     }
 }
 
-fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdict, Refusal> {
+fn check_delivery(registry: &Registry, incoming: Incoming<'_>) -> Result<Verdict, Refusal> {
     // The routing key's district is trustworthy too: topic permissions let a district
     // publish only its own keys. It is where a refusal goes when all else is unreadable.
     let mut parts = incoming.routing_key.splitn(3, '.');
@@ -148,7 +126,7 @@ fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdi
         district: key_district,
         message_id: incoming.message_id,
     };
-    let Some(sender) = incoming.user_id.and_then(|u| directory.by_user(u)) else {
+    let Some(sender) = incoming.user_id.and_then(|u| registry.by_user(u)) else {
         return Err(refuse(
             &header,
             Some(key_kind),
@@ -161,7 +139,7 @@ fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdi
             None,
         ));
     };
-    if sender.code() != key_district {
+    if sender.code != key_district {
         return Err(refuse(
             &header,
             Some(key_kind),
@@ -169,7 +147,7 @@ fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdi
             RejectionCode::WrongDistrict,
             format!(
                 "broker user of district {} published under district {key_district}",
-                sender.code()
+                sender.code
             ),
             None,
         ));
@@ -222,7 +200,11 @@ fn check_delivery(directory: &Directory, incoming: Incoming<'_>) -> Result<Verdi
     })
 }
 
-fn check_batch(sender: &Tenant, header: &Header<'_>, envelope: Value) -> Result<Verdict, Refusal> {
+fn check_batch(
+    sender: &District,
+    header: &Header<'_>,
+    envelope: Value,
+) -> Result<Verdict, Refusal> {
     check_header(sender, header, &envelope, Kind::SyncBatch)?;
     let batch: v1::SyncBatch = body(header, &envelope, "sync_batch")?;
     let mut verdict = Verdict::default();
@@ -253,7 +235,7 @@ fn check_batch(sender: &Tenant, header: &Header<'_>, envelope: Value) -> Result<
 }
 
 fn check_header(
-    sender: &Tenant,
+    sender: &District,
     header: &Header<'_>,
     envelope: &Value,
     kind: Kind,
@@ -276,13 +258,12 @@ fn check_header(
             "schema",
         );
     }
-    if envelope["district"] != sender.code() {
+    if envelope["district"] != sender.code {
         return refuse_header(
             RejectionCode::WrongDistrict,
             format!(
                 "the envelope says district {}, the sender is {}",
-                envelope["district"],
-                sender.code()
+                envelope["district"], sender.code
             ),
             "district",
         );
@@ -320,7 +301,7 @@ fn body<T: DeserializeOwned>(
 }
 
 fn check_envelope(
-    sender: &Tenant,
+    sender: &District,
     header: &Header<'_>,
     envelope: Value,
 ) -> Result<Accepted, Refusal> {
@@ -400,7 +381,7 @@ fn check_envelope(
         }
     };
     Ok(Accepted {
-        district: sender.code().to_owned(),
+        district: sender.code.to_owned(),
         seq: seq as i64,
         kind,
         message_id: header.message_id.map(str::to_owned),
@@ -412,32 +393,23 @@ fn check_envelope(
 /// The checks a schema cannot express: the category is one of the district's, and the
 /// fields a state needs are there.
 fn check_snapshot(
-    district: &Tenant,
+    district: &District,
     snapshot: &v1::CaseSnapshot,
 ) -> Result<(), (&'static str, String)> {
     use v1::CaseState::*;
     if snapshot.version == 0 {
         return Err(("body.version", "versions start at 1".into()));
     }
-    if let Some(category) = &snapshot.category {
-        let kind = match category.kind {
-            v1::CategoryKind::Component => CategoryKind::Component,
-            v1::CategoryKind::Event => CategoryKind::Event,
-        };
-        let known = district.catalogue.get(&CategoryRef {
-            kind,
-            major: category.major.clone(),
-            minor: category.minor.clone(),
-        });
-        if known.is_none() {
-            return Err((
-                "body.category",
-                format!(
-                    "{:?} {}{} is not in the category catalogue",
-                    category.kind, category.major, category.minor
-                ),
-            ));
-        }
+    if let Some(category) = &snapshot.category
+        && district.catalogue.get(category).is_none()
+    {
+        return Err((
+            "body.category",
+            format!(
+                "{:?} {}{} is not in the category catalogue",
+                category.kind, category.major, category.minor
+            ),
+        ));
     }
     let filed = matches!(
         snapshot.state,
@@ -450,20 +422,17 @@ fn check_snapshot(
         ));
     }
     if matches!(snapshot.state, Dispatched | Suspended | Handled) {
-        match &snapshot.department_code {
-            None => {
-                return Err((
-                    "body.department_code",
-                    format!("a {:?} case must have a department", snapshot.state),
-                ));
-            }
-            Some(code) if district.department(code).is_none() => {
-                return Err((
-                    "body.department_code",
-                    format!("{code:?} is not a department of {}", district.code()),
-                ));
-            }
-            Some(_) => {}
+        // Departments are the district's own organisation: the city learns their codes
+        // from the stream and does not keep a list to check them against.
+        if snapshot
+            .department_code
+            .as_deref()
+            .is_none_or(str::is_empty)
+        {
+            return Err((
+                "body.department_code",
+                format!("a {:?} case must have a department", snapshot.state),
+            ));
         }
     }
     Ok(())

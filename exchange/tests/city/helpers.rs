@@ -10,46 +10,38 @@ use chrono::Utc;
 use citygrid_exchange::config::City;
 use citygrid_exchange::schema::districts;
 use citygrid_schemas::{self as v1, amqp};
+use citygrid_test_support::pg::TestDatabase;
 use diesel::prelude::*;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::types::ShortString;
 use serde_json::json;
-
-pub fn admin_url() -> String {
-    std::env::var("CITYGRID_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-}
 
 /// A running intake on its own warehouse database, for the test broker's districts.
 pub struct TestCity {
-    pub pool: citygrid_platform::db::DbPool,
+    pub pool: citygrid_kit::db::DbPool,
     /// The city API, e.g. `http://127.0.0.1:41234`.
     pub base: String,
-    db_name: String,
     task: tokio::task::JoinHandle<()>,
     server: actix_web::dev::ServerHandle,
+    /// Dropped last: the intake and server stop before their database goes.
+    _warehouse: TestDatabase,
 }
 
 impl TestCity {
     pub async fn start(broker: &TestBroker) -> TestCity {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/hangzhou/city.toml");
         let mut city = City::load(&path).expect("sample city");
-        let db_name = format!("citygrid_xt_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&format!("{}/postgres", admin_url()))
-            .expect("admin connection");
-        diesel::sql_query(format!("CREATE DATABASE {db_name}"))
-            .execute(&mut admin)
-            .expect("create warehouse");
-        city.file.warehouse.url = format!("{}/{db_name}", admin_url());
+        let warehouse = tokio::task::block_in_place(|| TestDatabase::new("citygrid_xt"));
+        city.file.warehouse.url = warehouse.url.clone().into();
         city.file.broker.vhost = broker.vhost.clone();
         city.file.broker.city_user = broker.city.user.clone();
         city.file.broker.city_password = broker.city.password.clone();
         city.file.intake.gap_seconds = 1;
-        city.districts.retain(|t| t.code() != "330106");
-        for tenant in &mut city.districts {
-            tenant.config.exchange = Some(broker.section(tenant.code()));
+        // The test broker provisions 330102 and 330105 under users of its own.
+        city.registry.retain(|d| d.code != "330106");
+        for (code, account) in &broker.districts {
+            let district = city.registry.get_mut(code).expect("a registered district");
+            district.broker_user = account.user.clone();
         }
-        let pool = citygrid_platform::db::pool(&city.file.warehouse).expect("pool");
+        let pool = citygrid_kit::db::pool(&city.file.warehouse).expect("pool");
         let prepared = pool.clone();
         let city = tokio::task::spawn_blocking(move || {
             citygrid_exchange::prepare(&prepared, &city).expect("prepare");
@@ -66,9 +58,9 @@ impl TestCity {
         TestCity {
             pool,
             base,
-            db_name,
             task,
             server: handle,
+            _warehouse: warehouse,
         }
     }
 
@@ -98,58 +90,7 @@ impl Drop for TestCity {
     fn drop(&mut self) {
         self.task.abort();
         drop(self.server.stop(false));
-        let (url, db_name) = (format!("{}/postgres", admin_url()), self.db_name.clone());
-        std::thread::spawn(move || {
-            if let Ok(mut admin) = PgConnection::establish(&url) {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                        .execute(&mut admin);
-            }
-        })
-        .join()
-        .ok();
     }
-}
-
-/// Publishes raw bytes as district `as_district`'s broker user; `user_id: None` leaves the
-/// property out.
-pub async fn publish(
-    broker: &TestBroker,
-    as_district: &str,
-    key: &str,
-    message_id: &str,
-    user_id: Option<&str>,
-    payload: &[u8],
-) {
-    let connection = broker.connect(broker.account(as_district)).await;
-    let channel = connection.create_channel().await.expect("channel");
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .expect("confirms");
-    let kind = key.rsplit('.').next().unwrap_or_default();
-    let mut props = lapin::BasicProperties::default()
-        .with_delivery_mode(2)
-        .with_content_type(ShortString::from("application/json"))
-        .with_message_id(ShortString::from(message_id))
-        .with_type(ShortString::from(kind));
-    if let Some(user) = user_id {
-        props = props.with_user_id(ShortString::from(user));
-    }
-    let confirm = channel
-        .basic_publish(
-            amqp::DISTRICTS_EXCHANGE.into(),
-            key.into(),
-            BasicPublishOptions::default(),
-            payload,
-            props,
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("confirm");
-    assert!(confirm.is_ack(), "{confirm:?}");
-    let _ = connection.close(200, "sent".into()).await;
 }
 
 /// Publishes a v1 message of district 330102 the way its relay does.
@@ -157,15 +98,15 @@ pub async fn send<B: v1::Body>(broker: &TestBroker, seq: u64, body: B) -> Vec<u8
     let payload =
         serde_json::to_vec(&v1::Envelope::new("330102", seq, Utc::now(), body)).expect("JSON");
     let user = broker.account("330102").user.clone();
-    publish(
-        broker,
-        "330102",
-        &amqp::district_key("330102", B::KIND),
-        &v1::message_id("330102", seq),
-        Some(&user),
-        &payload,
-    )
-    .await;
+    broker
+        .publish_as(
+            "330102",
+            &amqp::district_key("330102", B::KIND),
+            &v1::message_id("330102", seq),
+            Some(&user),
+            &payload,
+        )
+        .await;
     payload
 }
 

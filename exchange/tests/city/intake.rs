@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::broker::{self, Received, TestBroker, read_queue};
-use crate::helpers::{TestCity, publish, record, send, snapshot};
+use crate::helpers::{TestCity, record, send, snapshot};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_stream_is_applied_once_and_in_order() {
@@ -23,7 +23,9 @@ async fn each_stream_is_applied_once_and_in_order() {
     // A redelivery of seq 2, byte for byte.
     let user = broker.account("330102").user.clone();
     let key = amqp::district_key("330102", v1::Kind::BusinessRecord);
-    publish(&broker, "330102", &key, "330102-2", Some(&user), &second).await;
+    broker
+        .publish_as("330102", &key, "330102-2", Some(&user), &second)
+        .await;
     city.wait_for_cursor("330102", 4).await;
     // One more message after the redelivery proves it has been handled.
     send(&broker, 5, record(11, 3)).await;
@@ -76,15 +78,9 @@ async fn invalid_and_spoofed_messages_are_dead_lettered_and_answered() {
     let snapshot_key = amqp::district_key("330102", v1::Kind::CaseSnapshot);
     send(&broker, 1, snapshot(1, v1::CaseState::Reported)).await;
     // Not JSON.
-    publish(
-        &broker,
-        "330102",
-        &snapshot_key,
-        "bad-1",
-        Some(&user),
-        b"{ not json",
-    )
-    .await;
+    broker
+        .publish_as("330102", &snapshot_key, "bad-1", Some(&user), b"{ not json")
+        .await;
     // A schema violation: a longitude that is a word.
     let mut wrong: Value = serde_json::to_value(v1::Envelope::new(
         "330102",
@@ -94,15 +90,15 @@ async fn invalid_and_spoofed_messages_are_dead_lettered_and_answered() {
     ))
     .expect("JSON");
     wrong["body"]["location"]["lon"] = json!("east");
-    publish(
-        &broker,
-        "330102",
-        &snapshot_key,
-        "bad-2",
-        Some(&user),
-        &serde_json::to_vec(&wrong).expect("JSON"),
-    )
-    .await;
+    broker
+        .publish_as(
+            "330102",
+            &snapshot_key,
+            "bad-2",
+            Some(&user),
+            &serde_json::to_vec(&wrong).expect("JSON"),
+        )
+        .await;
     // A category the catalogue does not have.
     let mut unknown = snapshot(2, v1::CaseState::Filed);
     unknown.category = Some(v1::Category {
@@ -119,19 +115,15 @@ async fn invalid_and_spoofed_messages_are_dead_lettered_and_answered() {
         snapshot(2, v1::CaseState::Filed),
     ))
     .expect("JSON");
-    publish(&broker, "330102", &snapshot_key, "bad-4", None, &valid).await;
+    broker
+        .publish_as("330102", &snapshot_key, "bad-4", None, &valid)
+        .await;
     // District 330105 signing an envelope as 330102 (under its own routing key).
     let user_105 = broker.account("330105").user.clone();
     let key_105 = amqp::district_key("330105", v1::Kind::CaseSnapshot);
-    publish(
-        &broker,
-        "330105",
-        &key_105,
-        "bad-5",
-        Some(&user_105),
-        &valid,
-    )
-    .await;
+    broker
+        .publish_as("330105", &key_105, "bad-5", Some(&user_105), &valid)
+        .await;
     // The valid seq 2 after all that.
     send(&broker, 2, snapshot(2, v1::CaseState::Filed)).await;
     city.wait_for_cursor("330102", 2).await;

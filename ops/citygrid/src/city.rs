@@ -1,8 +1,14 @@
 //! The city's commands: `citygrid broker provision` and `citygrid city serve`.
 
 use citygrid_exchange::config::City;
-use citygrid_schemas::amqp::{self, Admin};
+use citygrid_kit::broker::{self, Account, Admin};
 use lapin::{Connection, ConnectionProperties};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Loads the city file (the only file the city reads).
+pub fn load(path: &std::path::Path) -> Result<City, String> {
+    City::load(path).map_err(|e| e.to_string())
+}
 
 /// `citygrid broker provision`: the vhost, the users and their permissions through the
 /// management API, then the topology declared over AMQP as the city's user. Idempotent.
@@ -11,28 +17,32 @@ pub async fn provision(city: &City) -> Result<(), String> {
     let admin = Admin::new(
         &broker.management,
         &broker.admin_user,
-        &broker.admin_password,
+        broker.admin_password.expose_secret(),
     );
     let mut districts = Vec::new();
-    for tenant in &city.districts {
-        let section = tenant.config.exchange.as_ref().ok_or_else(|| {
-            format!(
-                "{}: no [exchange] section, so no broker user to create",
-                tenant.file.display()
-            )
-        })?;
-        let mut account = section.account();
-        // One variable per district: a single CITYGRID_AMQP_PASSWORD cannot serve several.
-        if let Ok(password) = std::env::var(format!("CITYGRID_AMQP_PASSWORD_{}", tenant.code())) {
-            account.password = password;
-        }
-        districts.push((tenant.code().to_owned(), account));
+    for district in city.registry.iter() {
+        // One variable per district: the password the city's broker issues to it.
+        let variable = format!("CITYGRID_AMQP_PASSWORD_{}", district.code);
+        let password = match std::env::var(&variable) {
+            Ok(password) => SecretString::from(password),
+            Err(_) => district.broker_password.clone().ok_or_else(|| {
+                format!(
+                    "district {}: set {variable} (or broker_password in its registry entry) to create its broker user",
+                    district.code
+                )
+            })?,
+        };
+        let account = Account {
+            user: district.broker_user.clone(),
+            password,
+        };
+        districts.push((district.code.clone(), account));
     }
-    amqp::provision(&admin, &broker.vhost, &city.city_account(), &districts)
+    broker::provision(&admin, &broker.vhost, &city.city_account(), &districts)
         .await
         .map_err(|e| e.to_string())?;
-    let uri = amqp::amqp_uri(&broker.amqp, &city.city_account(), &broker.vhost);
-    let connection = Connection::connect(&uri, ConnectionProperties::default())
+    let uri = broker::amqp_uri(&broker.amqp, &city.city_account(), &broker.vhost);
+    let connection = Connection::connect(uri.expose_secret(), ConnectionProperties::default())
         .await
         .map_err(|e| format!("connecting as {}: {e}", broker.city_user))?;
     let channel = connection
@@ -40,7 +50,7 @@ pub async fn provision(city: &City) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let codes: Vec<String> = districts.iter().map(|(code, _)| code.clone()).collect();
-    amqp::declare(&channel, &codes)
+    broker::declare(&channel, &codes)
         .await
         .map_err(|e| format!("declaring the topology: {e}"))?;
     let _ = connection.close(200, "provisioned".into()).await;
@@ -60,7 +70,7 @@ pub async fn provision(city: &City) -> Result<(), String> {
 
 /// `citygrid city serve`: migrates the warehouse, serves the city API and runs the intake.
 pub async fn serve(city: City) -> Result<(), String> {
-    let pool = citygrid_platform::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
     let bind = city.file.http.bind.clone();
     let listener = std::net::TcpListener::bind(&bind)
         .map_err(|e| format!("cannot listen on {bind} (city file: http.bind): {e}"))?;
@@ -68,7 +78,7 @@ pub async fn serve(city: City) -> Result<(), String> {
         citygrid_exchange::api::server(pool.clone(), &city, listener).map_err(|e| e.to_string())?;
     let prepared = {
         let pool = pool.clone();
-        let (name, districts) = (city.file.city.name.clone(), city.districts.len());
+        let (name, districts) = (city.file.city.name.clone(), city.registry.len());
         tokio::task::spawn_blocking(move || {
             citygrid_exchange::prepare(&pool, &city).map(|migrated| (city, migrated))
         })
@@ -92,12 +102,14 @@ pub async fn serve(city: City) -> Result<(), String> {
 
 /// `citygrid city status`: one line per district from the warehouse.
 pub fn print_status(city: &City) -> Result<(), String> {
-    let pool = citygrid_platform::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let rows = citygrid_exchange::warehouse::status(&mut conn).map_err(|e| e.to_string())?;
     println!(
         "{} {} exchange — warehouse {}",
-        city.file.city.code, city.file.city.name, city.file.warehouse.url
+        city.file.city.code,
+        city.file.city.name,
+        city.file.warehouse.display_url()
     );
     for r in rows {
         println!(
@@ -132,11 +144,10 @@ pub fn print_reconcile(
     district: Option<&str>,
     day: Option<chrono::NaiveDate>,
 ) -> Result<(), String> {
-    let pool = citygrid_platform::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let directory = citygrid_exchange::intake::validate::Directory::new(city.districts);
     let outcomes =
-        citygrid_exchange::reconcile::reconcile(&mut conn, &directory, district, day, true)
+        citygrid_exchange::reconcile::reconcile(&mut conn, &city.registry, district, day, true)
             .map_err(|e| e.to_string())?;
     if outcomes.is_empty() {
         println!(

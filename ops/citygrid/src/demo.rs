@@ -13,13 +13,23 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::client::{self, Api, Session};
-use citygrid_exchange::config::City;
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
-    /// The city file listing the district tenant files.
+    /// The city file (its name, users and API address).
     #[arg(long, default_value = "tenants/hangzhou/city.toml")]
     city: PathBuf,
+    /// The district tenant files the demo drives (it plays every role, so it reads the
+    /// districts' seed users; the city itself never does).
+    #[arg(
+        long = "district",
+        default_values = [
+            "tenants/hangzhou/districts/330102.toml",
+            "tenants/hangzhou/districts/330105.toml",
+            "tenants/hangzhou/districts/330106.toml",
+        ]
+    )]
+    districts: Vec<PathBuf>,
     /// Seconds to wait for each instance to become ready.
     #[arg(long, default_value_t = 60)]
     wait: u64,
@@ -330,9 +340,10 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), String> {
-    let city = City::load(&args.city)?;
+    let city = crate::city::load(&args.city)?;
     let mut districts = Vec::new();
-    for tenant in city.districts {
+    for file in &args.districts {
+        let tenant = Tenant::load(file).map_err(|e| e.to_string())?;
         let api = Api::new(&format!("http://{}", tenant.config.http.bind));
         districts.push((tenant, api));
     }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use citygrid_exchange::intake::validate::Directory;
-use citygrid_platform::config::{ExchangeSection, Tenant};
+use citygrid_exchange::registry::Registry;
+use citygrid_kit::broker::{self, Account, Admin};
 use citygrid_schemas::{self as v1, amqp};
 use diesel::prelude::*;
 use futures::StreamExt;
@@ -19,6 +19,7 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
+use secrecy::ExposeSecret;
 
 #[derive(clap::Args)]
 pub struct E2eArgs {
@@ -82,18 +83,19 @@ fn message(code: &str, seq: u64, case: uuid::Uuid) -> (v1::Kind, Vec<u8>) {
 async fn publish(
     broker: &str,
     vhost: &str,
-    accounts: &[(String, amqp::Account)],
+    accounts: &[(String, Account)],
     first_seq: u64,
     per_district: usize,
     rate: u64,
 ) -> Result<(), String> {
     let tasks = accounts.iter().map(|(code, account)| {
-        let uri = amqp::amqp_uri(broker, account, vhost);
+        let uri = broker::amqp_uri(broker, account, vhost);
         let (code, user) = (code.clone(), account.user.clone());
         async move {
-            let connection = Connection::connect(&uri, ConnectionProperties::default())
-                .await
-                .map_err(|e| e.to_string())?;
+            let connection =
+                Connection::connect(uri.expose_secret(), ConnectionProperties::default())
+                    .await
+                    .map_err(|e| e.to_string())?;
             let channel = connection
                 .create_channel()
                 .await
@@ -123,7 +125,7 @@ async fn publish(
                             amqp::district_key(&code, kind).as_str().into(),
                             BasicPublishOptions::default(),
                             &body,
-                            amqp::properties(&v1::message_id(&code, seq), kind, &user),
+                            broker::properties(&v1::message_id(&code, seq), kind, &user),
                         )
                         .await
                         .map_err(|e| e.to_string())?,
@@ -220,59 +222,57 @@ fn peak_rss_mib() -> f64 {
 }
 
 pub async fn run(args: E2eArgs) -> Result<(), String> {
-    let mut city = citygrid_exchange::config::City::load(&args.city)?;
+    let mut city = crate::city::load(&args.city)?;
     let broker = city.file.broker.amqp.clone();
-    let admin = amqp::Admin::new(
+    let admin = Admin::new(
         &city.file.broker.management,
         &city.file.broker.admin_user,
-        &city.file.broker.admin_password,
+        city.file.broker.admin_password.expose_secret(),
     );
     let tag = format!("citygrid-bench-e2e-{}", std::process::id());
-    let account = |who: &str| amqp::Account {
-        user: format!("{tag}-{who}"),
-        password: format!("{tag}-{who}-pw"),
-    };
+    let account = |who: &str| Account::new(format!("{tag}-{who}"), format!("{tag}-{who}-pw"));
     let city_account = account("city");
-    let accounts: Vec<(String, amqp::Account)> = codes()
+    let accounts: Vec<(String, Account)> = codes()
         .into_iter()
         .map(|c| {
             let a = account(&c);
             (c, a)
         })
         .collect();
-    amqp::provision(&admin, &tag, &city_account, &accounts)
+    broker::provision(&admin, &tag, &city_account, &accounts)
         .await
         .map_err(|e| e.to_string())?;
-    let city_uri = amqp::amqp_uri(&broker, &city_account, &tag);
-    let declare = Connection::connect(&city_uri, ConnectionProperties::default())
+    let city_uri = broker::amqp_uri(&broker, &city_account, &tag);
+    let declare = Connection::connect(city_uri.expose_secret(), ConnectionProperties::default())
         .await
         .map_err(|e| e.to_string())?;
     let channel = declare.create_channel().await.map_err(|e| e.to_string())?;
-    amqp::declare(&channel, &codes())
+    broker::declare(&channel, &codes())
         .await
         .map_err(|e| e.to_string())?;
     let _ = declare.close(200, "declared".into()).await;
 
-    // Ten districts: copies of the first sample tenant under bench codes and users.
-    let template = city.districts[0].file.clone();
-    let mut tenants = Vec::new();
-    for (code, account) in &accounts {
-        let mut tenant = Tenant::load(&template).map_err(|e| e.to_string())?;
-        tenant.config.district.code = code.clone();
-        tenant.config.exchange = Some(ExchangeSection {
-            broker: broker.clone(),
-            vhost: tag.clone(),
-            user: account.user.clone(),
-            password: account.password.clone().into(),
-            retention_days: 30,
-        });
-        tenants.push(tenant);
-    }
-    city.districts = tenants;
+    // Ten districts: copies of the first registered one under bench codes and users.
+    let template = city
+        .registry
+        .iter()
+        .next()
+        .cloned()
+        .ok_or("the city file registers no district")?;
+    let districts = accounts
+        .iter()
+        .map(|(code, account)| {
+            let mut district = template.clone();
+            district.code = code.clone();
+            district.broker_user = account.user.clone();
+            district
+        })
+        .collect();
+    city.registry = Registry::new(districts);
     city.file.broker.vhost = tag.clone();
     city.file.broker.city_user = city_account.user.clone();
     city.file.broker.city_password = city_account.password.clone();
-    let pool = citygrid_platform::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
     let prepare_pool = pool.clone();
     let city = tokio::task::spawn_blocking(move || {
         citygrid_exchange::prepare(&prepare_pool, &city).map(|_| city)
@@ -286,7 +286,7 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
         uri: city_uri.clone(),
         city_user: city_account.user.clone(),
         settings: city.file.intake.clone(),
-        directory: Arc::new(Directory::new(city.districts)),
+        registry: Arc::new(city.registry),
     };
 
     let n = args.messages;
@@ -295,7 +295,7 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
         // Raw floor: publish, then consume and ack with nothing behind it.
         publish(&broker, &tag, &accounts, 1, n, 0).await?;
         let started = Instant::now();
-        raw_consume(&city_uri, prefetch, total).await?;
+        raw_consume(city_uri.expose_secret(), prefetch, total).await?;
         let raw_rate = total as f64 / started.elapsed().as_secs_f64();
         // Ours: the same messages, through checks and the warehouse.
         publish(&broker, &tag, &accounts, 1, n, 0).await?;

@@ -184,37 +184,19 @@ enum BenchCommand {
     E2e(e2e_bench::E2eArgs),
 }
 
-fn init_tracing() {
-    use tracing_subscriber::{EnvFilter, fmt};
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
-    } else {
-        fmt()
-            .json()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
-    }
-}
-
 fn load(path: &std::path::Path) -> Result<Arc<Tenant>, String> {
     Tenant::load(path).map(Arc::new).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    citygrid_kit::telemetry::init();
     let result = match cli.command {
         Command::District { command } => run_district(command),
         Command::User { command } => run_user(command),
         Command::City {
             command: CityCommand::Serve { config },
-        } => citygrid_exchange::config::City::load(&config)
-            .and_then(|c| runtime().and_then(|rt| rt.block_on(city::serve(c)))),
+        } => city::load(&config).and_then(|c| runtime().and_then(|rt| rt.block_on(city::serve(c)))),
         Command::City {
             command:
                 CityCommand::Reconcile {
@@ -222,14 +204,13 @@ fn main() -> ExitCode {
                     district,
                     day,
                 },
-        } => citygrid_exchange::config::City::load(&config)
-            .and_then(|c| city::print_reconcile(c, district.as_deref(), day)),
+        } => city::load(&config).and_then(|c| city::print_reconcile(c, district.as_deref(), day)),
         Command::City {
             command: CityCommand::Status { config },
-        } => citygrid_exchange::config::City::load(&config).and_then(|c| city::print_status(&c)),
+        } => city::load(&config).and_then(|c| city::print_status(&c)),
         Command::Broker {
             command: BrokerCommand::Provision { city },
-        } => citygrid_exchange::config::City::load(&city)
+        } => city::load(&city)
             .and_then(|c| runtime().and_then(|rt| rt.block_on(city::provision(&c)))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
         Command::Bench {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
+use citygrid_kit::broker::{self, Account, Admin};
 use citygrid_platform::config::{ExchangeSection, Tenant};
 use citygrid_platform::db;
 use citygrid_platform::exchange::ExchangeLink;
@@ -20,6 +21,7 @@ use citygrid_schemas::{self as v1, amqp};
 use diesel::prelude::*;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueuePurgeOptions};
 use lapin::{Connection, ConnectionProperties};
+use secrecy::ExposeSecret;
 
 #[derive(clap::Args)]
 pub struct RelayArgs {
@@ -107,7 +109,7 @@ async fn raw_loop(
                             ..BasicPublishOptions::default()
                         },
                         payload,
-                        amqp::properties(&id, v1::Kind::CaseSnapshot, user),
+                        broker::properties(&id, v1::Kind::CaseSnapshot, user),
                     )
                     .await
                     .map_err(|e| e.to_string())?,
@@ -135,20 +137,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 pub async fn run(args: RelayArgs) -> Result<(), String> {
     let mut tenant = Tenant::load(&args.tenant).map_err(|e| e.to_string())?;
-    let city = citygrid_exchange::config::City::load(&args.city)?;
+    let city = crate::city::load(&args.city)?;
     let broker = &city.file.broker;
-    let admin = amqp::Admin::new(
+    let admin = Admin::new(
         &broker.management,
         &broker.admin_user,
-        &broker.admin_password,
+        broker.admin_password.expose_secret(),
     );
     let tag = format!("citygrid-bench-{}", std::process::id());
-    let account = |who: &str| amqp::Account {
-        user: format!("{tag}-{who}"),
-        password: format!("{tag}-{who}-pw"),
-    };
+    let account = |who: &str| Account::new(format!("{tag}-{who}"), format!("{tag}-{who}-pw"));
     let (city_account, district_account) = (account("city"), account(tenant.code()));
-    amqp::provision(
+    broker::provision(
         &admin,
         &tag,
         &city_account,
@@ -157,7 +156,7 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     let city_conn = Connection::connect(
-        &amqp::amqp_uri(&broker.amqp, &city_account, &tag),
+        broker::amqp_uri(&broker.amqp, &city_account, &tag).expose_secret(),
         ConnectionProperties::default(),
     )
     .await
@@ -166,7 +165,7 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
         .create_channel()
         .await
         .map_err(|e| e.to_string())?;
-    amqp::declare(&city_channel, &[tenant.code().to_owned()])
+    broker::declare(&city_channel, &[tenant.code()])
         .await
         .map_err(|e| e.to_string())?;
 
@@ -174,7 +173,7 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
         broker: broker.amqp.clone(),
         vhost: tag.clone(),
         user: district_account.user.clone(),
-        password: district_account.password.clone().into(),
+        password: district_account.password.clone(),
         retention_days: 30,
     });
     let pool = db::pool(&tenant.config.database).map_err(|e| e.to_string())?;
@@ -195,7 +194,7 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
         Arc::new(ExchangeLink::default()),
     )
     .ok_or("no exchange section")?;
-    let uri = amqp::amqp_uri(&broker.amqp, &district_account, &tag);
+    let uri = broker::amqp_uri(&broker.amqp, &district_account, &tag);
     let (mut ours, mut raw) = (Vec::new(), Vec::new());
     let result = async {
         for round in 1..=args.rounds {
@@ -214,7 +213,7 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
             let relay_rate = sent as f64 / started.elapsed().as_secs_f64();
             purge(&city_channel).await?;
             let started = Instant::now();
-            raw_loop(&uri, &district, &district_account.user, &payloads).await?;
+            raw_loop(uri.expose_secret(), &district, &district_account.user, &payloads).await?;
             let raw_rate = payloads.len() as f64 / started.elapsed().as_secs_f64();
             purge(&city_channel).await?;
             println!(

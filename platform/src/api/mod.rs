@@ -1,8 +1,12 @@
 //! The HTTP surface: routes, OpenAPI document, and the small endpoints that belong to
 //! no capability (health, catalogue).
 
-pub mod json;
 pub mod routes;
+
+/// The JSON body extractor whose errors name the field (the kit's, shared with the city).
+pub mod json {
+    pub use citygrid_kit::http::{Json, MAX_JSON_BYTES, parse};
+}
 
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;

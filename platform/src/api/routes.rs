@@ -90,7 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/readyz", web::get().to(api::readyz))
     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
     .default_service(web::to(|req: HttpRequest| async move {
-        Err::<actix_web::HttpResponse, Error>(Error::NotFound(format!(
+        Err::<actix_web::HttpResponse, Error>(Error::not_found(format!(
             "route {} {}",
             req.method(),
             req.path()

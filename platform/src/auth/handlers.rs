@@ -57,8 +57,7 @@ pub async fn issue_token(
         Ok(user.filter(|_| ok))
     })
     .await?;
-    let user =
-        found.ok_or_else(|| Error::Unauthenticated("unknown user or wrong password".into()))?;
+    let user = found.ok_or_else(|| Error::unauthenticated("unknown user or wrong password"))?;
     let now = Utc::now();
     let ttl = Duration::minutes(state.tenant.config.auth.token_ttl_minutes);
     let claims = token::claims_for(

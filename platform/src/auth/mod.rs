@@ -1,7 +1,8 @@
 //! Passwords, tokens and the `Caller` every handler starts from.
 
 pub mod handlers;
-pub mod password;
+/// argon2id password hashes (the kit's, shared with the city).
+pub use citygrid_kit::password;
 pub mod token;
 
 pub use token::{Caller, Claims, MaybeCaller};

@@ -7,7 +7,6 @@ use std::future::{Ready, ready};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -30,41 +29,7 @@ pub struct Claims {
     pub exp: i64,
 }
 
-pub struct Keys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
-}
-
-impl Keys {
-    pub fn new(secret: &[u8]) -> Keys {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
-        Keys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-        }
-    }
-
-    pub fn issue<C: Serialize>(&self, claims: &C) -> Result<String> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
-    }
-
-    /// Checks signature and expiry; generic so the city exchange signs its own claims.
-    pub fn verify<C: serde::de::DeserializeOwned>(&self, token: &str) -> Result<C> {
-        jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))
-    }
-}
-
-impl std::fmt::Debug for Keys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Keys(..)")
-    }
-}
+pub use citygrid_kit::token::{Keys, bearer};
 
 pub fn claims_for(
     user_id: Uuid,
@@ -111,27 +76,13 @@ impl Caller {
 #[derive(Debug, Clone)]
 pub struct MaybeCaller(pub Option<Caller>);
 
-/// The bearer token of a request, if it has one (shared with the city exchange).
-pub fn bearer(req: &HttpRequest) -> Result<Option<&str>> {
-    let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = header
-        .to_str()
-        .map_err(|_| Error::Unauthenticated("Authorization header is not ASCII".into()))?;
-    value
-        .strip_prefix("Bearer ")
-        .map(|t| Some(t.trim()))
-        .ok_or_else(|| Error::Unauthenticated("Authorization must be `Bearer <token>`".into()))
-}
-
 fn caller_from(req: &HttpRequest) -> Result<Option<Caller>> {
     let Some(token) = bearer(req)? else {
         return Ok(None);
     };
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| Error::Internal("application state missing".into()))?;
+        .ok_or_else(|| Error::internal("application state missing"))?;
     let claims: Claims = state.keys.verify(token)?;
     if claims.district != state.tenant.code() {
         return Err(Error::forbidden(
@@ -152,9 +103,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(caller_from(req).and_then(|c| {
-            c.ok_or_else(|| {
-                Error::Unauthenticated("sign in first: Authorization: Bearer <token>".into())
-            })
+            c.ok_or_else(|| Error::unauthenticated("sign in first: Authorization: Bearer <token>"))
         }))
     }
 }

@@ -74,7 +74,7 @@ fn report_source(caller: Option<&Caller>, asked: Option<Source>) -> Result<Sourc
     let Some(caller) = caller else {
         return match asked {
             None | Some(Source::Public) => Ok(Source::Public),
-            Some(other) => Err(Error::Unauthenticated(format!(
+            Some(other) => Err(Error::unauthenticated(format!(
                 "a {} report needs a signed-in user",
                 other.as_str()
             ))),
@@ -132,7 +132,7 @@ pub async fn report_case(
                     )
                 })?;
             let canonical =
-                serde_json::to_vec(&body).map_err(|e| Error::Internal(e.to_string()))?;
+                serde_json::to_vec(&body).map_err(|e| Error::internal(e.to_string()))?;
             Some(Idempotency {
                 scope: caller
                     .as_ref()

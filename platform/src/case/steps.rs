@@ -211,7 +211,7 @@ pub const MAX_EXTENSION_MINUTES: i64 = 30 * 450;
 
 /// The running stage of a case as stored.
 fn running_stage(case: &Case) -> Result<StageTimes> {
-    let missing = || Error::Internal(format!("case {} has no running stage", case.id));
+    let missing = || Error::internal(format!("case {} has no running stage", case.id));
     Ok(StageTimes {
         stage: case
             .stage
@@ -238,9 +238,9 @@ pub fn plan(
     now: DateTime<Utc>,
 ) -> Result<Plan> {
     let from = State::parse(&case.state)
-        .ok_or_else(|| Error::Internal(format!("unknown state {:?}", case.state)))?;
+        .ok_or_else(|| Error::internal(format!("unknown state {:?}", case.state)))?;
     let source = Source::parse(&case.source)
-        .ok_or_else(|| Error::Internal(format!("unknown source {:?}", case.source)))?;
+        .ok_or_else(|| Error::internal(format!("unknown source {:?}", case.source)))?;
     let action = req.step.action();
     // Role, then version, then state: a caller who acted on an old view is told to
     // refresh (stale_version), not that the step is illegal in a state they never saw.
@@ -484,7 +484,7 @@ pub fn plan(
             let snapshot = LimitSnapshot::new(row.clock, &row.limits);
             changes.manual_version = Some(Some(tenant.manual.version.clone()));
             changes.manual_limits = Some(Some(
-                serde_json::to_value(snapshot).map_err(|e| Error::Internal(e.to_string()))?,
+                serde_json::to_value(snapshot).map_err(|e| Error::internal(e.to_string()))?,
             ));
             Some(snapshot)
         }
@@ -560,7 +560,7 @@ pub fn plan(
         }
         StageChange::Start(stage) => {
             let limits = limits
-                .ok_or_else(|| Error::Internal(format!("case {} has no manual limits", case.id)))?;
+                .ok_or_else(|| Error::internal(format!("case {} has no manual limits", case.id)))?;
             let times = deadline::start(
                 &tenant.calendar,
                 stage,

@@ -193,10 +193,9 @@ pub fn create_report(
             // The key was used before (a retry, possibly concurrent): answer with that case.
             // Inserting first and looking up only on conflict keeps the common path one
             // round trip shorter.
-            let key = idempotency
-                .ok_or_else(|| Error::Internal("insert skipped without a key".into()))?;
+            let key = idempotency.ok_or_else(|| Error::internal("insert skipped without a key"))?;
             let existing = find_by_idempotency(conn, key)?
-                .ok_or_else(|| Error::Internal("idempotent case vanished".into()))?;
+                .ok_or_else(|| Error::internal("idempotent case vanished"))?;
             return Ok((existing, false));
         };
         let record = diesel::insert_into(case_records::table)
@@ -229,13 +228,13 @@ fn find_by_idempotency(conn: &mut PgConnection, key: &Idempotency) -> Result<Opt
         .optional()?;
     match found {
         Some((case, hash)) if hash.as_deref() == Some(key.request_hash.as_str()) => Ok(Some(case)),
-        Some(_) => Err(Error::Conflict {
-            code: "idempotency_key_reused",
-            message: format!(
+        Some(_) => Err(Error::conflict(
+            "idempotency_key_reused",
+            format!(
                 "Idempotency-Key {:?} was already used for a different report",
                 key.key
             ),
-        }),
+        )),
         None => Ok(None),
     }
 }
@@ -246,7 +245,7 @@ pub fn get(conn: &mut PgConnection, id: Uuid) -> Result<Case> {
         .select(Case::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| Error::NotFound(format!("case {id}")))
+        .ok_or_else(|| Error::not_found(format!("case {id}")))
 }
 
 pub fn supervision_orders(conn: &mut PgConnection, id: Uuid) -> Result<Vec<SupervisionOrder>> {

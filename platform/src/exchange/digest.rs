@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
 use citygrid_schemas as v1;
 use diesel::prelude::*;
@@ -19,23 +19,6 @@ use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
 use crate::schema::{cases, digests, outbox_counter};
 
-/// The UTC instants a local day starts and ends.
-pub fn day_bounds(
-    zone: Tz,
-    day: NaiveDate,
-) -> Result<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> {
-    let start = |d: NaiveDate| {
-        zone.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| Error::Internal(format!("no midnight on {d} in {zone}")))
-    };
-    let next = day
-        .succ_opt()
-        .ok_or_else(|| Error::Internal(format!("no day after {day}")))?;
-    Ok((start(day)?, start(next)?))
-}
-
 /// Writes the digest of `day` into the outbox (and remembers it). Redoing a day sends a
 /// new digest with a newer `up_to_seq`.
 pub fn publish_day(
@@ -44,7 +27,8 @@ pub fn publish_day(
     zone: Tz,
     day: NaiveDate,
 ) -> Result<v1::ReconciliationDigest> {
-    let (from, to) = day_bounds(zone, day)?;
+    let (from, to) = v1::day_bounds(&zone, day)
+        .ok_or_else(|| Error::internal(format!("no local day {day} in {zone}")))?;
     conn.transaction(|conn| {
         let up_to: i64 = outbox_counter::table
             .select(outbox_counter::last_seq)

@@ -17,7 +17,7 @@ use crate::schema::{media, outbox, outbox_counter};
 /// are the same on both sides; a value the standard does not know is a bug here).
 fn standard<T: DeserializeOwned>(what: &str, value: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(value.to_owned()))
-        .map_err(|_| Error::Internal(format!("{what} {value:?} has no interchange value")))
+        .map_err(|_| Error::internal(format!("{what} {value:?} has no interchange value")))
 }
 
 fn count(n: i32) -> u32 {

@@ -7,6 +7,7 @@
 //! confirm was lost with the connection is published again with the same `message_id`;
 //! the city drops it as a redelivery.
 
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ struct Answer {
 const BATCH: i64 = 200;
 
 fn broker(e: lapin::Error) -> Error {
-    Error::Unavailable(format!("broker: {e}"))
+    Error::unavailable(format!("broker: {e}"))
 }
 
 /// Everything one relay needs.
@@ -93,9 +94,12 @@ impl Relay {
     }
 
     async fn session(&self) -> Result<()> {
-        let connection = Connection::connect(&self.config.uri(), ConnectionProperties::default())
-            .await
-            .map_err(broker)?;
+        let connection = Connection::connect(
+            self.config.uri().expose_secret(),
+            ConnectionProperties::default(),
+        )
+        .await
+        .map_err(broker)?;
         let outcome = self.serve(&connection).await;
         // Close explicitly: a dropped lapin connection can linger, holding the commands it
         // took unacknowledged.
@@ -126,9 +130,7 @@ impl Relay {
             // An idle relay touches the broker only through the consumer, which does not
             // always end when the connection is closed under it: look at least once a second.
             if !connection.status().connected() || !publish.status().connected() {
-                return Err(Error::Unavailable(
-                    "the broker connection was closed".into(),
-                ));
+                return Err(Error::unavailable("the broker connection was closed"));
             }
             if self.publish_pending(&publish).await? == BATCH as usize {
                 continue;
@@ -151,9 +153,12 @@ impl Relay {
     /// Connects, publishes the whole backlog and returns how many outbox messages went
     /// out (`citygrid bench relay` times it).
     pub async fn drain(&self) -> Result<usize> {
-        let connection = Connection::connect(&self.config.uri(), ConnectionProperties::default())
-            .await
-            .map_err(broker)?;
+        let connection = Connection::connect(
+            self.config.uri().expose_secret(),
+            ConnectionProperties::default(),
+        )
+        .await
+        .map_err(broker)?;
         let channel = connection.create_channel().await.map_err(broker)?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
@@ -178,7 +183,7 @@ impl Relay {
         payload: &[u8],
     ) -> Result<lapin::PublisherConfirm> {
         if payload.len() > v1::MAX_MESSAGE_BYTES {
-            return Err(Error::Internal(format!(
+            return Err(Error::internal(format!(
                 "message {message_id} is {} bytes, above the standard's {} byte limit",
                 payload.len(),
                 v1::MAX_MESSAGE_BYTES
@@ -193,7 +198,7 @@ impl Relay {
                     ..BasicPublishOptions::default()
                 },
                 payload,
-                amqp::properties(message_id, kind, &self.config.user),
+                citygrid_kit::broker::properties(message_id, kind, &self.config.user),
             )
             .await
             .map_err(broker)
@@ -220,7 +225,7 @@ impl Relay {
         let mut failure = None;
         for (seq, kind, message, media) in &rows {
             let kind = v1::Kind::parse(kind)
-                .ok_or_else(|| Error::Internal(format!("outbox row {seq} has kind {kind:?}")))?;
+                .ok_or_else(|| Error::internal(format!("outbox row {seq} has kind {kind:?}")))?;
             let sent = async {
                 if let Some(sha256) = media {
                     for confirm in self.publish_chunks(channel, *seq, sha256).await? {
@@ -252,9 +257,8 @@ impl Relay {
                             confirmed = seq;
                         }
                     } else {
-                        failure = Some(Error::Unavailable(
-                            "the broker refused or could not route a message (is the topology provisioned?)"
-                                .into(),
+                        failure = Some(Error::unavailable(
+                            "the broker refused or could not route a message (is the topology provisioned?)",
                         ));
                     }
                 }
@@ -387,9 +391,7 @@ impl Relay {
         }
         for confirm in confirms {
             if !confirm.await.map_err(broker)?.is_ack() {
-                return Err(Error::Unavailable(
-                    "the broker refused a media chunk".into(),
-                ));
+                return Err(Error::unavailable("the broker refused a media chunk"));
             }
         }
         Ok(())
@@ -476,7 +478,7 @@ impl Relay {
         confirms.push(self.send_batch(channel, &answer, batch, true, sent).await?);
         for confirm in confirms {
             if !confirm.await.map_err(broker)?.is_ack() {
-                return Err(Error::Unavailable("the broker refused a sync batch".into()));
+                return Err(Error::unavailable("the broker refused a sync batch"));
             }
         }
         tracing::info!(district = %self.district, from = request.from_seq, batches = sent + 1, "answered a sync request");

@@ -29,14 +29,14 @@ pub async fn upload_media(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(Error::PayloadTooLarge { limit });
+        return Err(Error::payload_too_large(limit));
     }
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| Error::invalid("body", format!("upload interrupted: {e}")))?;
         if bytes.len() + chunk.len() > limit {
-            return Err(Error::PayloadTooLarge { limit });
+            return Err(Error::payload_too_large(limit));
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -82,7 +82,7 @@ pub async fn download_media(
     let file = state.media.path(&found.sha256);
     let bytes = web::block(move || std::fs::read(file))
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(|e| Error::internal(e.to_string()))??;
     Ok(HttpResponse::Ok()
         .content_type(found.content_type.as_str())
         .insert_header((

@@ -31,11 +31,11 @@ pub fn sniff(bytes: &[u8]) -> Result<&'static str> {
         Some(mime) if ACCEPTED.contains(&mime) => {
             Ok(ACCEPTED.into_iter().find(|a| *a == mime).unwrap_or(mime))
         }
-        Some(other) => Err(Error::UnsupportedMedia(format!(
+        Some(other) => Err(Error::unsupported_media(format!(
             "{other}; accepted: {}",
             ACCEPTED.join(", ")
         ))),
-        None => Err(Error::UnsupportedMedia(format!(
+        None => Err(Error::unsupported_media(format!(
             "not an image; accepted: {}",
             ACCEPTED.join(", ")
         ))),
@@ -67,7 +67,7 @@ impl MediaStore {
         }
         let dir = path
             .parent()
-            .ok_or_else(|| Error::Internal("media path has no parent".into()))?;
+            .ok_or_else(|| Error::internal("media path has no parent"))?;
         std::fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".{}.tmp", Uuid::new_v4()));
         std::fs::write(&tmp, bytes)?;
@@ -112,12 +112,13 @@ pub fn find(conn: &mut PgConnection, sha256: &str) -> Result<Media> {
         .select(Media::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| Error::NotFound(format!("media {sha256}")))
+        .ok_or_else(|| Error::not_found(format!("media {sha256}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Kit;
 
     #[test]
     fn sniffs_by_bytes_not_by_name() {
@@ -131,15 +132,15 @@ mod tests {
         assert_eq!(sniff(&webp).ok(), Some("image/webp"));
         assert!(matches!(
             sniff(b"%PDF-1.7 hello"),
-            Err(Error::UnsupportedMedia(_))
+            Err(Error::Kit(Kit::UnsupportedMedia(_)))
         ));
         assert!(matches!(
             sniff(b"just text"),
-            Err(Error::UnsupportedMedia(_))
+            Err(Error::Kit(Kit::UnsupportedMedia(_)))
         ));
         assert!(matches!(
             sniff(b"GIF89a......"),
-            Err(Error::UnsupportedMedia(_))
+            Err(Error::Kit(Kit::UnsupportedMedia(_)))
         ));
     }
 }

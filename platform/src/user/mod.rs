@@ -123,10 +123,10 @@ pub fn add(conn: &mut PgConnection, tenant: &Tenant, spec: &NewUserSpec) -> Resu
             diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
-            ) => Error::Conflict {
-                code: "username_taken",
-                message: format!("user {:?} already exists", spec.username),
-            },
+            ) => Error::conflict(
+                "username_taken",
+                format!("user {:?} already exists", spec.username),
+            ),
             other => other.into(),
         })
 }

@@ -15,7 +15,7 @@ use crate::broker::{Received, TestBroker, read_intake, read_queue};
 use crate::helpers::TestApp;
 
 async fn with_exchange(broker: &TestBroker) -> TestApp {
-    let section = broker.section("330102");
+    let section = crate::helpers::exchange_section(broker, "330102");
     TestApp::spawn_with(|t| t.config.exchange = Some(section)).await
 }
 
@@ -188,7 +188,7 @@ async fn refusal(
         .confirm_select(ConfirmSelectOptions::default())
         .await
         .expect("confirms");
-    let props = amqp::properties("forged-1", v1::Kind::CaseSnapshot, user_id);
+    let props = citygrid_kit::broker::properties("forged-1", v1::Kind::CaseSnapshot, user_id);
     let published = channel
         .basic_publish(
             exchange.into(),
@@ -277,7 +277,7 @@ async fn the_broker_refuses_a_district_speaking_for_another() {
             "district.330105.case_snapshot".into(),
             BasicPublishOptions::default(),
             b"{}",
-            amqp::properties("own-1", v1::Kind::CaseSnapshot, &own),
+            citygrid_kit::broker::properties("own-1", v1::Kind::CaseSnapshot, &own),
         )
         .await
         .expect("publish")
@@ -453,7 +453,7 @@ async fn command(broker: &TestBroker, kind: v1::Kind, message_id: &str, payload:
             amqp::city_key("330102", kind).as_str().into(),
             BasicPublishOptions::default(),
             payload,
-            amqp::properties(message_id, kind, &broker.city.user),
+            citygrid_kit::broker::properties(message_id, kind, &broker.city.user),
         )
         .await
         .expect("publish")

@@ -6,10 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use citygrid_platform::app::{self, AppState};
+use citygrid_platform::config::ExchangeSection;
 use citygrid_platform::config::Tenant;
 use citygrid_platform::db::{self, DbPool};
 use citygrid_platform::exchange::ExchangeLink;
 use citygrid_platform::exchange::relay::Relay;
+use citygrid_test_support::broker::TestBroker;
+use citygrid_test_support::pg::{self, admin_url};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -19,10 +22,7 @@ pub const PASSWORD: &str = "demo-pass-1";
 pub const LON: f64 = 120.20;
 pub const LAT: f64 = 30.26;
 
-fn admin_url() -> String {
-    std::env::var("CITYGRID_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-}
+pub use citygrid_test_support::png;
 
 pub fn tenant_path(code: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tenants/hangzhou/districts/{code}.toml"))
@@ -48,8 +48,7 @@ fn template(tenant: &Tenant) -> String {
         tenant.code(),
         &hex::encode(hasher.finalize())[..12]
     );
-    let mut admin =
-        PgConnection::establish(&format!("{}/postgres", admin_url())).expect("admin connection");
+    let mut admin = pg::admin();
     diesel::sql_query("SELECT pg_advisory_lock(72727)")
         .execute(&mut admin)
         .expect("lock");
@@ -133,14 +132,8 @@ impl TestApp {
         let mut tenant = Tenant::load(&tenant_path("330102")).expect("sample tenant");
         let template = tokio::task::block_in_place(|| template(&tenant));
         let db_name = format!("citygrid_t_{}", uuid::Uuid::new_v4().simple());
-        tokio::task::block_in_place(|| {
-            let mut admin = PgConnection::establish(&format!("{}/postgres", admin_url()))
-                .expect("admin connection");
-            diesel::sql_query(format!("CREATE DATABASE {db_name} TEMPLATE {template}"))
-                .execute(&mut admin)
-                .expect("create test db");
-        });
-        tenant.config.database.url = format!("{}/{db_name}", admin_url());
+        tokio::task::block_in_place(|| pg::create_database(&db_name, Some(&template)));
+        tenant.config.database.url = format!("{}/{db_name}", admin_url()).into();
         tenant.config.database.pool_size = 4;
         let data_dir = std::env::temp_dir().join(&db_name);
         tenant.data_dir = data_dir.clone();
@@ -336,33 +329,9 @@ impl Drop for TestApp {
         if !self.owns_database {
             return;
         }
-        let url = format!("{}/postgres", admin_url());
-        let db_name = self.db_name.clone();
-        let data_dir = self.data_dir.clone();
-        std::thread::spawn(move || {
-            if let Ok(mut admin) = PgConnection::establish(&url) {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                        .execute(&mut admin);
-            }
-            let _ = std::fs::remove_dir_all(data_dir);
-        })
-        .join()
-        .ok();
+        pg::drop_database(&self.db_name);
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
-}
-
-/// A valid 1×1 PNG with `tag` after IEND, so each call hashes differently.
-pub fn png(tag: &str) -> Vec<u8> {
-    let mut bytes = vec![
-        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
-        0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00,
-        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49,
-        0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-    ];
-    bytes.extend_from_slice(tag.as_bytes());
-    bytes
 }
 
 /// Event 0102 暴露垃圾 (exposed rubbish).
@@ -372,4 +341,16 @@ pub fn rubbish() -> Value {
 
 pub fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// The `[exchange]` section a district instance uses for a test broker's vhost.
+pub fn exchange_section(broker: &TestBroker, code: &str) -> ExchangeSection {
+    let account = broker.account(code);
+    ExchangeSection {
+        broker: citygrid_test_support::broker::amqp_host(),
+        vhost: broker.vhost.clone(),
+        user: account.user.clone(),
+        password: account.password.clone(),
+        retention_days: 30,
+    }
 }

@@ -3,7 +3,7 @@
 
 mod access;
 mod bad_input;
-mod broker;
+use citygrid_test_support::broker;
 mod concurrency;
 mod deadlines;
 mod exchange;

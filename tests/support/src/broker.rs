@@ -3,19 +3,24 @@
 
 use std::time::Duration;
 
-use citygrid_platform::config::ExchangeSection;
-use citygrid_schemas::amqp::{self, Account, Admin};
+use citygrid_kit::broker::{self, Account, Admin};
+use citygrid_schemas::amqp;
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions};
-use lapin::types::FieldTable;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
+};
+use lapin::types::{FieldTable, ShortString};
 use lapin::{Connection, ConnectionProperties};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
-fn amqp_host() -> String {
+/// The AMQP `host:port` tests use; `CITYGRID_TEST_AMQP` overrides it.
+pub fn amqp_host() -> String {
     std::env::var("CITYGRID_TEST_AMQP").unwrap_or_else(|_| "127.0.0.1:5672".to_owned())
 }
 
-fn admin() -> Admin {
+/// The management API as the broker's administrator.
+pub fn admin() -> Admin {
     let base = std::env::var("CITYGRID_TEST_RABBIT_MANAGEMENT")
         .unwrap_or_else(|_| "http://127.0.0.1:15672".to_owned());
     Admin::new(&base, "guest", "guest")
@@ -40,10 +45,7 @@ impl TestBroker {
     pub fn unprovisioned() -> TestBroker {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let prefix = format!("cgt-{}", &id[..12]);
-        let account = |who: &str| Account {
-            user: format!("{prefix}-{who}"),
-            password: format!("pw-{id}-{who}"),
-        };
+        let account = |who: &str| Account::new(format!("{prefix}-{who}"), format!("pw-{id}-{who}"));
         TestBroker {
             vhost: prefix.clone(),
             city: account("city"),
@@ -56,13 +58,13 @@ impl TestBroker {
     }
 
     pub async fn provision(&self) {
-        amqp::provision(&self.admin, &self.vhost, &self.city, &self.districts)
+        broker::provision(&self.admin, &self.vhost, &self.city, &self.districts)
             .await
             .expect("provision the test vhost (is the management plugin on? run ops/up)");
         let city = self.connect(&self.city).await;
         let channel = city.create_channel().await.expect("channel");
         let codes: Vec<String> = self.districts.iter().map(|(c, _)| c.clone()).collect();
-        amqp::declare(&channel, &codes).await.expect("declare");
+        broker::declare(&channel, &codes).await.expect("declare");
         let _ = city.close(200, "declared".into()).await;
     }
 
@@ -75,26 +77,75 @@ impl TestBroker {
             .1
     }
 
-    /// The `[exchange]` section a district instance uses for this vhost.
-    pub fn section(&self, code: &str) -> ExchangeSection {
-        let account = self.account(code);
-        ExchangeSection {
-            broker: amqp_host(),
-            vhost: self.vhost.clone(),
-            user: account.user.clone(),
-            password: account.password.clone().into(),
-            retention_days: 30,
-        }
-    }
-
     pub async fn connect(&self, account: &Account) -> Connection {
         Connection::connect(
-            &amqp::amqp_uri(&amqp_host(), account, &self.vhost),
+            broker::amqp_uri(&amqp_host(), account, &self.vhost).expose_secret(),
             ConnectionProperties::default(),
         )
         .await
         .expect("AMQP connection")
     }
+
+    /// Publishes raw bytes to the districts exchange as district `as_district`'s broker
+    /// user, with the standard's properties except that `user_id` is what the caller says
+    /// (`None` leaves it out), as a broken or hostile district system might. Waits for
+    /// the broker's confirm and asserts it is an ack.
+    pub async fn publish_as(
+        &self,
+        as_district: &str,
+        key: &str,
+        message_id: &str,
+        user_id: Option<&str>,
+        payload: &[u8],
+    ) {
+        publish_raw(
+            &self.connect(self.account(as_district)).await,
+            key,
+            message_id,
+            user_id,
+            payload,
+        )
+        .await;
+    }
+}
+
+/// Publishes on `connection` to the districts exchange (see [`TestBroker::publish_as`]),
+/// then closes it.
+pub async fn publish_raw(
+    connection: &Connection,
+    key: &str,
+    message_id: &str,
+    user_id: Option<&str>,
+    payload: &[u8],
+) {
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let kind = key.rsplit('.').next().unwrap_or_default();
+    let mut props = lapin::BasicProperties::default()
+        .with_delivery_mode(amqp::PERSISTENT)
+        .with_content_type(ShortString::from(amqp::CONTENT_TYPE))
+        .with_message_id(ShortString::from(message_id))
+        .with_type(ShortString::from(kind));
+    if let Some(user) = user_id {
+        props = props.with_user_id(ShortString::from(user));
+    }
+    let confirm = channel
+        .basic_publish(
+            amqp::DISTRICTS_EXCHANGE.into(),
+            key.into(),
+            BasicPublishOptions::default(),
+            payload,
+            props,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirm.is_ack(), "{confirm:?}");
+    let _ = connection.close(200, "sent".into()).await;
 }
 
 impl Drop for TestBroker {

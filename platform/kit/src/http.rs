@@ -1,16 +1,70 @@
-//! A JSON body extractor whose errors name the field at fault.
+//! The HTTP edge both sides share: the one error envelope and a JSON body extractor whose
+//! errors name the field at fault.
 //!
-//! actix's own `Json` reports serde's message without the path; clients (and the
-//! error contract) need `field`, so bodies go through `serde_path_to_error`.
+//! actix's own `Json` reports serde's message without the path; clients (and the error
+//! contract) need `field`, so bodies go through `serde_path_to_error`.
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 use futures::future::LocalBoxFuture;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
 
 use crate::error::Error;
 
 /// Largest JSON body accepted: requests carry text and media hashes, never media.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+/// `{"error": {...}}`: the one error shape of every CityGrid API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, snake_case: clients branch on this, not on the message.
+    pub code: String,
+    pub message: String,
+    /// The request field at fault (JSON path such as `category.major`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For 409 on a case: the state the case is in now, so a client can refresh without
+    /// another request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_state: Option<String>,
+}
+
+/// Renders an error in the envelope; a 5xx is logged here, once, with its internals.
+pub fn error_response(
+    error: &dyn std::fmt::Display,
+    status: actix_web::http::StatusCode,
+    detail: ErrorDetail,
+) -> HttpResponse {
+    if status.is_server_error() {
+        tracing::error!(error = %error, "request failed");
+    }
+    HttpResponse::build(status).json(ErrorBody { error: detail })
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        error_response(
+            self,
+            self.status(),
+            ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.public_message(),
+                field: self.field().map(str::to_owned),
+                current_state: None,
+            },
+        )
+    }
+}
 
 #[derive(Debug)]
 pub struct Json<T>(pub T);
@@ -117,5 +171,14 @@ mod tests {
             field(br#"{"name": "x", "point": {"lon": 1, "lat": 2}}"#),
             ("invalid".into(), Some("point.lat".into()))
         );
+    }
+
+    #[test]
+    fn internals_never_reach_the_client() {
+        let e = Error::Internal("password=hunter2 in a query".into());
+        assert_eq!(e.status().as_u16(), 500);
+        assert!(!e.public_message().contains("hunter2"));
+        let e = Error::Database(diesel::result::Error::NotFound);
+        assert_eq!((e.status().as_u16(), e.code()), (404, "not_found"));
     }
 }

@@ -1,0 +1,20 @@
+//! Structured logs for every CityGrid process: human-readable on a terminal, JSON lines
+//! otherwise (so a log shipper needs no parser), filtered by `RUST_LOG` (default `info`).
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    } else {
+        fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+}
