@@ -580,6 +580,11 @@ mod tests {
         assert!(tenant.catalogue.categories.len() >= 40 + 12);
         assert!(tenant.contains(120.20, 30.26));
         assert!(!tenant.contains(120.50, 30.50));
+        // No password or key of the file shows in Debug output (or a log of it).
+        let debug = format!("{tenant:?}");
+        for secret in ["demo-only-330102", "demo-only-amqp-330102", "demo-pass-1"] {
+            assert!(!debug.contains(secret), "{secret} in Debug output");
+        }
     }
 
     #[test]

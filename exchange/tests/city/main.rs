@@ -5,3 +5,5 @@ mod api;
 use citygrid_test_support::broker;
 mod helpers;
 mod intake;
+mod registry;
+mod schema;

@@ -6,6 +6,7 @@
 
 pub mod broker;
 pub mod pg;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 

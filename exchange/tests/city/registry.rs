@@ -1,0 +1,104 @@
+//! The city reads only its own file: the district registry in it, the catalogues and
+//! boundaries it names. Never a district's tenant file.
+
+use std::path::PathBuf;
+
+use citygrid_exchange::config::City;
+
+/// A city folder holding only what the city's operator has: `city.toml` (edited by
+/// `edit`), the catalogue and the boundaries. No `districts/` folder exists in it.
+fn city_folder(edit: impl FnOnce(String) -> String) -> (PathBuf, PathBuf) {
+    let sample = citygrid_test_support::repo().join("tenants/hangzhou");
+    let dir = std::env::temp_dir().join(format!("citygrid-city-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("boundaries")).expect("folder");
+    for file in [
+        "catalogue.toml",
+        "boundaries/330102.geojson",
+        "boundaries/330105.geojson",
+        "boundaries/330106.geojson",
+    ] {
+        std::fs::copy(sample.join(file), dir.join(file)).expect("copy");
+    }
+    let text = std::fs::read_to_string(sample.join("city.toml")).expect("city.toml");
+    let path = dir.join("city.toml");
+    std::fs::write(&path, edit(text)).expect("write");
+    (dir, path)
+}
+
+fn load(edit: impl FnOnce(String) -> String) -> Result<City, String> {
+    let (dir, path) = city_folder(edit);
+    let city = City::load(&path).map_err(|e| e.to_string());
+    let _ = std::fs::remove_dir_all(dir);
+    city
+}
+
+#[test]
+fn the_city_runs_from_its_own_file_without_any_district_file() {
+    let city = load(|t| t).expect("the city file alone is enough");
+    assert!(
+        !Path::new(&city.registry.get("330102").expect("registered").boundary)
+            .to_string_lossy()
+            .contains("districts/")
+    );
+    let codes: Vec<&str> = city.registry.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["330102", "330105", "330106"]);
+    let west = city.registry.get("330106").expect("西湖区");
+    assert_eq!(west.name, "西湖区");
+    assert_eq!(west.broker_user, "citygrid-330106");
+    assert!(west.population > 0 && west.area_km2 > 0.0);
+    assert_eq!(west.catalogue.standard, "GB/T 30428.2-2013");
+    assert_eq!(
+        city.registry
+            .by_user("citygrid-330105")
+            .map(|d| d.code.as_str()),
+        Some("330105")
+    );
+    // Secrets stay out of any Debug output of the loaded configuration.
+    let debug = format!("{city:?}");
+    for secret in [
+        "demo-only-amqp-city",
+        "demo-only-amqp-330102",
+        "demo-only-city-330100",
+    ] {
+        assert!(!debug.contains(secret), "{secret} in Debug output");
+    }
+}
+
+#[test]
+fn a_bad_registry_entry_is_refused_naming_its_key() {
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "code = \"330105\"",
+            "code = \"330102\"",
+            "districts[1].code",
+        ),
+        (
+            "broker_user = \"citygrid-330106\"",
+            "broker_user = \"citygrid-330102\"",
+            "districts[2].broker_user",
+        ),
+        (
+            "catalogue = \"GB/T 30428.2-2013\"\npopulation = 1188800",
+            "catalogue = \"GB/T 47678.5-2026\"\npopulation = 1188800",
+            "districts[1].catalogue",
+        ),
+        (
+            "boundary = \"boundaries/330106.geojson\"",
+            "boundary = \"boundaries/nowhere.geojson\"",
+            "districts[2].boundary",
+        ),
+        (
+            "population = 1323500",
+            "population = 0",
+            "districts[0].population",
+        ),
+    ];
+    for (from, to, key) in cases {
+        let err = load(|t| {
+            assert!(t.contains(from), "the sample city has {from:?}");
+            t.replacen(from, to, 1)
+        })
+        .expect_err(key);
+        assert!(err.contains(key), "{key}: {err}");
+    }
+}
