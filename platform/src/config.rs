@@ -20,6 +20,7 @@ use crate::case::workflow::Role;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
 use crate::manual::Manual;
+use crate::vocab::DepartmentKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,21 +163,13 @@ pub struct Community {
     pub name: String,
 }
 
-pub const DEPARTMENT_KINDS: [&str; 6] = [
-    "municipal",
-    "landscaping",
-    "sanitation",
-    "enforcement",
-    "street_office",
-    "other",
-];
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Department {
     pub code: String,
     pub name: String,
-    pub kind: String,
+    /// municipal, landscaping, sanitation, enforcement, street_office or other.
+    pub kind: DepartmentKind,
     pub street: Option<String>,
     /// Mobile numbers that receive the department's reminders by SMS.
     #[serde(default)]
@@ -418,12 +411,6 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
             return err(
                 format!("departments[{i}].phones"),
                 format!("{phone:?} is not a phone number"),
-            );
-        }
-        if !DEPARTMENT_KINDS.contains(&d.kind.as_str()) {
-            return err(
-                format!("departments[{i}].kind"),
-                format!("{:?} is not one of {}", d.kind, DEPARTMENT_KINDS.join(", ")),
             );
         }
         if let Some(street) = &d.street

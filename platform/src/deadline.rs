@@ -105,6 +105,7 @@ pub fn stage_after(action: Action) -> StageChange {
         Action::ApproveExtension => StageChange::Extend,
         Action::ApproveSuspension => StageChange::Pause,
         Action::Resume => StageChange::Resume,
+        Action::Report => StageChange::Start(Stage::Filing),
         Action::File | Action::Return => StageChange::Start(Stage::Dispatch),
         Action::Dispatch | Action::Rework => StageChange::Start(Stage::Handling),
         Action::Handle => StageChange::Start(Stage::Check),

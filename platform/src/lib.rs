@@ -17,5 +17,6 @@ pub mod media;
 pub mod reminder;
 pub mod schema;
 pub mod user;
+pub mod vocab;
 
 pub use error::{Error, Result};

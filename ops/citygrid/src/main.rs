@@ -370,7 +370,12 @@ fn run_user(command: UserCommand) -> Result<(), String> {
         "district {}: user {} created ({})",
         t.code(),
         created.username,
-        created.roles.join(", ")
+        created
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }

@@ -64,7 +64,7 @@ pub async fn issue_token(
         user.id,
         &user.username,
         state.tenant.code(),
-        user.roles(),
+        user.roles.clone(),
         user.department_code.clone(),
         now,
         ttl,

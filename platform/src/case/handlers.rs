@@ -14,11 +14,12 @@ use crate::case::steps::{RejectReason, Step, StepRequest, SupervisionLevel, Urge
 use crate::case::store::{self, CaseFilter, Idempotency, NewReport};
 use crate::case::view::CaseView;
 use crate::case::workflow::{Role, Source, State};
-use crate::catalogue::{CategoryKind, CategoryRef};
+use crate::catalogue::CategoryRef;
 use crate::db;
 use crate::error::{Error, ErrorBody, Result};
 use crate::media::sha256_hex;
 use crate::reminder::{self, Notification};
+use crate::vocab::{ActorRole, CategoryKind};
 
 /// 上报: a problem seen in the street.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -156,9 +157,9 @@ pub async fn report_case(
         reporter_name: body.reporter_name,
         reporter_phone: body.reporter_phone,
         actor_role: match source {
-            Source::Supervisor => Role::Supervisor.as_str().to_owned(),
-            Source::Hotline => Role::Operator.as_str().to_owned(),
-            Source::Public => "public".to_owned(),
+            Source::Supervisor => ActorRole::Supervisor,
+            Source::Hotline => ActorRole::Operator,
+            Source::Public => ActorRole::Public,
         },
     };
     store::validate_report(&state.tenant, &report)?;

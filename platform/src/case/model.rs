@@ -7,6 +7,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::schema::{case_records, cases, supervision_orders};
+use crate::vocab::{
+    Action, ActorRole, CategoryKind, Clock, Pending, Satisfaction, Source, Stage, State,
+    SupervisionLevel, SupervisionOrigin, Urgency,
+};
 
 /// 案件: the current state of one case, derived from its records.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
@@ -15,15 +19,12 @@ pub struct Case {
     pub id: Uuid,
     /// Per-district running number, for people.
     pub number: i64,
-    /// See `State`.
-    pub state: String,
+    pub state: State,
     /// Incremented by every step; a step must quote the version it saw.
     pub version: i32,
-    /// supervisor, public or hotline.
-    pub source: String,
-    /// normal (一般) or urgent (紧急).
-    pub urgency: String,
-    pub category_kind: Option<String>,
+    pub source: Source,
+    pub urgency: Urgency,
+    pub category_kind: Option<CategoryKind>,
     pub category_major: Option<String>,
     pub category_minor: Option<String>,
     pub description: String,
@@ -43,8 +44,8 @@ pub struct Case {
     pub verified: Option<bool>,
     /// Times the check failed and the case went back (返工).
     pub rework_count: i32,
-    /// satisfied / unsatisfied, from the call-back (回访).
-    pub satisfaction: Option<String>,
+    /// From the call-back (回访).
+    pub satisfaction: Option<Satisfaction>,
     pub duplicate_of: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -53,18 +54,17 @@ pub struct Case {
     /// The limits of that manual row, fixed at filing (clock and minutes per stage).
     #[schema(value_type = Option<Object>)]
     pub manual_limits: Option<serde_json::Value>,
-    /// The timed stage running now: filing, dispatch, handling or check; none when untimed.
-    pub stage: Option<String>,
-    /// working (工作时) or natural (自然时).
-    pub clock: Option<String>,
+    /// The timed stage running now; none when untimed.
+    pub stage: Option<Stage>,
+    pub clock: Option<Clock>,
     pub stage_started_at: Option<DateTime<Utc>>,
     pub stage_limit_minutes: Option<i32>,
     /// When the light turns yellow.
     pub stage_yellow_at: Option<DateTime<Utc>>,
     /// When the light turns red.
     pub stage_deadline: Option<DateTime<Utc>>,
-    /// extension or suspension: a department's request waiting for the dispatcher.
-    pub pending_request: Option<String>,
+    /// A department's request waiting for the dispatcher.
+    pub pending_request: Option<Pending>,
     /// Minutes asked for by a pending extension request.
     pub pending_minutes: Option<i32>,
     /// While suspended: the stage time that was left (negative if it was overdue).
@@ -74,7 +74,7 @@ pub struct Case {
     /// A supervision order (督办) waits for the department's acknowledgement.
     pub supervision_pending: bool,
     /// The level of the latest supervision order, once there is one.
-    pub supervision_level: Option<String>,
+    pub supervision_level: Option<SupervisionLevel>,
     /// When the reminder timer looks at the case next (yellow, then red instant).
     pub next_reminder_at: Option<DateTime<Utc>>,
 }
@@ -85,10 +85,8 @@ pub struct Case {
 pub struct SupervisionOrder {
     pub id: Uuid,
     pub case_id: Uuid,
-    /// district (a district leader) or city (through the interchange).
-    pub origin: String,
-    /// general 一般督办, key 重点督办, listed 挂牌督办.
-    pub level: String,
+    pub origin: SupervisionOrigin,
+    pub level: SupervisionLevel,
     pub text: String,
     /// When the leader expects the case resolved.
     pub due_at: DateTime<Utc>,
@@ -106,13 +104,13 @@ pub struct Record {
     pub case_id: Uuid,
     /// The case version this step produced.
     pub case_version: i32,
-    pub action: String,
-    pub from_state: Option<String>,
-    pub to_state: String,
+    pub action: Action,
+    pub from_state: Option<State>,
+    pub to_state: State,
     /// Null for anonymous public reports.
     pub actor_id: Option<Uuid>,
     /// The role the step was taken in (`public` for anonymous reports).
-    pub actor_role: String,
+    pub actor_role: ActorRole,
     pub comment: Option<String>,
     /// SHA-256 hashes of the photos attached to the step.
     pub media: Vec<String>,
@@ -127,11 +125,11 @@ pub struct Record {
 pub struct NewRecord<'a> {
     pub case_id: Uuid,
     pub case_version: i32,
-    pub action: &'a str,
-    pub from_state: Option<&'a str>,
-    pub to_state: &'a str,
+    pub action: Action,
+    pub from_state: Option<State>,
+    pub to_state: State,
     pub actor_id: Option<Uuid>,
-    pub actor_role: &'a str,
+    pub actor_role: ActorRole,
     pub comment: Option<&'a str>,
     pub media: &'a [String],
     pub details: serde_json::Value,
@@ -143,39 +141,39 @@ pub struct NewRecord<'a> {
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = cases)]
 pub struct CaseChanges {
-    pub category_kind: Option<Option<String>>,
+    pub category_kind: Option<Option<CategoryKind>>,
     pub category_major: Option<Option<String>>,
     pub category_minor: Option<Option<String>>,
     pub description: Option<String>,
     pub street_code: Option<Option<String>>,
     pub department_code: Option<Option<String>>,
-    pub urgency: Option<String>,
+    pub urgency: Option<Urgency>,
     pub verified: Option<Option<bool>>,
     pub rework_count: Option<i32>,
-    pub satisfaction: Option<Option<String>>,
+    pub satisfaction: Option<Option<Satisfaction>>,
     pub duplicate_of: Option<Option<Uuid>>,
     pub manual_version: Option<Option<String>>,
     pub manual_limits: Option<Option<serde_json::Value>>,
-    pub stage: Option<Option<String>>,
-    pub clock: Option<Option<String>>,
+    pub stage: Option<Option<Stage>>,
+    pub clock: Option<Option<Clock>>,
     pub stage_started_at: Option<Option<DateTime<Utc>>>,
     pub stage_limit_minutes: Option<Option<i32>>,
     pub stage_yellow_at: Option<Option<DateTime<Utc>>>,
     pub stage_deadline: Option<Option<DateTime<Utc>>>,
-    pub pending_request: Option<Option<String>>,
+    pub pending_request: Option<Option<Pending>>,
     pub pending_minutes: Option<Option<i32>>,
     pub suspended_remaining_minutes: Option<Option<i32>>,
     pub extension_minutes: Option<i32>,
     pub supervision_pending: Option<bool>,
-    pub supervision_level: Option<Option<String>>,
+    pub supervision_level: Option<Option<SupervisionLevel>>,
     pub next_reminder_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl CaseChanges {
     /// Starts a new timed stage (`Some`) or stops the clock (`None`).
     pub fn set_stage(&mut self, times: Option<&crate::deadline::StageTimes>) {
-        self.stage = Some(times.map(|t| t.stage.as_str().to_owned()));
-        self.clock = Some(times.map(|t| t.clock.as_str().to_owned()));
+        self.stage = Some(times.map(|t| t.stage));
+        self.clock = Some(times.map(|t| t.clock));
         self.stage_started_at = Some(times.map(|t| t.started_at));
         self.stage_limit_minutes = Some(times.map(|t| t.limit.num_minutes() as i32));
         self.stage_yellow_at = Some(times.map(|t| t.yellow_at));

@@ -11,41 +11,15 @@ use uuid::Uuid;
 
 use crate::auth::Claims;
 use crate::case::model::{Case, CaseChanges};
-use crate::case::workflow::{self, Action, Facts, Pending, Role, Source, State, WorkflowError};
-use crate::catalogue::{CategoryKind, CategoryRef};
+use crate::case::workflow::{self, Action, Facts, Pending, Role, State, WorkflowError};
+use crate::catalogue::CategoryRef;
 use crate::config::Tenant;
 use crate::deadline::{self, LimitSnapshot, StageChange, StageTimes};
 use crate::error::{Error, Result};
-use crate::manual::{Clock, Stage};
+use crate::vocab::Satisfaction;
 use chrono::{DateTime, Duration, Utc};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Urgency {
-    /// 一般
-    Normal,
-    /// 紧急
-    Urgent,
-}
-
-impl Urgency {
-    pub fn parse(s: &str) -> Option<Urgency> {
-        match s {
-            "normal" => Some(Urgency::Normal),
-            "urgent" => Some(Urgency::Urgent),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Urgency::Normal => "normal",
-            Urgency::Urgent => "urgent",
-        }
-    }
-}
+pub use crate::vocab::{SupervisionLevel, Urgency};
 
 /// Why a report is not filed (不予立案).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -113,28 +87,6 @@ pub enum Step {
     Urge,
 }
 
-/// How hard a supervision order presses (督办级别).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SupervisionLevel {
-    /// 一般督办
-    General,
-    /// 重点督办
-    Key,
-    /// 挂牌督办: named publicly.
-    Listed,
-}
-
-impl SupervisionLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SupervisionLevel::General => "general",
-            SupervisionLevel::Key => "key",
-            SupervisionLevel::Listed => "listed",
-        }
-    }
-}
-
 impl Step {
     pub fn action(&self) -> Action {
         match self {
@@ -195,14 +147,13 @@ fn required_text(value: &Option<String>, field: &str, why: &str) -> Result<()> {
 /// The department the manual names for a filed case, if it has a category.
 pub fn suggested_department(case: &Case, tenant: &Tenant) -> Option<String> {
     let category = CategoryRef {
-        kind: CategoryKind::parse(case.category_kind.as_deref()?)?,
+        kind: case.category_kind?.into(),
         major: case.category_major.clone()?,
         minor: case.category_minor.clone()?,
     };
-    let urgency = Urgency::parse(&case.urgency).unwrap_or(Urgency::Normal);
     tenant
         .manual
-        .row(&category, urgency)
+        .row(&category, case.urgency)
         .map(|row| row.department_for(case.street_code.as_deref()))
 }
 
@@ -213,16 +164,8 @@ pub const MAX_EXTENSION_MINUTES: i64 = 30 * 450;
 fn running_stage(case: &Case) -> Result<StageTimes> {
     let missing = || Error::internal(format!("case {} has no running stage", case.id));
     Ok(StageTimes {
-        stage: case
-            .stage
-            .as_deref()
-            .and_then(Stage::parse)
-            .ok_or_else(missing)?,
-        clock: case
-            .clock
-            .as_deref()
-            .and_then(Clock::parse)
-            .ok_or_else(missing)?,
+        stage: case.stage.ok_or_else(missing)?,
+        clock: case.clock.ok_or_else(missing)?,
         started_at: case.stage_started_at.ok_or_else(missing)?,
         limit: Duration::minutes(i64::from(case.stage_limit_minutes.ok_or_else(missing)?)),
         yellow_at: case.stage_yellow_at.ok_or_else(missing)?,
@@ -237,10 +180,7 @@ pub fn plan(
     req: &StepRequest,
     now: DateTime<Utc>,
 ) -> Result<Plan> {
-    let from = State::parse(&case.state)
-        .ok_or_else(|| Error::internal(format!("unknown state {:?}", case.state)))?;
-    let source = Source::parse(&case.source)
-        .ok_or_else(|| Error::internal(format!("unknown source {:?}", case.source)))?;
+    let (from, source) = (case.state, case.source);
     let action = req.step.action();
     // Role, then version, then state: a caller who acted on an old view is told to
     // refresh (stale_version), not that the step is illegal in a state they never saw.
@@ -257,7 +197,7 @@ pub fn plan(
             state: from,
         });
     }
-    let pending = case.pending_request.as_deref().and_then(Pending::parse);
+    let pending = case.pending_request;
     let facts = Facts {
         source,
         verified: case.verified,
@@ -322,12 +262,12 @@ pub fn plan(
             {
                 return Err(Error::invalid("description", "must not be empty"));
             }
-            changes.category_kind = Some(Some(category.kind.as_str().to_owned()));
+            changes.category_kind = Some(Some(category.kind.into()));
             changes.category_major = Some(Some(category.major.clone()));
             changes.category_minor = Some(Some(category.minor.clone()));
             changes.description = description.clone();
             changes.street_code = street.clone().map(Some);
-            changes.urgency = urgency.map(|u| u.as_str().to_owned());
+            changes.urgency = *urgency;
             details = json!({ "category": category, "category_name": entry.name, "standard": tenant.catalogue.standard });
         }
         Step::Reject {
@@ -408,11 +348,11 @@ pub fn plan(
         }
         Step::Callback { satisfied } => {
             let value = if *satisfied {
-                "satisfied"
+                Satisfaction::Satisfied
             } else {
-                "unsatisfied"
+                Satisfaction::Unsatisfied
             };
-            changes.satisfaction = Some(Some(value.to_owned()));
+            changes.satisfaction = Some(Some(value));
             details = json!({ "satisfaction": value });
         }
         Step::Cancel => required_text(&req.comment, "reason", "say why the case is cancelled")?,
@@ -424,7 +364,7 @@ pub fn plan(
                 ));
             }
             required_text(&req.comment, "reason", "say why more time is needed")?;
-            changes.pending_request = Some(Some(Pending::Extension.as_str().to_owned()));
+            changes.pending_request = Some(Some(Pending::Extension));
             changes.pending_minutes = Some(Some(*minutes as i32));
             details = json!({ "minutes": minutes });
         }
@@ -434,7 +374,7 @@ pub fn plan(
                 "reason",
                 "say why the case cannot be handled now",
             )?;
-            changes.pending_request = Some(Some(Pending::Suspension.as_str().to_owned()));
+            changes.pending_request = Some(Some(Pending::Suspension));
             details = json!({});
         }
         Step::RejectExtension | Step::RejectSuspension => {
@@ -457,8 +397,8 @@ pub fn plan(
                 ));
             }
             changes.supervision_pending = Some(true);
-            changes.supervision_level = Some(Some(level.as_str().to_owned()));
-            changes.urgency = Some(Urgency::Urgent.as_str().to_owned());
+            changes.supervision_level = Some(Some(*level));
+            changes.urgency = Some(Urgency::Urgent);
             details = json!({ "level": level, "text": text, "due_at": due_at, "urgency_before": case.urgency });
         }
         Step::AcknowledgeSupervision => {
@@ -470,8 +410,7 @@ pub fn plan(
         Step::File {
             category, urgency, ..
         } => {
-            let urgency =
-                urgency.unwrap_or(Urgency::parse(&case.urgency).unwrap_or(Urgency::Normal));
+            let urgency = urgency.unwrap_or(case.urgency);
             let row = tenant.manual.row(category, urgency).ok_or_else(|| {
                 Error::invalid(
                     "category",
@@ -528,16 +467,9 @@ pub fn plan(
             details = json!({ "remaining_minutes": left.num_minutes() });
         }
         StageChange::Resume => {
-            let stage = case
-                .stage
-                .as_deref()
-                .and_then(Stage::parse)
-                .unwrap_or(Stage::Handling);
-            let clock = case
-                .clock
-                .as_deref()
-                .and_then(Clock::parse)
-                .unwrap_or(Clock::Working);
+            let missing = || Error::internal(format!("suspended case {} has no stage", case.id));
+            let stage = case.stage.ok_or_else(missing)?;
+            let clock = case.clock.ok_or_else(missing)?;
             let limit = Duration::minutes(i64::from(case.stage_limit_minutes.unwrap_or(0)));
             let left = Duration::minutes(i64::from(case.suspended_remaining_minutes.unwrap_or(0)));
             let times = deadline::resume(

@@ -11,7 +11,7 @@ use crate::auth::Claims;
 use crate::case::model::{Case, NewRecord, Record, SupervisionOrder};
 use crate::case::steps::{self, StepRequest, Urgency};
 use crate::case::workflow::{Action, Role, Source, State};
-use crate::catalogue::{CategoryKind, CategoryRef};
+use crate::catalogue::CategoryRef;
 use crate::config::Tenant;
 use crate::deadline::{self, StageTimes};
 use crate::error::{Error, Result};
@@ -19,6 +19,7 @@ use crate::exchange::outbox;
 use crate::manual::{Clock, Stage};
 use crate::reminder;
 use crate::schema::{case_records, cases, media, supervision_orders};
+use crate::vocab::{ActorRole, CategoryKind, SupervisionOrigin};
 
 /// A report as it enters the system (上报).
 #[derive(Debug, Clone)]
@@ -36,7 +37,7 @@ pub struct NewReport {
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
     /// The role the reporter acted in (`public` when anonymous).
-    pub actor_role: String,
+    pub actor_role: ActorRole,
 }
 
 /// A client-chosen key that makes a report safe to retry.
@@ -157,10 +158,11 @@ pub fn create_report(
         let inserted: Option<Case> = diesel::insert_into(cases::table)
             .values((
                 cases::id.eq(id),
-                cases::state.eq(State::Reported.as_str()),
-                cases::source.eq(report.source.as_str()),
-                cases::urgency.eq(report.urgency.as_str()),
-                cases::category_kind.eq(report.category.as_ref().map(|c| c.kind.as_str())),
+                cases::state.eq(State::Reported),
+                cases::source.eq(report.source),
+                cases::urgency.eq(report.urgency),
+                cases::category_kind
+                    .eq(report.category.as_ref().map(|c| CategoryKind::from(c.kind))),
                 cases::category_major.eq(report.category.as_ref().map(|c| c.major.as_str())),
                 cases::category_minor.eq(report.category.as_ref().map(|c| c.minor.as_str())),
                 cases::description.eq(&report.description),
@@ -176,8 +178,8 @@ pub fn create_report(
                 cases::request_hash.eq(idempotency.map(|k| k.request_hash.as_str())),
                 cases::created_at.eq(now),
                 cases::updated_at.eq(now),
-                cases::stage.eq(filing.stage.as_str()),
-                cases::clock.eq(filing.clock.as_str()),
+                cases::stage.eq(filing.stage),
+                cases::clock.eq(filing.clock),
                 cases::stage_started_at.eq(filing.started_at),
                 cases::stage_limit_minutes.eq(filing.limit.num_minutes() as i32),
                 cases::stage_yellow_at.eq(filing.yellow_at),
@@ -202,11 +204,11 @@ pub fn create_report(
             .values(NewRecord {
                 case_id: case.id,
                 case_version: case.version,
-                action: "report",
+                action: Action::Report,
                 from_state: None,
-                to_state: State::Reported.as_str(),
+                to_state: State::Reported,
                 actor_id: report.reporter_id,
-                actor_role: &report.actor_role,
+                actor_role: report.actor_role,
                 comment: None,
                 media: &report.photos,
                 details: json!({ "source": report.source }),
@@ -294,7 +296,7 @@ pub fn apply_step(
         if plan.judges_handling {
             let handled_by: Option<Option<Uuid>> = case_records::table
                 .filter(case_records::case_id.eq(case_id))
-                .filter(case_records::action.eq(Action::Handle.as_str()))
+                .filter(case_records::action.eq(Action::Handle))
                 .order(case_records::case_version.desc())
                 .select(case_records::actor_id)
                 .first(conn)
@@ -312,7 +314,7 @@ pub fn apply_step(
             .filter(cases::version.eq(req.version))
             .set((
                 plan.changes,
-                cases::state.eq(plan.to.as_str()),
+                cases::state.eq(plan.to),
                 cases::version.eq(cases::version + 1),
                 cases::updated_at.eq(now),
             ))
@@ -321,10 +323,9 @@ pub fn apply_step(
             .optional()?;
         let Some(updated) = updated else {
             let current = get(conn, case_id)?;
-            let state = State::parse(&current.state).unwrap_or(State::Reported);
             return Err(Error::StaleVersion {
                 version: current.version,
-                state,
+                state: current.state,
             });
         };
         match &req.step {
@@ -337,8 +338,8 @@ pub fn apply_step(
                     .values(SupervisionOrder {
                         id: Uuid::new_v4(),
                         case_id,
-                        origin: "district".into(),
-                        level: level.as_str().into(),
+                        origin: SupervisionOrigin::District,
+                        level: *level,
                         text: text.clone(),
                         due_at: *due_at,
                         issued_by: Some(caller.sub),
@@ -363,7 +364,7 @@ pub fn apply_step(
                     .values(reminder::NewNotification {
                         case_id,
                         kind: reminder::MANUAL_URGE,
-                        stage: updated.stage.as_deref(),
+                        stage: updated.stage,
                         stage_started_at: updated.stage_started_at,
                         department_code: updated.department_code.as_deref(),
                         message: format!(
@@ -382,7 +383,7 @@ pub fn apply_step(
                 &reminder::NewNotification {
                     case_id,
                     kind: reminder::ARRIVAL,
-                    stage: updated.stage.as_deref(),
+                    stage: updated.stage,
                     stage_started_at: updated.stage_started_at,
                     department_code: updated.department_code.as_deref(),
                     message: format!(
@@ -400,11 +401,11 @@ pub fn apply_step(
             .values(NewRecord {
                 case_id,
                 case_version: updated.version,
-                action: plan.action.as_str(),
-                from_state: Some(plan.from.as_str()),
-                to_state: plan.to.as_str(),
+                action: plan.action,
+                from_state: Some(plan.from),
+                to_state: plan.to,
                 actor_id: Some(caller.sub),
-                actor_role: role.as_str(),
+                actor_role: role.into(),
                 comment: req.comment.as_deref(),
                 media: &req.media,
                 details: plan.details,
@@ -446,10 +447,10 @@ pub fn list(
 ) -> Result<Page> {
     let mut query = cases::table.select(Case::as_select()).into_boxed();
     if !filter.states.is_empty() {
-        query = query.filter(cases::state.eq_any(filter.states.iter().map(|s| s.as_str())));
+        query = query.filter(cases::state.eq_any(filter.states.iter().copied()));
     }
     if let Some(kind) = filter.category_kind {
-        query = query.filter(cases::category_kind.eq(kind.as_str()));
+        query = query.filter(cases::category_kind.eq(kind));
     }
     if let Some(major) = &filter.category_major {
         query = query.filter(cases::category_major.eq(major.clone()));

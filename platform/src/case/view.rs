@@ -26,11 +26,8 @@ impl CaseView {
     pub fn new(case: Case, tenant: &Tenant, now: DateTime<Utc>) -> CaseView {
         let (light, remaining_minutes) = match (case.stage_yellow_at, case.stage_deadline) {
             (Some(yellow), Some(deadline)) => {
-                let clock = case
-                    .clock
-                    .as_deref()
-                    .and_then(Clock::parse)
-                    .unwrap_or(Clock::Working);
+                // A running deadline always has its clock; working time is the default.
+                let clock = case.clock.unwrap_or(Clock::Working);
                 let left = deadline::remaining(&tenant.calendar, clock, deadline, now);
                 (
                     Some(deadline::light(yellow, deadline, now)),

@@ -4,265 +4,13 @@
 //! store only has to apply the answer. Role is checked before state, so a caller who may
 //! never take a step learns that (403) rather than the case's current state (409).
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-/// Where a case is in the loop. Stored as its snake_case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// 上报: a report waits for the operator.
-    Reported,
-    /// 核实中: a supervisor has been asked to confirm the report on site.
-    Verifying,
-    /// 已核实: the supervisor answered; the operator files or rejects.
-    Verified,
-    /// 已立案: waits for dispatch.
-    Filed,
-    /// 不予立案: duplicate, out of scope or invalid. Final.
-    Rejected,
-    /// 已派遣: a department owns it.
-    Dispatched,
-    /// 挂账/缓办: approved pause (e.g. waiting for budget); the clock stands still.
-    Suspended,
-    /// 已处置: the department reports it fixed; waits for the on-site check.
-    Handled,
-    /// 核查通过: the fix was confirmed on site.
-    Checked,
-    /// 已回访: the public reporter was called back.
-    CalledBack,
-    /// 结案. Final.
-    Closed,
-    /// 作废. Final.
-    Cancelled,
-}
-
-impl State {
-    pub const ALL: [State; 12] = [
-        State::Reported,
-        State::Verifying,
-        State::Verified,
-        State::Filed,
-        State::Rejected,
-        State::Dispatched,
-        State::Suspended,
-        State::Handled,
-        State::Checked,
-        State::CalledBack,
-        State::Closed,
-        State::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Reported => "reported",
-            State::Verifying => "verifying",
-            State::Verified => "verified",
-            State::Filed => "filed",
-            State::Rejected => "rejected",
-            State::Dispatched => "dispatched",
-            State::Suspended => "suspended",
-            State::Handled => "handled",
-            State::Checked => "checked",
-            State::CalledBack => "called_back",
-            State::Closed => "closed",
-            State::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<State> {
-        State::ALL.into_iter().find(|state| state.as_str() == s)
-    }
-
-    /// Final states take no further step.
-    pub fn is_open(self) -> bool {
-        !matches!(self, State::Rejected | State::Closed | State::Cancelled)
-    }
-}
-
-/// The roles of DESIGN.md §1. A user may hold several.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// 监督员
-    Supervisor,
-    /// 受理员
-    Operator,
-    /// 派遣员
-    Dispatcher,
-    /// 专业部门处置人员, bound to one department
-    Handler,
-    /// 领导
-    Leader,
-    /// 系统管理员: manages users, takes no step in the loop
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Supervisor,
-        Role::Operator,
-        Role::Dispatcher,
-        Role::Handler,
-        Role::Leader,
-        Role::Admin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Supervisor => "supervisor",
-            Role::Operator => "operator",
-            Role::Dispatcher => "dispatcher",
-            Role::Handler => "handler",
-            Role::Leader => "leader",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| role.as_str() == s)
-    }
-}
-
-/// Who reported: decides whether on-site verification and a call-back are needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// 监督员上报: filed directly.
-    Supervisor,
-    /// 公众举报 (web, app): verified on site before filing, called back before closing.
-    Public,
-    /// 12319 热线, entered by an operator: treated like a public report.
-    Hotline,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Supervisor => "supervisor",
-            Source::Public => "public",
-            Source::Hotline => "hotline",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Source> {
-        [Source::Supervisor, Source::Public, Source::Hotline]
-            .into_iter()
-            .find(|source| source.as_str() == s)
-    }
-
-    /// Reports from outside supervision are confirmed on site and followed by a call-back.
-    pub fn from_public(self) -> bool {
-        self != Source::Supervisor
-    }
-}
-
-/// One step of the loop after the report itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// 申请核实: the operator asks a supervisor to confirm a report on site.
-    RequestVerification,
-    /// 核实: the supervisor's on-site answer.
-    Verify,
-    /// 立案
-    File,
-    /// 不予立案
-    Reject,
-    /// 派遣
-    Dispatch,
-    /// 退回: the department says it is not theirs.
-    Return,
-    /// 处置
-    Handle,
-    /// 核查通过
-    CheckPass,
-    /// 核查不通过 → 返工, back to the same department.
-    Rework,
-    /// 回访
-    Callback,
-    /// 结案
-    Close,
-    /// 作废
-    Cancel,
-    /// 申请延期: the department asks for more time.
-    RequestExtension,
-    /// 延期审批通过
-    ApproveExtension,
-    /// 延期审批不通过
-    RejectExtension,
-    /// 申请挂账/缓办: the department cannot handle it now.
-    RequestSuspension,
-    /// 挂账审批通过: the clock stops.
-    ApproveSuspension,
-    /// 挂账审批不通过
-    RejectSuspension,
-    /// 恢复办理: the clock runs again with the time that was left.
-    Resume,
-    /// 督办: a leader's supervision order on an open case.
-    Supervise,
-    /// 督办签收: the department acknowledges the order.
-    AcknowledgeSupervision,
-    /// 催办: a dispatcher presses the department by hand.
-    Urge,
-}
+pub use crate::vocab::{Action, Pending, Role, Source, State};
 
 impl Action {
-    pub const ALL: [Action; 22] = [
-        Action::RequestVerification,
-        Action::Verify,
-        Action::File,
-        Action::Reject,
-        Action::Dispatch,
-        Action::Return,
-        Action::Handle,
-        Action::CheckPass,
-        Action::Rework,
-        Action::Callback,
-        Action::Close,
-        Action::Cancel,
-        Action::RequestExtension,
-        Action::ApproveExtension,
-        Action::RejectExtension,
-        Action::RequestSuspension,
-        Action::ApproveSuspension,
-        Action::RejectSuspension,
-        Action::Resume,
-        Action::Supervise,
-        Action::AcknowledgeSupervision,
-        Action::Urge,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::RequestVerification => "request_verification",
-            Action::Verify => "verify",
-            Action::File => "file",
-            Action::Reject => "reject",
-            Action::Dispatch => "dispatch",
-            Action::Return => "return",
-            Action::Handle => "handle",
-            Action::CheckPass => "check_pass",
-            Action::Rework => "rework",
-            Action::Callback => "callback",
-            Action::Close => "close",
-            Action::Cancel => "cancel",
-            Action::RequestExtension => "request_extension",
-            Action::ApproveExtension => "approve_extension",
-            Action::RejectExtension => "reject_extension",
-            Action::RequestSuspension => "request_suspension",
-            Action::ApproveSuspension => "approve_suspension",
-            Action::RejectSuspension => "reject_suspension",
-            Action::Resume => "resume",
-            Action::Supervise => "supervise",
-            Action::AcknowledgeSupervision => "acknowledge_supervision",
-            Action::Urge => "urge",
-        }
-    }
-
-    /// The one role that takes this step: the two axes (supervision / command) stay apart.
+    /// The role whose step this is (a report is a supervisor's, or the public's).
     pub fn role(self) -> Role {
         match self {
+            Action::Report => Role::Supervisor,
             Action::RequestVerification
             | Action::File
             | Action::Reject
@@ -297,31 +45,6 @@ pub struct Facts {
     pub pending: Option<Pending>,
     /// A supervision order the department has not acknowledged yet.
     pub supervision_pending: bool,
-}
-
-/// A request from the department that the command center has not decided yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Pending {
-    /// 延期申请
-    Extension,
-    /// 挂账申请
-    Suspension,
-}
-
-impl Pending {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Pending::Extension => "extension",
-            Pending::Suspension => "suspension",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Pending> {
-        [Pending::Extension, Pending::Suspension]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -497,9 +220,9 @@ mod tests {
                 pending,
                 supervision_pending: false,
             };
-            for state in State::ALL {
-                for action in Action::ALL {
-                    for role in Role::ALL {
+            for &state in State::ALL {
+                for &action in Action::ALL {
+                    for &role in Role::ALL {
                         let got = next_state(state, action, &[role], facts);
                         let expected_role = action.role();
                         match (role == expected_role, legal(state, action, source, pending)) {
@@ -651,15 +374,5 @@ mod tests {
                 state: S::Closed
             })
         );
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for s in State::ALL {
-            assert_eq!(State::parse(s.as_str()), Some(s));
-        }
-        for r in Role::ALL {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
-        }
     }
 }

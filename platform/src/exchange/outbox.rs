@@ -7,18 +7,10 @@ use citygrid_schemas as v1;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Timestamptz};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::case::model::{Case, Record};
 use crate::error::{Error, Result};
 use crate::schema::{media, outbox, outbox_counter};
-
-/// Reads one of the district's snake_case names as an interchange enum value (the names
-/// are the same on both sides; a value the standard does not know is a bug here).
-fn standard<T: DeserializeOwned>(what: &str, value: &str) -> Result<T> {
-    serde_json::from_value(serde_json::Value::String(value.to_owned()))
-        .map_err(|_| Error::internal(format!("{what} {value:?} has no interchange value")))
-}
 
 fn count(n: i32) -> u32 {
     n.max(0) as u32
@@ -59,21 +51,21 @@ fn facts(conn: &mut PgConnection, case: &Case) -> Result<Facts> {
 pub fn snapshot(conn: &mut PgConnection, case: &Case) -> Result<v1::CaseSnapshot> {
     let facts = facts(conn, case)?;
     let category = match (
-        &case.category_kind,
+        case.category_kind,
         &case.category_major,
         &case.category_minor,
     ) {
         (Some(kind), Some(major), Some(minor)) => Some(v1::Category {
-            kind: standard("category kind", kind)?,
+            kind: kind.into(),
             major: major.clone(),
             minor: minor.clone(),
         }),
         _ => None,
     };
-    let current_stage = match (&case.stage, &case.clock, case.stage_started_at) {
+    let current_stage = match (case.stage, case.clock, case.stage_started_at) {
         (Some(stage), Some(clock), Some(started_at)) => Some(v1::StageClock {
-            stage: standard("stage", stage)?,
-            clock: standard("clock", clock)?,
+            stage: stage.into(),
+            clock: clock.into(),
             started_at,
             limit_minutes: count(case.stage_limit_minutes.unwrap_or(0)),
             yellow_at: case.stage_yellow_at,
@@ -85,9 +77,9 @@ pub fn snapshot(conn: &mut PgConnection, case: &Case) -> Result<v1::CaseSnapshot
         case_id: case.id,
         number: case.number,
         version: count(case.version),
-        state: standard("state", &case.state)?,
-        source: standard("source", &case.source)?,
-        urgency: standard("urgency", &case.urgency)?,
+        state: case.state.into(),
+        source: case.source.into(),
+        urgency: case.urgency.into(),
         category,
         description: case.description.clone(),
         address: case.address.clone(),
@@ -103,19 +95,11 @@ pub fn snapshot(conn: &mut PgConnection, case: &Case) -> Result<v1::CaseSnapshot
         rework_count: count(case.rework_count),
         return_count: facts.returns.max(0) as u32,
         extension_minutes: count(case.extension_minutes),
-        satisfaction: case
-            .satisfaction
-            .as_deref()
-            .map(|s| standard("satisfaction", s))
-            .transpose()?,
+        satisfaction: case.satisfaction.map(Into::into),
         manual_version: case.manual_version.clone(),
         current_stage,
         supervision_pending: case.supervision_pending,
-        supervision_level: case
-            .supervision_level
-            .as_deref()
-            .map(|l| standard("supervision level", l))
-            .transpose()?,
+        supervision_level: case.supervision_level.map(Into::into),
         milestones: v1::Milestones {
             reported_at: Some(case.created_at),
             filed_at: facts.filed_at,
@@ -140,8 +124,8 @@ pub fn stage_outcome(
         return Ok(None);
     };
     let (Some(stage), Some(clock), Some(started_at), Some(deadline)) = (
-        &before.stage,
-        &before.clock,
+        before.stage,
+        before.clock,
         before.stage_started_at,
         before.stage_deadline,
     ) else {
@@ -151,8 +135,8 @@ pub fn stage_outcome(
         return Ok(None);
     }
     Ok(Some(v1::StageOutcome {
-        stage: standard("stage", stage)?,
-        clock: standard("clock", clock)?,
+        stage: stage.into(),
+        clock: clock.into(),
         started_at,
         deadline,
         ended_at: at,
@@ -169,15 +153,11 @@ pub fn business_record(
         record_id: record.id,
         case_id: record.case_id,
         case_version: count(record.case_version),
-        action: standard("action", &record.action)?,
-        from_state: record
-            .from_state
-            .as_deref()
-            .map(|s| standard("state", s))
-            .transpose()?,
-        to_state: standard("state", &record.to_state)?,
+        action: record.action.into(),
+        from_state: record.from_state.map(Into::into),
+        to_state: record.to_state.into(),
         actor_id: record.actor_id,
-        actor_role: standard("role", &record.actor_role)?,
+        actor_role: record.actor_role.into(),
         comment: record.comment.clone(),
         media: record.media.clone(),
         details: record.details.clone(),
@@ -304,50 +284,4 @@ pub fn last_seq(conn: &mut PgConnection) -> Result<i64> {
     Ok(outbox_counter::table
         .select(outbox_counter::last_seq)
         .first(conn)?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::case::steps::SupervisionLevel;
-    use crate::case::workflow::{Action, Role, Source, State};
-    use crate::manual::{Clock, Stage};
-
-    /// The district's names and the standard's must not drift apart: a value without an
-    /// interchange twin would make every change that uses it fail.
-    #[test]
-    fn every_district_value_has_its_interchange_twin() {
-        for state in State::ALL {
-            standard::<v1::CaseState>("state", state.as_str()).expect("state");
-        }
-        for action in Action::ALL {
-            standard::<v1::Action>("action", action.as_str()).expect("action");
-        }
-        standard::<v1::Action>("action", "report").expect("report");
-        for role in Role::ALL {
-            standard::<v1::Role>("role", role.as_str()).expect("role");
-        }
-        standard::<v1::Role>("role", "public").expect("public");
-        for source in [Source::Supervisor, Source::Public, Source::Hotline] {
-            standard::<v1::Source>("source", source.as_str()).expect("source");
-        }
-        for stage in [
-            Stage::Filing,
-            Stage::Dispatch,
-            Stage::Handling,
-            Stage::Check,
-        ] {
-            standard::<v1::Stage>("stage", stage.as_str()).expect("stage");
-        }
-        for clock in [Clock::Working, Clock::Natural] {
-            standard::<v1::Clock>("clock", clock.as_str()).expect("clock");
-        }
-        for level in [
-            SupervisionLevel::General,
-            SupervisionLevel::Key,
-            SupervisionLevel::Listed,
-        ] {
-            standard::<v1::SupervisionLevel>("level", level.as_str()).expect("level");
-        }
-    }
 }

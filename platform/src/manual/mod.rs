@@ -6,76 +6,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::Duration;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 
 use crate::case::steps::Urgency;
 use crate::catalogue::{Catalogue, CategoryKind, CategoryRef};
 use crate::config::{Department, Street};
 use crate::error::{Error, Result};
 
-/// Which clock a limit runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Clock {
-    /// 工作时: only working periods of working days count.
-    Working,
-    /// 自然时: every minute counts (emergencies).
-    Natural,
-}
-
-impl Clock {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Clock::Working => "working",
-            Clock::Natural => "natural",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Clock> {
-        match s {
-            "working" => Some(Clock::Working),
-            "natural" => Some(Clock::Natural),
-            _ => None,
-        }
-    }
-}
-
-/// The timed stages of the loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// 立案: from report to filing (or rejection).
-    Filing,
-    /// 派遣: from filing to dispatch.
-    Dispatch,
-    /// 处置: from dispatch to the department's report of the fix.
-    Handling,
-    /// 核查: from handling to the supervisor's check.
-    Check,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Filing => "filing",
-            Stage::Dispatch => "dispatch",
-            Stage::Handling => "handling",
-            Stage::Check => "check",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Stage> {
-        [
-            Stage::Filing,
-            Stage::Dispatch,
-            Stage::Handling,
-            Stage::Check,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
-}
+pub use crate::vocab::{Clock, Stage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -29,7 +29,7 @@ pub const MANUAL_URGE: &str = "manual_urge";
 pub struct NewNotification<'a> {
     pub case_id: Uuid,
     pub kind: &'a str,
-    pub stage: Option<&'a str>,
+    pub stage: Option<crate::vocab::Stage>,
     pub stage_started_at: Option<DateTime<Utc>>,
     pub department_code: Option<&'a str>,
     pub message: String,
@@ -58,7 +58,7 @@ pub struct Sweep {
 struct DueCase {
     id: Uuid,
     number: i64,
-    stage: Option<String>,
+    stage: Option<crate::vocab::Stage>,
     stage_started_at: Option<DateTime<Utc>>,
     stage_deadline: Option<DateTime<Utc>>,
     department_code: Option<String>,
@@ -100,7 +100,7 @@ pub fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> Result<
                 to_deadline.push(case.id);
                 (URGE, "is close to its deadline (催办)")
             };
-            let stage = case.stage.as_deref();
+            let stage = case.stage;
             notes.push(NewNotification {
                 case_id: case.id,
                 kind,
@@ -110,7 +110,7 @@ pub fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> Result<
                 message: format!(
                     "case {} {what}: stage {} due {}",
                     case.number,
-                    stage.unwrap_or("-"),
+                    stage.map_or("-", |s| s.as_str()),
                     deadline.to_rfc3339()
                 ),
             });

@@ -16,14 +16,8 @@ pub struct User {
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     pub department_code: Option<String>,
-}
-
-impl User {
-    pub fn roles(&self) -> Vec<Role> {
-        self.roles.iter().filter_map(|r| Role::parse(r)).collect()
-    }
 }
 
 /// What `citygrid user add` and the seed both create.
@@ -45,14 +39,14 @@ pub fn sync_reference_data(conn: &mut PgConnection, tenant: &Tenant) -> Result<u
                 .values((
                     departments::code.eq(&d.code),
                     departments::name.eq(&d.name),
-                    departments::kind.eq(&d.kind),
+                    departments::kind.eq(d.kind),
                     departments::street_code.eq(&d.street),
                 ))
                 .on_conflict(departments::code)
                 .do_update()
                 .set((
                     departments::name.eq(&d.name),
-                    departments::kind.eq(&d.kind),
+                    departments::kind.eq(d.kind),
                     departments::street_code.eq(&d.street),
                 ))
                 .execute(conn)?;
@@ -107,14 +101,13 @@ pub fn add(conn: &mut PgConnection, tenant: &Tenant, spec: &NewUserSpec) -> Resu
         _ => {}
     }
     let hash = password::hash(&spec.password)?;
-    let roles: Vec<String> = spec.roles.iter().map(|r| r.as_str().to_owned()).collect();
     diesel::insert_into(users::table)
         .values((
             users::id.eq(Uuid::new_v4()),
             users::username.eq(&spec.username),
             users::display_name.eq(&spec.display_name),
             users::password_hash.eq(hash),
-            users::roles.eq(roles),
+            users::roles.eq(&spec.roles),
             users::department_code.eq(&spec.department),
         ))
         .returning(User::as_returning())

@@ -1,6 +1,10 @@
 //! `src/schema.rs` is written by hand: this test holds it, and the migrations, to the
 //! database they build.
 
+use std::collections::BTreeSet;
+
+use crate::helpers::TestApp;
+
 /// Every migration runs up, down and up again, and `schema.rs` then matches the database
 /// column for column: type and nullability included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,4 +17,121 @@ async fn migrations_run_up_down_and_up_and_schema_rs_matches() {
             include_str!("../../src/schema.rs"),
         );
     });
+}
+
+#[derive(diesel::QueryableByName)]
+struct Check {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    def: String,
+}
+
+/// The names a CHECK constraint on `table` lets `column` hold (its quoted literals).
+fn allowed(conn: &mut diesel::PgConnection, table: &str, column: &str) -> BTreeSet<String> {
+    use diesel::RunQueryDsl;
+    let checks: Vec<Check> = diesel::sql_query(
+        "SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c \
+         JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = $1 AND c.contype = 'c'",
+    )
+    .bind::<diesel::sql_types::Text, _>(table)
+    .load(conn)
+    .expect("constraints");
+    let def = checks
+        .into_iter()
+        .map(|c| c.def)
+        .find(|d| d.starts_with(&format!("CHECK (({column} ")))
+        .unwrap_or_else(|| panic!("no CHECK constraint on {table}.{column}"));
+    def.split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn names<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> BTreeSet<String> {
+    all.iter().map(|v| as_str(*v).to_owned()).collect()
+}
+
+/// Every column that stores a word of the vocabulary accepts exactly the words the code
+/// knows: a value the code cannot read never gets in, and every value it writes does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_knows_exactly_the_vocabulary() {
+    use citygrid_platform::vocab::*;
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let case = app.filed_case().await;
+    let mut conn = app.pool.get().expect("conn");
+    let expected = [
+        ("cases", "state", names(State::ALL, State::as_str)),
+        ("cases", "source", names(Source::ALL, Source::as_str)),
+        ("cases", "urgency", names(Urgency::ALL, Urgency::as_str)),
+        (
+            "cases",
+            "category_kind",
+            names(CategoryKind::ALL, CategoryKind::as_str),
+        ),
+        (
+            "cases",
+            "satisfaction",
+            names(Satisfaction::ALL, Satisfaction::as_str),
+        ),
+        ("cases", "stage", names(Stage::ALL, Stage::as_str)),
+        ("cases", "clock", names(Clock::ALL, Clock::as_str)),
+        (
+            "cases",
+            "pending_request",
+            names(Pending::ALL, Pending::as_str),
+        ),
+        (
+            "cases",
+            "supervision_level",
+            names(SupervisionLevel::ALL, SupervisionLevel::as_str),
+        ),
+        ("case_records", "action", names(Action::ALL, Action::as_str)),
+        (
+            "case_records",
+            "from_state",
+            names(State::ALL, State::as_str),
+        ),
+        ("case_records", "to_state", names(State::ALL, State::as_str)),
+        (
+            "case_records",
+            "actor_role",
+            names(ActorRole::ALL, ActorRole::as_str),
+        ),
+        (
+            "supervision_orders",
+            "origin",
+            names(SupervisionOrigin::ALL, SupervisionOrigin::as_str),
+        ),
+        (
+            "supervision_orders",
+            "level",
+            names(SupervisionLevel::ALL, SupervisionLevel::as_str),
+        ),
+        ("notifications", "stage", names(Stage::ALL, Stage::as_str)),
+        (
+            "departments",
+            "kind",
+            names(DepartmentKind::ALL, DepartmentKind::as_str),
+        ),
+        ("users", "roles", names(Role::ALL, Role::as_str)),
+    ];
+    for (table, column, words) in expected {
+        assert_eq!(allowed(&mut conn, table, column), words, "{table}.{column}");
+    }
+    let refused = diesel::sql_query("UPDATE cases SET state = 'archived' WHERE id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(
+            uuid::Uuid::parse_str(case["id"].as_str().expect("id")).expect("uuid"),
+        )
+        .execute(&mut conn);
+    assert!(
+        matches!(
+            refused,
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::CheckViolation,
+                _
+            ))
+        ),
+        "{refused:?}"
+    );
 }

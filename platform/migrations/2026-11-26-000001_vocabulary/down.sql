@@ -1,0 +1,17 @@
+ALTER TABLE users DROP CONSTRAINT users_roles_known;
+ALTER TABLE departments DROP CONSTRAINT departments_kind_known;
+ALTER TABLE notifications DROP CONSTRAINT notifications_stage_known;
+ALTER TABLE supervision_orders DROP CONSTRAINT supervision_orders_level_known;
+ALTER TABLE case_records DROP CONSTRAINT case_records_actor_role_known;
+ALTER TABLE case_records DROP CONSTRAINT case_records_to_state_known;
+ALTER TABLE case_records DROP CONSTRAINT case_records_from_state_known;
+ALTER TABLE case_records DROP CONSTRAINT case_records_action_known;
+ALTER TABLE cases DROP CONSTRAINT cases_supervision_level_known;
+ALTER TABLE cases DROP CONSTRAINT cases_pending_request_known;
+ALTER TABLE cases DROP CONSTRAINT cases_clock_known;
+ALTER TABLE cases DROP CONSTRAINT cases_stage_known;
+ALTER TABLE cases DROP CONSTRAINT cases_satisfaction_known;
+ALTER TABLE cases DROP CONSTRAINT cases_category_kind_known;
+ALTER TABLE cases DROP CONSTRAINT cases_urgency_known;
+ALTER TABLE cases DROP CONSTRAINT cases_source_known;
+ALTER TABLE cases DROP CONSTRAINT cases_state_known;
