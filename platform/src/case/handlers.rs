@@ -10,7 +10,8 @@ use crate::api::json::Json;
 use crate::app::AppState;
 use crate::auth::{Caller, MaybeCaller};
 use crate::case::model::{Case, Record, SupervisionOrder};
-use crate::case::steps::{RejectReason, Step, StepRequest, SupervisionLevel, Urgency};
+use crate::case::requests::*;
+use crate::case::steps::{Step, StepRequest, Urgency};
 use crate::case::store::{self, CaseFilter, Idempotency, NewReport};
 use crate::case::view::CaseView;
 use crate::case::workflow::{Role, Source, State};
@@ -300,12 +301,14 @@ pub async fn my_queue(state: web::Data<AppState>, caller: Caller) -> Result<Http
     Ok(HttpResponse::Ok().json(CaseView::many(cases, &state.tenant)))
 }
 
+/// Every step endpoint: the body becomes a domain step, the store applies it.
 async fn take_step(
     state: web::Data<AppState>,
     caller: Caller,
     id: Uuid,
-    req: StepRequest,
+    req: impl Into<StepRequest>,
 ) -> Result<HttpResponse> {
+    let req = req.into();
     let tenant = state.tenant.clone();
     let claims = caller.0;
     let action = req.step.action();
@@ -316,116 +319,6 @@ async fn take_step(
     state.outbox_written();
     tracing::info!(case.id = %case.id, action = action.as_str(), to = %case.state, "case step");
     Ok(HttpResponse::Ok().json(CaseView::new(case, &state.tenant, Utc::now())))
-}
-
-/// Fields every step carries.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StepBody {
-    /// The case version you saw; a newer one makes the step fail with 409 `stale_version`.
-    pub version: i32,
-    #[serde(default)]
-    pub comment: Option<String>,
-    /// SHA-256 of photos uploaded to `/api/v1/media`.
-    #[serde(default)]
-    pub media: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VerifyBody {
-    pub version: i32,
-    /// Did the supervisor find the reported problem on site?
-    pub confirmed: bool,
-    #[serde(default)]
-    pub comment: Option<String>,
-    #[serde(default)]
-    pub media: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FileBody {
-    pub version: i32,
-    pub category: CategoryRef,
-    /// Replaces the reporter's description when given.
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub street: Option<String>,
-    #[serde(default)]
-    pub urgency: Option<Urgency>,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RejectBody {
-    pub version: i32,
-    pub reason: RejectReason,
-    /// Required when `reason` is `duplicate`.
-    #[serde(default)]
-    pub duplicate_of: Option<Uuid>,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DispatchBody {
-    pub version: i32,
-    /// Department code from the tenant file; omitted, the command manual's choice.
-    #[serde(default)]
-    pub department: Option<String>,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReasonBody {
-    pub version: i32,
-    pub reason: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckBody {
-    pub version: i32,
-    /// false sends the case back to the same department (返工); then `comment` is required.
-    pub passed: bool,
-    #[serde(default)]
-    pub comment: Option<String>,
-    #[serde(default)]
-    pub media: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CallbackBody {
-    pub version: i32,
-    pub satisfied: bool,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-fn plain(step: Step, body: StepBody) -> StepRequest {
-    StepRequest {
-        step,
-        version: body.version,
-        comment: body.comment,
-        media: body.media,
-    }
-}
-
-fn with_reason(step: Step, body: ReasonBody) -> StepRequest {
-    StepRequest {
-        step,
-        version: body.version,
-        comment: Some(body.reason),
-        media: Vec::new(),
-    }
 }
 
 /// 申请核实 (operator): ask a supervisor to confirm the report on site.
@@ -441,7 +334,7 @@ pub async fn request_verification(
         state,
         caller,
         id.into_inner(),
-        plain(Step::RequestVerification, body.0),
+        body.0.into_step(Step::RequestVerification),
     )
     .await
 }
@@ -455,16 +348,7 @@ pub async fn verify_case(
     id: web::Path<Uuid>,
     body: Json<VerifyBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let req = StepRequest {
-        step: Step::Verify {
-            confirmed: b.confirmed,
-        },
-        version: b.version,
-        comment: b.comment,
-        media: b.media,
-    };
-    take_step(state, caller, id.into_inner(), req).await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 立案 (operator): file the report as a case of a catalogue category.
@@ -476,25 +360,7 @@ pub async fn file_case(
     id: web::Path<Uuid>,
     body: Json<FileBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let step = Step::File {
-        category: b.category,
-        description: b.description,
-        street: b.street,
-        urgency: b.urgency,
-    };
-    take_step(
-        state,
-        caller,
-        id.into_inner(),
-        StepRequest {
-            step,
-            version: b.version,
-            comment: b.comment,
-            media: Vec::new(),
-        },
-    )
-    .await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 不予立案 (operator): reject as duplicate, out of scope or invalid.
@@ -506,23 +372,7 @@ pub async fn reject_case(
     id: web::Path<Uuid>,
     body: Json<RejectBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let step = Step::Reject {
-        reason: b.reason,
-        duplicate_of: b.duplicate_of,
-    };
-    take_step(
-        state,
-        caller,
-        id.into_inner(),
-        StepRequest {
-            step,
-            version: b.version,
-            comment: b.comment,
-            media: Vec::new(),
-        },
-    )
-    .await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 派遣 (dispatcher): send the case to a department.
@@ -534,22 +384,7 @@ pub async fn dispatch_case(
     id: web::Path<Uuid>,
     body: Json<DispatchBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let step = Step::Dispatch {
-        department: b.department,
-    };
-    take_step(
-        state,
-        caller,
-        id.into_inner(),
-        StepRequest {
-            step,
-            version: b.version,
-            comment: b.comment,
-            media: Vec::new(),
-        },
-    )
-    .await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 退回 (handler of the department): not ours; back to the dispatcher with a reason.
@@ -565,7 +400,7 @@ pub async fn return_case(
         state,
         caller,
         id.into_inner(),
-        with_reason(Step::Return, body.0),
+        body.0.into_step(Step::Return),
     )
     .await
 }
@@ -579,7 +414,13 @@ pub async fn handle_case(
     id: web::Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
-    take_step(state, caller, id.into_inner(), plain(Step::Handle, body.0)).await
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        body.0.into_step(Step::Handle),
+    )
+    .await
 }
 
 /// 核查 (supervisor, not the handler): pass, or fail and send back for rework (返工).
@@ -591,14 +432,7 @@ pub async fn check_case(
     id: web::Path<Uuid>,
     body: Json<CheckBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let req = StepRequest {
-        step: Step::Check { passed: b.passed },
-        version: b.version,
-        comment: b.comment,
-        media: b.media,
-    };
-    take_step(state, caller, id.into_inner(), req).await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 回访 (operator): the public reporter's satisfaction, before closing.
@@ -610,16 +444,7 @@ pub async fn callback_case(
     id: web::Path<Uuid>,
     body: Json<CallbackBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let req = StepRequest {
-        step: Step::Callback {
-            satisfied: b.satisfied,
-        },
-        version: b.version,
-        comment: b.comment,
-        media: Vec::new(),
-    };
-    take_step(state, caller, id.into_inner(), req).await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 结案 (operator): close a checked case.
@@ -631,7 +456,13 @@ pub async fn close_case(
     id: web::Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
-    take_step(state, caller, id.into_inner(), plain(Step::Close, body.0)).await
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        body.0.into_step(Step::Close),
+    )
+    .await
 }
 
 /// 作废 (operator): cancel an open case, with a reason.
@@ -647,7 +478,7 @@ pub async fn cancel_case(
         state,
         caller,
         id.into_inner(),
-        with_reason(Step::Cancel, body.0),
+        body.0.into_step(Step::Cancel),
     )
     .await
 }
@@ -677,26 +508,6 @@ pub async fn light_stats(state: web::Data<AppState>, _caller: Caller) -> Result<
     }))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExtensionRequestBody {
-    pub version: i32,
-    /// More time wanted on the running stage's clock (working minutes for most categories).
-    pub minutes: i64,
-    pub reason: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExtensionApprovalBody {
-    pub version: i32,
-    /// Minutes granted; omitted, what was asked.
-    #[serde(default)]
-    pub minutes: Option<i64>,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
 /// 申请延期 (handler of the department): ask the dispatcher for more time.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/extension/request", tag = "steps", params(("id" = Uuid, Path)), request_body = ExtensionRequestBody,
     responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -706,14 +517,7 @@ pub async fn request_extension(
     id: web::Path<Uuid>,
     body: Json<ExtensionRequestBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let req = StepRequest {
-        step: Step::RequestExtension { minutes: b.minutes },
-        version: b.version,
-        comment: Some(b.reason),
-        media: Vec::new(),
-    };
-    take_step(state, caller, id.into_inner(), req).await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 延期审批通过 (dispatcher): the deadline and the yellow threshold move.
@@ -725,14 +529,7 @@ pub async fn approve_extension(
     id: web::Path<Uuid>,
     body: Json<ExtensionApprovalBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let req = StepRequest {
-        step: Step::ApproveExtension { minutes: b.minutes },
-        version: b.version,
-        comment: b.comment,
-        media: Vec::new(),
-    };
-    take_step(state, caller, id.into_inner(), req).await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 延期审批不通过 (dispatcher), with a reason.
@@ -748,7 +545,7 @@ pub async fn reject_extension(
         state,
         caller,
         id.into_inner(),
-        with_reason(Step::RejectExtension, body.0),
+        body.0.into_step(Step::RejectExtension),
     )
     .await
 }
@@ -766,7 +563,7 @@ pub async fn request_suspension(
         state,
         caller,
         id.into_inner(),
-        with_reason(Step::RequestSuspension, body.0),
+        body.0.into_step(Step::RequestSuspension),
     )
     .await
 }
@@ -784,7 +581,7 @@ pub async fn approve_suspension(
         state,
         caller,
         id.into_inner(),
-        plain(Step::ApproveSuspension, body.0),
+        body.0.into_step(Step::ApproveSuspension),
     )
     .await
 }
@@ -802,7 +599,7 @@ pub async fn reject_suspension(
         state,
         caller,
         id.into_inner(),
-        with_reason(Step::RejectSuspension, body.0),
+        body.0.into_step(Step::RejectSuspension),
     )
     .await
 }
@@ -816,18 +613,13 @@ pub async fn resume_case(
     id: web::Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
-    take_step(state, caller, id.into_inner(), plain(Step::Resume, body.0)).await
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SuperviseBody {
-    pub version: i32,
-    pub level: SupervisionLevel,
-    /// What the department must do.
-    pub text: String,
-    /// When the leader expects it done (RFC 3339).
-    pub due_at: DateTime<Utc>,
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        body.0.into_step(Step::Resume),
+    )
+    .await
 }
 
 /// 督办 (leader): a supervision order; the case becomes urgent and heads the queues until
@@ -840,24 +632,7 @@ pub async fn supervise_case(
     id: web::Path<Uuid>,
     body: Json<SuperviseBody>,
 ) -> Result<HttpResponse> {
-    let b = body.0;
-    let step = Step::Supervise {
-        level: b.level,
-        text: b.text,
-        due_at: b.due_at,
-    };
-    take_step(
-        state,
-        caller,
-        id.into_inner(),
-        StepRequest {
-            step,
-            version: b.version,
-            comment: None,
-            media: Vec::new(),
-        },
-    )
-    .await
+    take_step(state, caller, id.into_inner(), body.0).await
 }
 
 /// 督办签收 (handler of the department holding the case).
@@ -873,7 +648,7 @@ pub async fn acknowledge_supervision(
         state,
         caller,
         id.into_inner(),
-        plain(Step::AcknowledgeSupervision, body.0),
+        body.0.into_step(Step::AcknowledgeSupervision),
     )
     .await
 }
@@ -887,5 +662,5 @@ pub async fn urge_case(
     id: web::Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
-    take_step(state, caller, id.into_inner(), plain(Step::Urge, body.0)).await
+    take_step(state, caller, id.into_inner(), body.0.into_step(Step::Urge)).await
 }

@@ -173,15 +173,11 @@ fn running_stage(case: &Case) -> Result<StageTimes> {
     })
 }
 
-pub fn plan(
-    case: &Case,
-    tenant: &Tenant,
-    caller: &Claims,
-    req: &StepRequest,
-    now: DateTime<Utc>,
-) -> Result<Plan> {
+/// Who may take the step on this case now, in the order a caller should learn it: role,
+/// then version (a caller who acted on an old view refreshes), then the state machine, then
+/// the department a handler acts for. Returns the state the step leads to.
+fn authorize(case: &Case, caller: &Claims, req: &StepRequest, action: Action) -> Result<State> {
     let (from, source) = (case.state, case.source);
-    let action = req.step.action();
     // Role, then version, then state: a caller who acted on an old view is told to
     // refresh (stale_version), not that the step is illegal in a state they never saw.
     if !caller.roles.contains(&action.role()) {
@@ -197,11 +193,10 @@ pub fn plan(
             state: from,
         });
     }
-    let pending = case.pending_request;
     let facts = Facts {
         source,
         verified: case.verified,
-        pending,
+        pending: case.pending_request,
         supervision_pending: case.supervision_pending,
     };
     let to = workflow::next_state(from, action, &caller.roles, facts)?;
@@ -217,6 +212,18 @@ pub fn plan(
             ),
         ));
     }
+    Ok(to)
+}
+
+/// What the step itself says, checked against the tenant (catalogue, streets, departments)
+/// and the case: the columns it changes and the facts its record keeps.
+fn content(
+    case: &Case,
+    tenant: &Tenant,
+    caller: &Claims,
+    req: &StepRequest,
+    now: DateTime<Utc>,
+) -> Result<(CaseChanges, serde_json::Value)> {
     let mut changes = CaseChanges::default();
     let mut details = json!({});
     match &req.step {
@@ -379,7 +386,7 @@ pub fn plan(
         }
         Step::RejectExtension | Step::RejectSuspension => {
             required_text(&req.comment, "reason", "say why the request is refused")?;
-            details = json!({ "request": pending.map(Pending::as_str) });
+            details = json!({ "request": case.pending_request.map(Pending::as_str) });
         }
         Step::ApproveExtension { .. } | Step::ApproveSuspension | Step::Resume => {}
         Step::Supervise {
@@ -406,7 +413,18 @@ pub fn plan(
         }
         Step::Urge => {}
     }
-    let limits = match &req.step {
+    Ok((changes, details))
+}
+
+/// The command manual's limits for the case: fixed at filing (recorded in `changes`),
+/// read back from the case afterwards.
+fn manual_limits(
+    case: &Case,
+    tenant: &Tenant,
+    req: &StepRequest,
+    changes: &mut CaseChanges,
+) -> Result<Option<LimitSnapshot>> {
+    Ok(match &req.step {
         Step::File {
             category, urgency, ..
         } => {
@@ -431,9 +449,22 @@ pub fn plan(
             .manual_limits
             .clone()
             .and_then(|v| serde_json::from_value::<LimitSnapshot>(v).ok()),
-    };
+    })
+}
+
+/// What the step does to the stage clock (start, stop, extend, pause, resume); returns the
+/// record's facts when the clock change is what the step is about.
+fn clock_changes(
+    case: &Case,
+    tenant: &Tenant,
+    req: &StepRequest,
+    limits: Option<LimitSnapshot>,
+    now: DateTime<Utc>,
+    changes: &mut CaseChanges,
+) -> Result<Option<serde_json::Value>> {
+    let mut details = None;
     let yellow_share = tenant.config.calendar.yellow_share;
-    match deadline::stage_after(action) {
+    match deadline::stage_after(req.step.action()) {
         StageChange::Keep => {}
         StageChange::Extend => {
             let granted = match &req.step {
@@ -455,7 +486,7 @@ pub fn plan(
             )?;
             changes.set_stage(Some(&extended));
             changes.extension_minutes = Some(case.extension_minutes + granted as i32);
-            details = json!({ "minutes": granted, "deadline": extended.deadline });
+            details = Some(json!({ "minutes": granted, "deadline": extended.deadline }));
         }
         StageChange::Pause => {
             let times = running_stage(case)?;
@@ -464,7 +495,7 @@ pub fn plan(
             changes.stage_yellow_at = Some(None);
             changes.stage_deadline = Some(None);
             changes.next_reminder_at = Some(None);
-            details = json!({ "remaining_minutes": left.num_minutes() });
+            details = Some(json!({ "remaining_minutes": left.num_minutes() }));
         }
         StageChange::Resume => {
             let missing = || Error::internal(format!("suspended case {} has no stage", case.id));
@@ -483,8 +514,9 @@ pub fn plan(
             )?;
             changes.set_stage(Some(&times));
             changes.suspended_remaining_minutes = Some(None);
-            details =
-                json!({ "remaining_minutes": left.num_minutes(), "deadline": times.deadline });
+            details = Some(
+                json!({ "remaining_minutes": left.num_minutes(), "deadline": times.deadline }),
+            );
         }
         StageChange::Stop => {
             changes.set_stage(None);
@@ -503,6 +535,25 @@ pub fn plan(
             )?;
             changes.set_stage(Some(&times));
         }
+    }
+    Ok(details)
+}
+
+/// Plans a step: checks it, and says what it changes and records. Pure (no I/O): the store
+/// applies the plan in one transaction.
+pub fn plan(
+    case: &Case,
+    tenant: &Tenant,
+    caller: &Claims,
+    req: &StepRequest,
+    now: DateTime<Utc>,
+) -> Result<Plan> {
+    let (from, action) = (case.state, req.step.action());
+    let to = authorize(case, caller, req, action)?;
+    let (mut changes, mut details) = content(case, tenant, caller, req, now)?;
+    let limits = manual_limits(case, tenant, req, &mut changes)?;
+    if let Some(clock_details) = clock_changes(case, tenant, req, limits, now, &mut changes)? {
+        details = clock_details;
     }
     // A decision, or any step that moves the case on, settles a pending request.
     if matches!(

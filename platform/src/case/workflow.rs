@@ -69,82 +69,171 @@ pub enum WorkflowError {
     NoSupervisionOrder,
 }
 
-/// The state `action` leads to, if `roles` may take it now.
+/// Where a transition leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum To {
+    State(State),
+    /// The case stays in its state (requests, decisions, urging, supervision).
+    Same,
+}
+
+/// Every state a case can still change in.
+const OPEN: &[State] = &[
+    State::Reported,
+    State::Verifying,
+    State::Verified,
+    State::Filed,
+    State::Dispatched,
+    State::Suspended,
+    State::Handled,
+    State::Checked,
+    State::CalledBack,
+];
+
+/// The loop as data: each action, the states it may be taken in, and where it leads.
+/// What else must hold (verification, call-back, a pending request, a supervision order)
+/// is [`guard`]'s.
+const TRANSITIONS: &[(Action, &[State], To)] = &[
+    (Action::Cancel, OPEN, To::State(State::Cancelled)),
+    (
+        Action::RequestVerification,
+        &[State::Reported],
+        To::State(State::Verifying),
+    ),
+    (
+        Action::Verify,
+        &[State::Verifying],
+        To::State(State::Verified),
+    ),
+    (
+        Action::File,
+        &[State::Reported, State::Verified],
+        To::State(State::Filed),
+    ),
+    (
+        Action::Reject,
+        &[State::Reported, State::Verified],
+        To::State(State::Rejected),
+    ),
+    (
+        Action::Dispatch,
+        &[State::Filed],
+        To::State(State::Dispatched),
+    ),
+    (
+        Action::Return,
+        &[State::Dispatched],
+        To::State(State::Filed),
+    ),
+    (
+        Action::Handle,
+        &[State::Dispatched],
+        To::State(State::Handled),
+    ),
+    (
+        Action::CheckPass,
+        &[State::Handled],
+        To::State(State::Checked),
+    ),
+    (
+        Action::Rework,
+        &[State::Handled],
+        To::State(State::Dispatched),
+    ),
+    (
+        Action::Callback,
+        &[State::Checked],
+        To::State(State::CalledBack),
+    ),
+    (
+        Action::Close,
+        &[State::Checked, State::CalledBack],
+        To::State(State::Closed),
+    ),
+    (Action::RequestExtension, &[State::Dispatched], To::Same),
+    (Action::ApproveExtension, &[State::Dispatched], To::Same),
+    (Action::RejectExtension, &[State::Dispatched], To::Same),
+    (Action::RequestSuspension, &[State::Dispatched], To::Same),
+    (
+        Action::ApproveSuspension,
+        &[State::Dispatched],
+        To::State(State::Suspended),
+    ),
+    (Action::RejectSuspension, &[State::Dispatched], To::Same),
+    (
+        Action::Resume,
+        &[State::Suspended],
+        To::State(State::Dispatched),
+    ),
+    (Action::Supervise, OPEN, To::Same),
+    (Action::Urge, &[State::Dispatched], To::Same),
+    (
+        Action::AcknowledgeSupervision,
+        &[State::Dispatched, State::Suspended],
+        To::Same,
+    ),
+];
+
+/// The conditions beyond the state that a step needs, given the case's facts.
+fn guard(state: State, action: Action, facts: Facts) -> Result<(), WorkflowError> {
+    let public = facts.source.from_public();
+    let decided = |kind: Pending| {
+        if facts.pending == Some(kind) {
+            Ok(())
+        } else {
+            Err(WorkflowError::NothingToDecide(kind))
+        }
+    };
+    match action {
+        Action::File if state == State::Reported && public => {
+            Err(WorkflowError::VerificationRequired {
+                reported_by: facts.source,
+            })
+        }
+        Action::File if state == State::Verified && facts.verified != Some(true) => {
+            Err(WorkflowError::NotConfirmed)
+        }
+        Action::Callback if !public => Err(WorkflowError::NoCallback),
+        Action::Close if state == State::Checked && public => {
+            Err(WorkflowError::CallbackRequired {
+                reported_by: facts.source,
+            })
+        }
+        Action::RequestExtension | Action::RequestSuspension => match facts.pending {
+            Some(pending) => Err(WorkflowError::RequestPending(pending)),
+            None => Ok(()),
+        },
+        Action::ApproveExtension | Action::RejectExtension => decided(Pending::Extension),
+        Action::ApproveSuspension | Action::RejectSuspension => decided(Pending::Suspension),
+        Action::AcknowledgeSupervision if !facts.supervision_pending => {
+            Err(WorkflowError::NoSupervisionOrder)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The state `action` leads to, if `roles` may take it now: role first (a caller who may
+/// never take the step learns that, not the case's state), then the state, then the guard.
 pub fn next_state(
     state: State,
     action: Action,
     roles: &[Role],
     facts: Facts,
 ) -> Result<State, WorkflowError> {
-    use State as S;
     let role = action.role();
     if !roles.contains(&role) {
         return Err(WorkflowError::WrongRole { action, role });
     }
-    let illegal = || WorkflowError::Illegal { action, state };
-    let next = match (action, state) {
-        (Action::Cancel, s) if s.is_open() => S::Cancelled,
-        (Action::RequestVerification, S::Reported) => S::Verifying,
-        (Action::Verify, S::Verifying) => S::Verified,
-        (Action::File, S::Reported) if facts.source.from_public() => {
-            return Err(WorkflowError::VerificationRequired {
-                reported_by: facts.source,
-            });
-        }
-        (Action::File, S::Reported) => S::Filed,
-        (Action::File, S::Verified) if facts.verified != Some(true) => {
-            return Err(WorkflowError::NotConfirmed);
-        }
-        (Action::File, S::Verified) => S::Filed,
-        (Action::Reject, S::Reported | S::Verified) => S::Rejected,
-        (Action::Dispatch, S::Filed) => S::Dispatched,
-        (Action::Return, S::Dispatched) => S::Filed,
-        (Action::Handle, S::Dispatched) => S::Handled,
-        (Action::CheckPass, S::Handled) => S::Checked,
-        (Action::Rework, S::Handled) => S::Dispatched,
-        (Action::Callback, S::Checked) if !facts.source.from_public() => {
-            return Err(WorkflowError::NoCallback);
-        }
-        (Action::Callback, S::Checked) => S::CalledBack,
-        (Action::Close, S::Checked) if facts.source.from_public() => {
-            return Err(WorkflowError::CallbackRequired {
-                reported_by: facts.source,
-            });
-        }
-        (Action::Close, S::Checked | S::CalledBack) => S::Closed,
-        (Action::RequestExtension | Action::RequestSuspension, S::Dispatched) => {
-            if let Some(pending) = facts.pending {
-                return Err(WorkflowError::RequestPending(pending));
-            }
-            S::Dispatched
-        }
-        (Action::ApproveExtension | Action::RejectExtension, S::Dispatched)
-            if facts.pending != Some(Pending::Extension) =>
-        {
-            return Err(WorkflowError::NothingToDecide(Pending::Extension));
-        }
-        (Action::ApproveSuspension | Action::RejectSuspension, S::Dispatched)
-            if facts.pending != Some(Pending::Suspension) =>
-        {
-            return Err(WorkflowError::NothingToDecide(Pending::Suspension));
-        }
-        (
-            Action::ApproveExtension | Action::RejectExtension | Action::RejectSuspension,
-            S::Dispatched,
-        ) => S::Dispatched,
-        (Action::ApproveSuspension, S::Dispatched) => S::Suspended,
-        (Action::Resume, S::Suspended) => S::Dispatched,
-        (Action::Supervise, s) if s.is_open() => s,
-        (Action::Urge, S::Dispatched) => S::Dispatched,
-        (Action::AcknowledgeSupervision, S::Dispatched | S::Suspended)
-            if !facts.supervision_pending =>
-        {
-            return Err(WorkflowError::NoSupervisionOrder);
-        }
-        (Action::AcknowledgeSupervision, s @ (S::Dispatched | S::Suspended)) => s,
-        _ => return Err(illegal()),
-    };
-    Ok(next)
+    let to = TRANSITIONS
+        .iter()
+        .find(|(a, from, _)| *a == action && from.contains(&state))
+        .map(|(_, _, to)| *to)
+        .ok_or(WorkflowError::Illegal { action, state })?;
+    guard(state, action, facts)?;
+    Ok(match to {
+        To::State(next) => next,
+        To::Same => state,
+    })
 }
 
 #[cfg(test)]
@@ -374,5 +463,16 @@ mod tests {
                 state: S::Closed
             })
         );
+    }
+
+    #[test]
+    fn the_table_knows_every_action_and_the_open_states() {
+        let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
+        assert_eq!(OPEN, open.as_slice());
+        // Every action but the report (which opens a case) has a row.
+        for &action in Action::ALL {
+            let rows = TRANSITIONS.iter().filter(|(a, _, _)| *a == action).count();
+            assert_eq!(rows, usize::from(action != Action::Report), "{action:?}");
+        }
     }
 }

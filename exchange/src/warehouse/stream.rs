@@ -1,18 +1,20 @@
-//! Writing what the intake accepted into the warehouse, idempotently and in each
-//! district's seq order, and the commands (rejections, sync requests) that go back.
+//! A district's stream in the warehouse: registering districts, storing a batch of
+//! accepted messages and applying them in seq order (snapshots, records, the rare kinds),
+//! each district's cursor, and asking a district to fill a gap that does not close.
 
 use chrono::{DateTime, Duration, Utc};
 use citygrid_schemas::{self as v1, Kind};
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::commands::{enqueue_command, record_refusal};
+use super::media;
 use crate::error::Result;
 use crate::intake::validate::{Accepted, Body, Refusal};
 use crate::registry::Registry;
-use crate::schema::{commands, digests, districts, media, media_chunks, rejections, stream};
+use crate::schema::{digests, districts, stream};
 
 /// Registers the city's districts (code, name, broker user); keeps cursors of known ones.
 pub fn register_districts(conn: &mut PgConnection, registry: &Registry) -> Result<()> {
@@ -30,61 +32,6 @@ pub fn register_districts(conn: &mut PgConnection, registry: &Registry) -> Resul
                 districts::broker_user.eq(&d.broker_user),
             ))
             .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// Queues a command for a district under the city's next seq for it.
-pub fn enqueue_command<B: v1::Body + Serialize>(
-    conn: &mut PgConnection,
-    district: &str,
-    body: B,
-) -> Result<i64> {
-    let seq: i64 = diesel::update(districts::table.find(district))
-        .set(districts::command_seq.eq(districts::command_seq + 1))
-        .returning(districts::command_seq)
-        .get_result(conn)?;
-    let envelope = v1::Envelope::new(district, seq as u64, Utc::now(), body);
-    diesel::insert_into(commands::table)
-        .values((
-            commands::district.eq(district),
-            commands::seq.eq(seq),
-            commands::kind.eq(B::KIND.as_str()),
-            commands::message.eq(serde_json::to_string(&envelope)?),
-        ))
-        .execute(conn)?;
-    Ok(seq)
-}
-
-/// Records a refusal and, when the district is known, queues the rejection for it.
-pub fn record_refusal(conn: &mut PgConnection, refusal: &Refusal) -> Result<()> {
-    let r = &refusal.rejection;
-    let code = serde_json::to_value(r.code)?
-        .as_str()
-        .unwrap_or("malformed")
-        .to_owned();
-    diesel::insert_into(rejections::table)
-        .values((
-            rejections::district.eq(&refusal.district),
-            rejections::message_id.eq(&r.message_id),
-            rejections::kind.eq(&r.kind),
-            rejections::seq.eq(r.seq.map(|s| s as i64)),
-            rejections::code.eq(code),
-            rejections::message.eq(&r.message),
-            rejections::field.eq(&r.field),
-            rejections::dead_lettered.eq(refusal.dead_lettered),
-        ))
-        .execute(conn)?;
-    let known = match &refusal.district {
-        Some(d) => districts::table
-            .find(d)
-            .select(districts::code)
-            .first::<String>(conn)
-            .optional()?,
-        None => None,
-    };
-    if let Some(district) = known {
-        enqueue_command(conn, &district, r.as_ref().clone())?;
     }
     Ok(())
 }
@@ -130,48 +77,14 @@ pub fn store(
             .iter()
             .enumerate()
             .partition(|(_, item)| matches!(item.body, Body::Chunk(_)));
-        for (_, item) in &chunks {
-            if let Body::Chunk(chunk) = &item.body {
-                diesel::insert_into(media_chunks::table)
-                    .values((
-                        media_chunks::sha256.eq(&chunk.sha256),
-                        media_chunks::index.eq(chunk.index as i32),
-                        // Checked at intake: the data is base64.
-                        media_chunks::data.eq(base64_decode(&chunk.data).unwrap_or_default()),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(conn)?;
-            }
-        }
-        // Chunks that come after their manifest (asked for again): the photo may be whole now.
-        let mut shas: Vec<&str> = chunks
+        let chunks: Vec<&v1::MediaChunk> = chunks
             .iter()
             .filter_map(|(_, item)| match &item.body {
-                Body::Chunk(chunk) => Some(chunk.sha256.as_str()),
+                Body::Chunk(chunk) => Some(chunk),
                 _ => None,
             })
             .collect();
-        shas.sort_unstable();
-        shas.dedup();
-        for sha in shas {
-            let known: Option<(String, String, i64, String)> = media::table
-                .find(sha)
-                .filter(media::verified_at.is_null())
-                .select((media::sha256, media::content_type, media::size_bytes, media::first_district))
-                .first(conn)
-                .optional()?;
-            if let Some((sha256, content_type, size, district)) = known {
-                let manifest = v1::MediaManifest {
-                    chunks: (size.max(0) as u64).div_ceil(v1::MEDIA_CHUNK_BYTES as u64).max(1) as u32,
-                    sha256,
-                    content_type,
-                    size_bytes: size.max(0) as u64,
-                    chunk_bytes: v1::MEDIA_CHUNK_BYTES as u32,
-                    case_id: uuid::Uuid::nil(),
-                };
-                verify_media(conn, &district, &manifest)?;
-            }
-        }
+        media::store_chunks(conn, &chunks)?;
         let rows: Vec<_> = messages
             .iter()
             .map(|(_, item)| {
@@ -336,11 +249,6 @@ fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Re
     Ok(())
 }
 
-fn base64_decode(data: &str) -> Option<Vec<u8>> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(data).ok()
-}
-
 /// Applies messages that had waited behind a gap, from `cursor` on while they are
 /// contiguous; returns the new cursor.
 fn advance(conn: &mut PgConnection, district: &str, mut cursor: i64) -> Result<i64> {
@@ -386,16 +294,7 @@ fn apply(
     match kind {
         Kind::MediaManifest => {
             let m: v1::MediaManifest = serde_json::from_value(body.clone())?;
-            diesel::insert_into(media::table)
-                .values((
-                    media::sha256.eq(&m.sha256),
-                    media::content_type.eq(&m.content_type),
-                    media::size_bytes.eq(m.size_bytes as i64),
-                    media::first_district.eq(district),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)?;
-            verify_media(conn, district, &m)?;
+            media::store_manifest(conn, district, &m)?;
         }
         Kind::ReconciliationDigest => {
             let d: v1::ReconciliationDigest = serde_json::from_value(body.clone())?;
@@ -414,50 +313,6 @@ fn apply(
         // Supervision acknowledgements are kept in the stream; nothing else to apply.
         _ => {}
     }
-    Ok(())
-}
-
-/// Assembles a photo from its chunks once all are there; a photo whose bytes do not
-/// match its manifest is reported to the district.
-fn verify_media(conn: &mut PgConnection, district: &str, m: &v1::MediaManifest) -> Result<()> {
-    let done: Option<Option<DateTime<Utc>>> = media::table
-        .find(&m.sha256)
-        .select(media::verified_at)
-        .first(conn)
-        .optional()?;
-    if matches!(done, Some(Some(_))) {
-        return Ok(());
-    }
-    let chunks: Vec<(i32, Vec<u8>)> = media_chunks::table
-        .filter(media_chunks::sha256.eq(&m.sha256))
-        .order(media_chunks::index.asc())
-        .select((media_chunks::index, media_chunks::data))
-        .load(conn)?;
-    if chunks.len() < m.chunks as usize {
-        return Ok(());
-    }
-    let bytes: Vec<u8> = chunks.into_iter().flat_map(|(_, d)| d).collect();
-    if bytes.len() as u64 != m.size_bytes || v1::sha256_hex(&bytes) != m.sha256 {
-        return record_refusal(
-            conn,
-            &Refusal {
-                district: Some(district.to_owned()),
-                dead_lettered: false,
-                rejection: Box::new(v1::Rejection {
-                    message_id: None,
-                    kind: Some("media_manifest".into()),
-                    seq: None,
-                    code: v1::RejectionCode::MediaMismatch,
-                    message: format!("the chunks of {} do not add up to its manifest", m.sha256),
-                    field: None,
-                }),
-            },
-        );
-    }
-    diesel::update(media::table.find(&m.sha256))
-        .set((media::bytes.eq(bytes), media::verified_at.eq(Utc::now())))
-        .execute(conn)?;
-    diesel::delete(media_chunks::table.filter(media_chunks::sha256.eq(&m.sha256))).execute(conn)?;
     Ok(())
 }
 
@@ -509,139 +364,4 @@ pub fn request_missing(conn: &mut PgConnection, gap: Duration) -> Result<Vec<(St
         }
         Ok(asked)
     })
-}
-
-/// Photos announced longer than `gap` ago whose bytes have not arrived: asks each district
-/// for them again (at most 50 a request), at most once per `gap` per photo.
-pub fn request_missing_media(conn: &mut PgConnection, gap: Duration) -> Result<usize> {
-    conn.transaction(|conn| {
-        let now = Utc::now();
-        let due: Vec<(String, String)> = media::table
-            .filter(media::verified_at.is_null())
-            .filter(media::announced_at.lt(now - gap))
-            .filter(
-                media::requested_at
-                    .is_null()
-                    .or(media::requested_at.lt(now - gap)),
-            )
-            .order(media::announced_at.asc())
-            .limit(500)
-            .select((media::first_district, media::sha256))
-            .for_update()
-            .skip_locked()
-            .load(conn)?;
-        let mut by_district: HashMap<String, Vec<String>> = HashMap::new();
-        for (district, sha) in &due {
-            by_district
-                .entry(district.clone())
-                .or_default()
-                .push(sha.clone());
-        }
-        let mut districts: Vec<_> = by_district.into_iter().collect();
-        districts.sort();
-        for (district, shas) in districts {
-            for part in shas.chunks(50) {
-                enqueue_command(
-                    conn,
-                    &district,
-                    v1::MediaRequest {
-                        sha256: part.to_vec(),
-                    },
-                )?;
-            }
-        }
-        let shas: Vec<&String> = due.iter().map(|(_, sha)| sha).collect();
-        diesel::update(media::table.filter(media::sha256.eq_any(&shas)))
-            .set(media::requested_at.eq(now))
-            .execute(conn)?;
-        Ok(due.len())
-    })
-}
-
-/// Commands not yet confirmed by the broker, oldest first.
-pub fn unsent_commands(
-    conn: &mut PgConnection,
-    limit: i64,
-) -> Result<Vec<(String, i64, String, String)>> {
-    Ok(commands::table
-        .filter(commands::sent_at.is_null())
-        .order((commands::created_at.asc(), commands::seq.asc()))
-        .limit(limit)
-        .select((
-            commands::district,
-            commands::seq,
-            commands::kind,
-            commands::message,
-        ))
-        .load(conn)?)
-}
-
-pub fn mark_command_sent(conn: &mut PgConnection, district: &str, seq: i64) -> Result<()> {
-    diesel::update(commands::table.find((district, seq)))
-        .set(commands::sent_at.eq(Utc::now()))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Where one district's stream stands in the warehouse.
-#[derive(Debug, Clone, Serialize, QueryableByName)]
-pub struct DistrictStatus {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub district: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub name: String,
-    /// Every seq up to here is applied.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub last_contiguous_seq: i64,
-    /// Messages received ahead of a gap, waiting for it to be filled.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub waiting: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-    pub last_received_at: Option<DateTime<Utc>>,
-    /// Seconds between the newest applied message's `sent_at` and its arrival.
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
-    pub lag_seconds: Option<f64>,
-    /// Stream messages received in the last minute, per second.
-    #[diesel(sql_type = diesel::sql_types::Double)]
-    pub messages_per_second: f64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub cases: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub records: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub media_verified: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub rejections: i64,
-    /// Refused deliveries sent to the dead-letter queue.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub dead_letters: i64,
-    /// The newest compared digest: its day and whether the warehouse matched.
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
-    pub last_digest_day: Option<chrono::NaiveDate>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
-    pub last_digest_matches: Option<bool>,
-}
-
-/// Every district's stream status.
-pub fn status(conn: &mut PgConnection) -> Result<Vec<DistrictStatus>> {
-    Ok(diesel::sql_query(
-        "SELECT d.code AS district, d.name, d.cursor AS last_contiguous_seq, \
-            (SELECT count(*) FROM stream s WHERE s.district = d.code AND NOT s.applied) AS waiting, \
-            d.last_received_at, \
-            (SELECT extract(epoch FROM s.received_at - (s.envelope->>'sent_at')::timestamptz)::float8 \
-               FROM stream s WHERE s.district = d.code AND s.seq = d.cursor) AS lag_seconds, \
-            (SELECT count(*) FROM stream s WHERE s.district = d.code \
-               AND s.received_at > now() - interval '1 minute')::float8 / 60 AS messages_per_second, \
-            (SELECT count(*) FROM cases c WHERE c.district = d.code) AS cases, \
-            (SELECT count(*) FROM records r WHERE r.district = d.code) AS records, \
-            (SELECT count(*) FROM media m WHERE m.first_district = d.code AND m.verified_at IS NOT NULL) AS media_verified, \
-            (SELECT count(*) FROM rejections j WHERE j.district = d.code) AS rejections, \
-            (SELECT count(*) FROM rejections j WHERE j.district = d.code AND j.dead_lettered) AS dead_letters, \
-            g.day AS last_digest_day, g.matches AS last_digest_matches \
-         FROM districts d LEFT JOIN LATERAL ( \
-            SELECT day, matches FROM digests WHERE district = d.code AND compared_at IS NOT NULL \
-            ORDER BY day DESC, seq DESC LIMIT 1) g ON TRUE \
-         ORDER BY d.code",
-    )
-    .load(conn)?)
 }
