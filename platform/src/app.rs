@@ -10,8 +10,8 @@ use crate::auth::token::Keys;
 use crate::config::Tenant;
 use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
-use crate::exchange::ExchangeLink;
 use crate::media::MediaStore;
+use crate::uplink::Uplink;
 use crate::{api, user};
 
 /// Everything a request handler may need, shared by all workers.
@@ -21,7 +21,7 @@ pub struct AppState {
     pub keys: Keys,
     pub media: MediaStore,
     /// What the outbox relay reports, and how to wake it after a commit.
-    pub exchange: Arc<ExchangeLink>,
+    pub uplink: Arc<Uplink>,
 }
 
 impl AppState {
@@ -33,13 +33,13 @@ impl AppState {
             pool,
             keys,
             media,
-            exchange: Arc::new(ExchangeLink::default()),
+            uplink: Arc::new(Uplink::default()),
         }
     }
 
     /// Tells the relay that a transaction wrote to the outbox.
     pub fn outbox_written(&self) {
-        self.exchange.wake.notify_one();
+        self.uplink.wake.notify_one();
     }
 }
 

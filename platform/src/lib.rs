@@ -11,11 +11,11 @@ pub mod config;
 pub mod db;
 pub mod deadline;
 pub mod error;
-pub mod exchange;
 pub mod manual;
 pub mod media;
 pub mod reminder;
 pub mod schema;
+pub mod uplink;
 pub mod user;
 pub mod vocab;
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
-use citygrid_platform::{app, db, exchange, reminder, user};
+use citygrid_platform::{app, db, reminder, uplink, user};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -266,7 +266,7 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let day =
                 day.unwrap_or_else(|| chrono::Utc::now().with_timezone(&t.time_zone).date_naive());
-            let digest = exchange::digest::publish_day(&mut conn, t.code(), t.time_zone, day)
+            let digest = uplink::digest::publish_day(&mut conn, t.code(), t.time_zone, day)
                 .map_err(|e| e.to_string())?;
             println!(
                 "district {} digest of {}: {} cases, sha256 {}, as of seq {} (queued for the city)",
@@ -309,11 +309,11 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             let (digest_pool, digest_district, digest_zone) =
                 (pool.clone(), t.code().to_owned(), t.time_zone);
             let state = app::AppState::new(t, pool);
-            let relay = exchange::relay::Relay::new(
+            let relay = uplink::relay::Relay::new(
                 &state.tenant,
                 state.pool.clone(),
                 state.media.clone(),
-                state.exchange.clone(),
+                state.uplink.clone(),
             );
             if relay.is_none() {
                 tracing::warn!(
@@ -326,7 +326,7 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                     actix_web::rt::spawn(reminder::run_timer(timer_pool, channels, period));
                     if let Some(relay) = relay {
                         actix_web::rt::spawn(relay.run());
-                        actix_web::rt::spawn(exchange::digest::run_daily(
+                        actix_web::rt::spawn(uplink::digest::run_daily(
                             digest_pool,
                             digest_district,
                             digest_zone,

@@ -13,10 +13,10 @@ use chrono::Utc;
 use citygrid_kit::broker::{self, Account, Admin};
 use citygrid_platform::config::{ExchangeSection, Tenant};
 use citygrid_platform::db;
-use citygrid_platform::exchange::ExchangeLink;
-use citygrid_platform::exchange::relay::Relay;
 use citygrid_platform::media::MediaStore;
 use citygrid_platform::schema::{outbox, outbox_counter};
+use citygrid_platform::uplink::Uplink;
+use citygrid_platform::uplink::relay::Relay;
 use citygrid_schemas::{self as v1, amqp};
 use diesel::prelude::*;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueuePurgeOptions};
@@ -191,7 +191,7 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
         &tenant,
         pool.clone(),
         MediaStore::new(&tenant.data_dir),
-        Arc::new(ExchangeLink::default()),
+        Arc::new(Uplink::default()),
     )
     .ok_or("no exchange section")?;
     let uri = broker::amqp_uri(&broker.amqp, &district_account, &tag);

@@ -76,7 +76,7 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
         crate::case::handlers::approve_suspension, crate::case::handlers::reject_suspension,
         crate::case::handlers::resume_case,
         crate::case::handlers::urge_case, crate::case::handlers::supervise_case, crate::case::handlers::acknowledge_supervision,
-        crate::exchange::handlers::exchange_status, crate::exchange::handlers::exchange_rejections,
+        crate::uplink::handlers::exchange_status, crate::uplink::handlers::exchange_rejections,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

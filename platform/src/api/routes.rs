@@ -8,8 +8,8 @@ use crate::api::{self, ApiDoc};
 use crate::auth::handlers as auth;
 use crate::case::handlers as case;
 use crate::error::Error;
-use crate::exchange::handlers as exchange;
 use crate::media::handlers as media;
+use crate::uplink::handlers as exchange;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(

@@ -15,10 +15,10 @@ use crate::catalogue::CategoryRef;
 use crate::config::Tenant;
 use crate::deadline::{self, StageTimes};
 use crate::error::{Error, Result};
-use crate::exchange::outbox;
 use crate::manual::{Clock, Stage};
 use crate::reminder;
 use crate::schema::{case_records, cases, media, supervision_orders};
+use crate::uplink::outbox;
 use crate::vocab::{ActorRole, CategoryKind, SupervisionOrigin};
 
 /// A report as it enters the system (上报).

@@ -295,7 +295,7 @@ async fn the_relay_resumes_after_its_connection_is_killed_without_gap_or_duplica
     let app = with_exchange(&broker).await;
     let supervisor = app.login("sc-sup1").await;
     wait_until("relay connected", Duration::from_secs(10), || {
-        app.exchange.connected()
+        app.uplink.connected()
     })
     .await;
     // Reports keep coming while the connection is killed under the relay.
@@ -325,7 +325,7 @@ async fn the_relay_resumes_after_its_connection_is_killed_without_gap_or_duplica
             broker.admin.close_connection(name).await.expect("close");
         }
         wait_until("relay noticed", Duration::from_secs(10), || {
-            !app.exchange.connected()
+            !app.uplink.connected()
         })
         .await;
         killed.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -550,7 +550,7 @@ async fn the_district_replays_on_request_and_records_rejections() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_digest_covers_the_days_cases_as_of_its_seq() {
-    use citygrid_platform::exchange::digest::publish_day;
+    use citygrid_platform::uplink::digest::publish_day;
     let app = TestApp::spawn().await;
     let supervisor = app.login("sc-sup1").await;
     let filed = app.filed_case().await;

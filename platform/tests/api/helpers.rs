@@ -9,8 +9,8 @@ use citygrid_platform::app::{self, AppState};
 use citygrid_platform::config::ExchangeSection;
 use citygrid_platform::config::Tenant;
 use citygrid_platform::db::{self, DbPool};
-use citygrid_platform::exchange::ExchangeLink;
-use citygrid_platform::exchange::relay::Relay;
+use citygrid_platform::uplink::Uplink;
+use citygrid_platform::uplink::relay::Relay;
 use citygrid_test_support::broker::TestBroker;
 use citygrid_test_support::pg::{self, admin_url};
 use diesel::prelude::*;
@@ -117,7 +117,7 @@ pub struct TestApp {
     server: actix_web::dev::ServerHandle,
     /// The outbox relay, when the test configured an exchange.
     relay: Option<tokio::task::JoinHandle<()>>,
-    pub exchange: Arc<ExchangeLink>,
+    pub uplink: Arc<Uplink>,
     /// The first instance on a database drops it; a restarted one leaves it.
     owns_database: bool,
 }
@@ -161,8 +161,8 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let state = AppState::new(tenant.clone(), pool.clone());
-        let exchange = state.exchange.clone();
-        let relay = Relay::new(&tenant, pool.clone(), state.media.clone(), exchange.clone())
+        let uplink = state.uplink.clone();
+        let relay = Relay::new(&tenant, pool.clone(), state.media.clone(), uplink.clone())
             .map(|relay| tokio::spawn(relay.run()));
         let server = app::server(state, listener, Some(2)).expect("server");
         let handle = server.handle();
@@ -176,7 +176,7 @@ impl TestApp {
             data_dir,
             server: handle,
             relay,
-            exchange,
+            uplink,
             owns_database,
         }
     }

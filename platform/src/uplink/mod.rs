@@ -1,4 +1,4 @@
-//! The district side of the city exchange (schemas/AMQP.md): every case change writes its
+//! The district's uplink to the city exchange (schemas/AMQP.md): every case change writes its
 //! interchange messages into an outbox in the same transaction ([`outbox`]); a relay
 //! publishes them in seq order with publisher confirms ([`relay`]) and answers the city's
 //! commands; [`handlers`] show where it stands.
@@ -22,14 +22,14 @@ use crate::schema::{exchange_rejections, outbox as outbox_table};
 
 /// Shared between the relay and the HTTP handlers.
 #[derive(Debug, Default)]
-pub struct ExchangeLink {
+pub struct Uplink {
     /// Woken after each commit that wrote to the outbox, so the relay does not poll.
     pub wake: Notify,
     connected: AtomicBool,
     last_error: Mutex<Option<String>>,
 }
 
-impl ExchangeLink {
+impl Uplink {
     pub fn connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
     }
@@ -76,7 +76,7 @@ pub fn status(
     conn: &mut PgConnection,
     district: &str,
     configured: bool,
-    link: &ExchangeLink,
+    link: &Uplink,
 ) -> Result<Status> {
     let last_seq = outbox::last_seq(conn)?;
     let (first_unsent, backlog, oldest): (Option<i64>, i64, Option<DateTime<Utc>>) =

@@ -27,7 +27,7 @@ pub async fn exchange_status(state: web::Data<AppState>, caller: Caller) -> Resu
     require_overseer(&caller)?;
     let district = state.tenant.code().to_owned();
     let configured = state.tenant.config.exchange.is_some();
-    let link = state.exchange.clone();
+    let link = state.uplink.clone();
     let status = db::run(&state.pool, move |conn| {
         super::status(conn, &district, configured, &link)
     })

@@ -23,7 +23,7 @@ use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties};
 use uuid::Uuid;
 
-use super::ExchangeLink;
+use super::Uplink;
 use crate::config::{ExchangeSection, Tenant};
 use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
@@ -51,7 +51,7 @@ pub struct Relay {
     district: String,
     config: Arc<ExchangeSection>,
     media: MediaStore,
-    link: Arc<ExchangeLink>,
+    link: Arc<Uplink>,
 }
 
 impl Relay {
@@ -60,7 +60,7 @@ impl Relay {
         tenant: &Tenant,
         pool: DbPool,
         media: MediaStore,
-        link: Arc<ExchangeLink>,
+        link: Arc<Uplink>,
     ) -> Option<Relay> {
         let section = tenant.config.exchange.as_ref()?;
         Some(Relay {
