@@ -3,8 +3,9 @@
 //! sense (known category, a state its fields allow). Pure: unit-tested without a broker.
 
 use citygrid_schemas::{self as v1, Kind, RejectionCode};
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::registry::{District, Registry};
 
@@ -24,7 +25,9 @@ pub struct Accepted {
     pub seq: i64,
     pub kind: Kind,
     pub message_id: Option<String>,
-    pub envelope: Value,
+    /// The message exactly as it came (JSON), stored so: fields of later minor versions
+    /// included.
+    pub raw: Vec<u8>,
     pub body: Body,
 }
 
@@ -166,7 +169,7 @@ fn check_delivery(registry: &Registry, incoming: Incoming<'_>) -> Result<Verdict
             None,
         ));
     }
-    let envelope: Value = serde_json::from_slice(incoming.data).map_err(|e| {
+    let envelope: Loose<'_> = serde_json::from_slice(incoming.data).map_err(|e| {
         refuse(
             &header,
             Some(key_kind),
@@ -176,23 +179,23 @@ fn check_delivery(registry: &Registry, incoming: Incoming<'_>) -> Result<Verdict
             None,
         )
     })?;
-    if envelope["kind"].as_str() != Some(key_kind) {
+    if envelope.kind.as_ref().and_then(Value::as_str) != Some(key_kind) {
         return Err(refuse(
             &header,
             Some(key_kind),
-            envelope["seq"].as_u64(),
+            envelope.seq(),
             RejectionCode::Malformed,
             format!(
                 "the envelope's kind {} differs from the routing key's {key_kind:?}",
-                envelope["kind"]
+                envelope.kind.as_ref().unwrap_or(&Value::Null)
             ),
             Some("kind"),
         ));
     }
     if Kind::parse(key_kind) == Some(Kind::SyncBatch) {
-        return check_batch(sender, &header, envelope);
+        return check_batch(sender, &header, &envelope);
     }
-    let accepted = check_envelope(sender, &header, envelope)?;
+    let accepted = check_envelope(sender, &header, &envelope, incoming.data)?;
     Ok(Verdict {
         accepted: vec![accepted],
         refusals: Vec::new(),
@@ -200,30 +203,65 @@ fn check_delivery(registry: &Registry, incoming: Incoming<'_>) -> Result<Verdict
     })
 }
 
+/// An envelope read once, with its header loose (so a wrong header field gets the
+/// standard's rejection code, not a parse error) and its body left unparsed until the
+/// header is known good: then it is parsed straight into its kind's type.
+#[derive(Deserialize)]
+struct Loose<'a> {
+    #[serde(default)]
+    schema: Option<Value>,
+    #[serde(default)]
+    kind: Option<Value>,
+    #[serde(default)]
+    district: Option<Value>,
+    #[serde(default)]
+    seq: Option<Value>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+}
+
+impl Loose<'_> {
+    fn seq(&self) -> Option<u64> {
+        self.seq.as_ref().and_then(Value::as_u64)
+    }
+}
+
+/// A sync batch's body, its messages left unparsed: each is checked like a message of its
+/// own.
+#[derive(Deserialize)]
+struct LooseBatch<'a> {
+    #[serde(borrow)]
+    messages: Vec<&'a RawValue>,
+}
+
 fn check_batch(
     sender: &District,
     header: &Header<'_>,
-    envelope: Value,
+    envelope: &Loose<'_>,
 ) -> Result<Verdict, Refusal> {
-    check_header(sender, header, &envelope, Kind::SyncBatch)?;
-    let batch: v1::SyncBatch = body(header, &envelope, "sync_batch")?;
+    check_header(sender, header, envelope, Kind::SyncBatch)?;
+    let batch: LooseBatch<'_> = body(header, envelope, "sync_batch")?;
     let mut verdict = Verdict::default();
     for message in batch.messages {
-        let inner = serde_json::to_value(&message).map_err(|e| {
-            refuse(
-                header,
-                Some("sync_batch"),
-                None,
-                RejectionCode::Malformed,
-                e.to_string(),
-                None,
-            )
-        })?;
         let inner_header = Header {
             district: header.district,
             message_id: None,
         };
-        match check_envelope(sender, &inner_header, inner) {
+        let checked = serde_json::from_str::<Loose<'_>>(message.get())
+            .map_err(|e| {
+                refuse(
+                    &inner_header,
+                    Some("sync_batch"),
+                    None,
+                    RejectionCode::Malformed,
+                    e.to_string(),
+                    None,
+                )
+            })
+            .and_then(|inner| {
+                check_envelope(sender, &inner_header, &inner, message.get().as_bytes())
+            });
+        match checked {
             Ok(accepted) => verdict.accepted.push(accepted),
             Err(refusal) => verdict.refusals.push(Refusal {
                 dead_lettered: false,
@@ -237,10 +275,10 @@ fn check_batch(
 fn check_header(
     sender: &District,
     header: &Header<'_>,
-    envelope: &Value,
+    envelope: &Loose<'_>,
     kind: Kind,
 ) -> Result<u64, Refusal> {
-    let seq = envelope["seq"].as_u64();
+    let seq = envelope.seq();
     let refuse_header = |code, message: String, field| {
         Err(refuse(
             header,
@@ -251,19 +289,20 @@ fn check_header(
             Some(field),
         ))
     };
-    if envelope["schema"] != v1::SCHEMA {
+    if envelope.schema.as_ref().and_then(Value::as_str) != Some(v1::SCHEMA) {
         return refuse_header(
             RejectionCode::Malformed,
             format!("schema must be {:?}", v1::SCHEMA),
             "schema",
         );
     }
-    if envelope["district"] != sender.code {
+    if envelope.district.as_ref().and_then(Value::as_str) != Some(sender.code.as_str()) {
         return refuse_header(
             RejectionCode::WrongDistrict,
             format!(
                 "the envelope says district {}, the sender is {}",
-                envelope["district"], sender.code
+                envelope.district.as_ref().unwrap_or(&Value::Null),
+                sender.code
             ),
             "district",
         );
@@ -278,17 +317,20 @@ fn check_header(
     }
 }
 
-fn body<T: DeserializeOwned>(
+/// Parses the body straight into its kind's type; errors name the field at fault.
+fn body<'a, T: Deserialize<'a>>(
     header: &Header<'_>,
-    envelope: &Value,
+    envelope: &Loose<'a>,
     kind: &str,
 ) -> Result<T, Refusal> {
-    serde_path_to_error::deserialize(&envelope["body"]).map_err(|e| {
+    let raw = envelope.body.map_or("null", RawValue::get);
+    let de = &mut serde_json::Deserializer::from_str(raw);
+    serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         refuse(
             header,
             Some(kind),
-            envelope["seq"].as_u64(),
+            envelope.seq(),
             RejectionCode::InvalidBody,
             e.inner().to_string(),
             Some(&if path == "." {
@@ -303,14 +345,20 @@ fn body<T: DeserializeOwned>(
 fn check_envelope(
     sender: &District,
     header: &Header<'_>,
-    envelope: Value,
+    envelope: &Loose<'_>,
+    raw: &[u8],
 ) -> Result<Accepted, Refusal> {
-    let kind_name = envelope["kind"].as_str().unwrap_or_default().to_owned();
+    let kind_name = envelope
+        .kind
+        .as_ref()
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let Some(kind) = Kind::parse(&kind_name) else {
         return Err(refuse(
             header,
             Some(&kind_name),
-            envelope["seq"].as_u64(),
+            envelope.seq(),
             RejectionCode::UnknownKind,
             format!("kind {kind_name:?} is not part of citygrid.interchange/v1"),
             Some("kind"),
@@ -320,16 +368,16 @@ fn check_envelope(
         return Err(refuse(
             header,
             Some(&kind_name),
-            envelope["seq"].as_u64(),
+            envelope.seq(),
             RejectionCode::WrongDirection,
             format!("{kind_name} is not a district → city message here"),
             Some("kind"),
         ));
     }
-    let seq = check_header(sender, header, &envelope, kind)?;
+    let seq = check_header(sender, header, envelope, kind)?;
     let body = match kind {
         Kind::CaseSnapshot => {
-            let snapshot: v1::CaseSnapshot = body(header, &envelope, &kind_name)?;
+            let snapshot: v1::CaseSnapshot = body(header, envelope, &kind_name)?;
             check_snapshot(sender, &snapshot).map_err(|(field, message)| {
                 refuse(
                     header,
@@ -342,10 +390,10 @@ fn check_envelope(
             })?;
             Body::Snapshot(Box::new(snapshot))
         }
-        Kind::BusinessRecord => Body::Record(Box::new(body(header, &envelope, &kind_name)?)),
-        Kind::MediaManifest => Body::Manifest(body(header, &envelope, &kind_name)?),
+        Kind::BusinessRecord => Body::Record(Box::new(body(header, envelope, &kind_name)?)),
+        Kind::MediaManifest => Body::Manifest(body(header, envelope, &kind_name)?),
         Kind::MediaChunk => {
-            let chunk: v1::MediaChunk = body(header, &envelope, &kind_name)?;
+            let chunk: v1::MediaChunk = body(header, envelope, &kind_name)?;
             use base64::Engine;
             let readable = base64::engine::general_purpose::STANDARD
                 .decode(&chunk.data)
@@ -370,8 +418,8 @@ fn check_envelope(
             }
             Body::Chunk(chunk)
         }
-        Kind::SupervisionAck => Body::Ack(body(header, &envelope, &kind_name)?),
-        Kind::ReconciliationDigest => Body::Digest(body(header, &envelope, &kind_name)?),
+        Kind::SupervisionAck => Body::Ack(body(header, envelope, &kind_name)?),
+        Kind::ReconciliationDigest => Body::Digest(body(header, envelope, &kind_name)?),
         Kind::SyncBatch
         | Kind::SyncRequest
         | Kind::SupervisionOrder
@@ -385,7 +433,7 @@ fn check_envelope(
         seq: seq as i64,
         kind,
         message_id: header.message_id.map(str::to_owned),
-        envelope,
+        raw: raw.to_vec(),
         body,
     })
 }

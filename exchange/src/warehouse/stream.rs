@@ -2,12 +2,16 @@
 //! accepted messages and applying them in seq order (snapshots, records, the rare kinds),
 //! each district's cursor, and asking a district to fill a gap that does not close.
 
-use chrono::{DateTime, Duration, Utc};
-use citygrid_schemas::{self as v1, Kind};
-use diesel::prelude::*;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Value, json};
+use chrono::{DateTime, Duration, Utc};
+use citygrid_schemas::{self as v1, Kind};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::serialize::{IsNull, Output, ToSql};
+use diesel::sql_types::{Array, BigInt, Jsonb, Text};
+use serde_json::Value;
 
 use super::commands::{enqueue_command, record_refusal};
 use super::media;
@@ -34,6 +38,22 @@ pub fn register_districts(conn: &mut PgConnection, registry: &Registry) -> Resul
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// A JSON document as received, written to a `jsonb` column as it is: the intake parsed
+/// it once into typed values to check it, PostgreSQL parses it once to store it, and
+/// nothing re-serialises it in between.
+#[derive(Debug, diesel::AsExpression)]
+#[diesel(sql_type = Jsonb)]
+pub struct RawJson<'a>(pub &'a [u8]);
+
+impl ToSql<Jsonb, Pg> for RawJson<'_> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+        // jsonb's binary input: a version byte, then the JSON text.
+        std::io::Write::write_all(out, &[1])?;
+        std::io::Write::write_all(out, self.0)?;
+        Ok(IsNull::No)
+    }
 }
 
 /// Accepted messages with their position in the batch.
@@ -93,7 +113,7 @@ pub fn store(
                     stream::seq.eq(item.seq),
                     stream::kind.eq(item.kind.as_str()),
                     stream::message_id.eq(&item.message_id),
-                    stream::envelope.eq(&item.envelope),
+                    stream::envelope.eq(RawJson(&item.raw)),
                 )
             })
             .collect();
@@ -115,11 +135,11 @@ pub fn store(
                 fresh.entry(item.district.as_str()).or_default().push(item);
                 continue;
             }
-            let earlier: Value = stream::table
+            let same: bool = stream::table
                 .find((&item.district, item.seq))
-                .select(stream::envelope)
+                .select(stream::envelope.eq(RawJson(&item.raw)))
                 .first(conn)?;
-            if earlier != item.envelope {
+            if !same {
                 let refusal = Refusal {
                     district: Some(item.district.clone()),
                     dead_lettered: true,
@@ -157,7 +177,7 @@ pub fn store(
                     run.push(Pending {
                         seq: item.seq,
                         kind: item.kind,
-                        envelope: &item.envelope,
+                        body: Some(Cow::Borrowed(&item.body)),
                     });
                 }
             }
@@ -174,47 +194,47 @@ pub fn store(
     })
 }
 
-/// A stored stream message about to be applied.
+/// A stored stream message about to be applied. Snapshots and records are applied from
+/// the stream rows themselves; the rare kinds need their typed body.
 struct Pending<'a> {
     seq: i64,
     kind: Kind,
-    envelope: &'a Value,
+    body: Option<Cow<'a, Body>>,
 }
 
 /// Applies messages already in the stream, in seq order: snapshots and records with one
-/// statement each, the rare kinds one by one; then marks them applied. The bodies are
-/// stored as received, fields of later minor versions included.
+/// statement each, straight from the stored rows (PostgreSQL reads the fields out of the
+/// jsonb it holds; nothing is sent twice), the rare kinds one by one; then marks them
+/// applied. The bodies are stored as received, fields of later minor versions included.
 fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Result<()> {
     if run.is_empty() {
         return Ok(());
     }
-    // One row per case, the highest version: one statement may not update a row twice.
-    let mut snapshots: HashMap<&str, (u64, &Value)> = HashMap::new();
-    let mut recorded = Vec::new();
+    let seqs_of = |kind: Kind| -> Vec<i64> {
+        run.iter()
+            .filter(|item| item.kind == kind)
+            .map(|item| item.seq)
+            .collect()
+    };
+    let (snapshots, records) = (seqs_of(Kind::CaseSnapshot), seqs_of(Kind::BusinessRecord));
     for item in run {
-        let body = &item.envelope["body"];
-        match item.kind {
-            Kind::CaseSnapshot => {
-                let case = body["case_id"].as_str().unwrap_or_default();
-                let version = body["version"].as_u64().unwrap_or_default();
-                if snapshots.get(case).is_none_or(|(v, _)| *v < version) {
-                    snapshots.insert(case, (version, body));
-                }
-            }
-            Kind::BusinessRecord => recorded.push(json!({ "seq": item.seq, "record": body })),
-            _ => apply(conn, district, item.seq, item.kind, body)?,
+        if let Some(body) = &item.body {
+            apply(conn, district, item.seq, body)?;
         }
     }
     if !snapshots.is_empty() {
-        let list: Vec<&Value> = snapshots.values().map(|(_, body)| *body).collect();
+        // One row per case, the highest version: one statement may not update a row twice.
         diesel::sql_query(
             "INSERT INTO cases (district, case_id, version, state, source, urgency, category_kind, \
                 category_major, category_minor, street_code, department_code, created_at, updated_at, snapshot) \
-             SELECT $1, (s->>'case_id')::uuid, (s->>'version')::int, s->>'state', s->>'source', \
+             SELECT DISTINCT ON (case_id) $1, case_id, version, s->>'state', s->>'source', \
                 s->>'urgency', s->'category'->>'kind', s->'category'->>'major', s->'category'->>'minor', \
                 s->>'street_code', s->>'department_code', (s->>'created_at')::timestamptz, \
                 (s->>'updated_at')::timestamptz, s \
-             FROM jsonb_array_elements($2) AS s \
+             FROM (SELECT envelope->'body' AS s, (envelope->'body'->>'case_id')::uuid AS case_id, \
+                          (envelope->'body'->>'version')::int AS version \
+                   FROM stream WHERE district = $1 AND seq = ANY($2)) AS body \
+             ORDER BY case_id, version DESC \
              ON CONFLICT (district, case_id) DO UPDATE SET version = EXCLUDED.version, \
                 state = EXCLUDED.state, source = EXCLUDED.source, urgency = EXCLUDED.urgency, \
                 category_kind = EXCLUDED.category_kind, category_major = EXCLUDED.category_major, \
@@ -223,21 +243,21 @@ fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Re
                 updated_at = EXCLUDED.updated_at, snapshot = EXCLUDED.snapshot \
              WHERE cases.version < EXCLUDED.version",
         )
-        .bind::<diesel::sql_types::Text, _>(district)
-        .bind::<diesel::sql_types::Jsonb, _>(serde_json::to_value(&list)?)
+        .bind::<Text, _>(district)
+        .bind::<Array<BigInt>, _>(&snapshots)
         .execute(conn)?;
     }
-    if !recorded.is_empty() {
+    if !records.is_empty() {
         diesel::sql_query(
             "INSERT INTO records (district, seq, record_id, case_id, action, at, record) \
-             SELECT $1, (r->>'seq')::bigint, (r->'record'->>'record_id')::bigint, \
-                (r->'record'->>'case_id')::uuid, r->'record'->>'action', \
-                (r->'record'->>'at')::timestamptz, r->'record' \
-             FROM jsonb_array_elements($2) AS r \
+             SELECT $1, seq, (envelope->'body'->>'record_id')::bigint, \
+                (envelope->'body'->>'case_id')::uuid, envelope->'body'->>'action', \
+                (envelope->'body'->>'at')::timestamptz, envelope->'body' \
+             FROM stream WHERE district = $1 AND seq = ANY($2) \
              ON CONFLICT DO NOTHING",
         )
-        .bind::<diesel::sql_types::Text, _>(district)
-        .bind::<diesel::sql_types::Jsonb, _>(Value::Array(recorded))
+        .bind::<Text, _>(district)
+        .bind::<Array<BigInt>, _>(&records)
         .execute(conn)?;
     }
     let seqs: Vec<i64> = run.iter().map(|item| item.seq).collect();
@@ -271,7 +291,7 @@ fn advance(conn: &mut PgConnection, district: &str, mut cursor: i64) -> Result<i
             run.push(Pending {
                 seq: *seq,
                 kind,
-                envelope,
+                body: rare_body(kind, envelope)?.map(Cow::Owned),
             });
             cursor = *seq;
         }
@@ -283,21 +303,22 @@ fn advance(conn: &mut PgConnection, district: &str, mut cursor: i64) -> Result<i
     Ok(cursor)
 }
 
+/// The typed body of a stored message of a rare kind (read back after waiting behind a
+/// gap); snapshots and records are applied from the stored row and need none.
+fn rare_body(kind: Kind, envelope: &Value) -> Result<Option<Body>> {
+    let body = envelope["body"].clone();
+    Ok(match kind {
+        Kind::MediaManifest => Some(Body::Manifest(serde_json::from_value(body)?)),
+        Kind::ReconciliationDigest => Some(Body::Digest(serde_json::from_value(body)?)),
+        _ => None,
+    })
+}
+
 /// Applies the kinds that are neither snapshots nor records, one message at a time.
-fn apply(
-    conn: &mut PgConnection,
-    district: &str,
-    seq: i64,
-    kind: Kind,
-    body: &Value,
-) -> Result<()> {
-    match kind {
-        Kind::MediaManifest => {
-            let m: v1::MediaManifest = serde_json::from_value(body.clone())?;
-            media::store_manifest(conn, district, &m)?;
-        }
-        Kind::ReconciliationDigest => {
-            let d: v1::ReconciliationDigest = serde_json::from_value(body.clone())?;
+fn apply(conn: &mut PgConnection, district: &str, seq: i64, body: &Body) -> Result<()> {
+    match body {
+        Body::Manifest(m) => media::store_manifest(conn, district, m)?,
+        Body::Digest(d) => {
             diesel::insert_into(digests::table)
                 .values((
                     digests::district.eq(district),
@@ -310,8 +331,9 @@ fn apply(
                 .on_conflict_do_nothing()
                 .execute(conn)?;
         }
-        // Supervision acknowledgements are kept in the stream; nothing else to apply.
-        _ => {}
+        // Snapshots and records are applied from the stream; supervision acknowledgements
+        // are kept there; chunks are stored before the stream.
+        Body::Snapshot(_) | Body::Record(_) | Body::Ack(_) | Body::Chunk(_) => {}
     }
     Ok(())
 }

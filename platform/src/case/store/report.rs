@@ -1,0 +1,239 @@
+//! Creating a case from a report (上报): validating it against the district, starting its
+//! filing clock, and inserting it with its idempotency key and first record.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::case::model::{Case, NewRecord, Record};
+use crate::case::steps::Urgency;
+use crate::case::workflow::{Action, Source, State};
+use crate::catalogue::CategoryRef;
+use crate::config::Tenant;
+use crate::deadline::{self, StageTimes};
+use crate::error::{Error, Result};
+use crate::manual::{Clock, Stage};
+use crate::schema::{case_records, cases, media};
+use crate::uplink::outbox;
+use crate::vocab::{ActorRole, CategoryKind};
+
+/// A report as it enters the system (上报).
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub source: Source,
+    pub description: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub address: Option<String>,
+    pub street: Option<String>,
+    pub category: Option<CategoryRef>,
+    pub urgency: Urgency,
+    pub photos: Vec<String>,
+    pub reporter_id: Option<Uuid>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    /// The role the reporter acted in (`public` when anonymous).
+    pub actor_role: ActorRole,
+}
+
+/// A client-chosen key that makes a report safe to retry.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// Who the key belongs to (user id, or `public`): keys of different callers never clash.
+    pub scope: String,
+    pub key: String,
+    /// Hash of the request body: the same key with another body is a client bug.
+    pub request_hash: String,
+}
+
+/// Checks that every referenced photo was uploaded; names the first missing one.
+pub(super) fn require_media(conn: &mut PgConnection, field: &str, hashes: &[String]) -> Result<()> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<String> = media::table
+        .filter(media::sha256.eq_any(hashes))
+        .select(media::sha256)
+        .load(conn)?;
+    match hashes.iter().enumerate().find(|(_, h)| !found.contains(h)) {
+        Some((i, h)) => Err(Error::invalid(
+            format!("{field}[{i}]"),
+            format!("no uploaded photo {h}; upload it to /api/v1/media first"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Validates a report against the district (inside the boundary, known street and
+/// category). Pure, so the HTTP layer and tests share it.
+pub fn validate_report(tenant: &Tenant, report: &NewReport) -> Result<()> {
+    if report.description.trim().is_empty() {
+        return Err(Error::invalid("description", "describe the problem"));
+    }
+    if !(-180.0..=180.0).contains(&report.lon) || !report.lon.is_finite() {
+        return Err(Error::invalid("lon", "longitude must be within -180..180"));
+    }
+    if !(-90.0..=90.0).contains(&report.lat) || !report.lat.is_finite() {
+        return Err(Error::invalid("lat", "latitude must be within -90..90"));
+    }
+    if !tenant.contains(report.lon, report.lat) {
+        return Err(Error::invalid(
+            "lon",
+            format!(
+                "the point ({}, {}) is outside district {} {}",
+                report.lon,
+                report.lat,
+                tenant.code(),
+                tenant.config.district.name
+            ),
+        ));
+    }
+    if let Some(street) = &report.street
+        && tenant.street(street).is_none()
+    {
+        return Err(Error::invalid(
+            "street",
+            format!("no street {street} in district {}", tenant.code()),
+        ));
+    }
+    if let Some(category) = &report.category
+        && tenant.catalogue.get(category).is_none()
+    {
+        return Err(Error::invalid(
+            "category",
+            format!(
+                "no {} category {}{} in the catalogue",
+                category.kind.as_str(),
+                category.major,
+                category.minor
+            ),
+        ));
+    }
+    if report.source == Source::Supervisor && report.photos.is_empty() {
+        return Err(Error::invalid(
+            "photos",
+            "a supervisor report needs at least one photo",
+        ));
+    }
+    Ok(())
+}
+
+/// The filing stage a new report starts: the manual row's filing limit when the reporter
+/// named a category, the manual's general filing limit otherwise.
+pub fn filing_stage(tenant: &Tenant, report: &NewReport, now: DateTime<Utc>) -> Result<StageTimes> {
+    let row = report
+        .category
+        .as_ref()
+        .and_then(|c| tenant.manual.row(c, report.urgency));
+    let (clock, limit) = row.map_or((Clock::Working, tenant.manual.filing_limit), |r| {
+        (r.clock, r.limits.filing)
+    });
+    deadline::start(
+        &tenant.calendar,
+        Stage::Filing,
+        clock,
+        limit,
+        tenant.config.calendar.yellow_share,
+        now,
+    )
+}
+
+/// Creates a case from a report, or returns the case an earlier attempt with the same
+/// idempotency key created (`false` = not new).
+pub fn create_report(
+    conn: &mut PgConnection,
+    district: &str,
+    report: &NewReport,
+    filing: &StageTimes,
+    idempotency: Option<&Idempotency>,
+) -> Result<(Case, bool)> {
+    conn.transaction(|conn| {
+        require_media(conn, "photos", &report.photos)?;
+        let now = Utc::now();
+        let id = Uuid::new_v4();
+        let inserted: Option<Case> = diesel::insert_into(cases::table)
+            .values((
+                cases::id.eq(id),
+                cases::state.eq(State::Reported),
+                cases::source.eq(report.source),
+                cases::urgency.eq(report.urgency),
+                cases::category_kind
+                    .eq(report.category.as_ref().map(|c| CategoryKind::from(c.kind))),
+                cases::category_major.eq(report.category.as_ref().map(|c| c.major.as_str())),
+                cases::category_minor.eq(report.category.as_ref().map(|c| c.minor.as_str())),
+                cases::description.eq(&report.description),
+                cases::address.eq(&report.address),
+                cases::lon.eq(report.lon),
+                cases::lat.eq(report.lat),
+                cases::street_code.eq(&report.street),
+                cases::reporter_id.eq(report.reporter_id),
+                cases::reporter_name.eq(&report.reporter_name),
+                cases::reporter_phone.eq(&report.reporter_phone),
+                cases::idempotency_scope.eq(idempotency.map(|k| k.scope.as_str())),
+                cases::idempotency_key.eq(idempotency.map(|k| k.key.as_str())),
+                cases::request_hash.eq(idempotency.map(|k| k.request_hash.as_str())),
+                cases::created_at.eq(now),
+                cases::updated_at.eq(now),
+                cases::stage.eq(filing.stage),
+                cases::clock.eq(filing.clock),
+                cases::stage_started_at.eq(filing.started_at),
+                cases::stage_limit_minutes.eq(filing.limit.num_minutes() as i32),
+                cases::stage_yellow_at.eq(filing.yellow_at),
+                cases::stage_deadline.eq(filing.deadline),
+                cases::next_reminder_at.eq(filing.yellow_at),
+            ))
+            .on_conflict((cases::idempotency_scope, cases::idempotency_key))
+            .do_nothing()
+            .returning(Case::as_returning())
+            .get_result(conn)
+            .optional()?;
+        let Some(case) = inserted else {
+            // The key was used before (a retry, possibly concurrent): answer with that case.
+            // Inserting first and looking up only on conflict keeps the common path one
+            // round trip shorter.
+            let key = idempotency.ok_or_else(|| Error::internal("insert skipped without a key"))?;
+            let existing = find_by_idempotency(conn, key)?
+                .ok_or_else(|| Error::internal("idempotent case vanished"))?;
+            return Ok((existing, false));
+        };
+        let record = diesel::insert_into(case_records::table)
+            .values(NewRecord {
+                case_id: case.id,
+                case_version: case.version,
+                action: Action::Report,
+                from_state: None,
+                to_state: State::Reported,
+                actor_id: report.reporter_id,
+                actor_role: report.actor_role,
+                comment: None,
+                media: &report.photos,
+                details: json!({ "source": report.source }),
+                at: now,
+            })
+            .returning(Record::as_returning())
+            .get_result(conn)?;
+        outbox::write_change(conn, district, None, &case, &record)?;
+        Ok((case, true))
+    })
+}
+
+fn find_by_idempotency(conn: &mut PgConnection, key: &Idempotency) -> Result<Option<Case>> {
+    let found: Option<(Case, Option<String>)> = cases::table
+        .filter(cases::idempotency_scope.eq(&key.scope))
+        .filter(cases::idempotency_key.eq(&key.key))
+        .select((Case::as_select(), cases::request_hash))
+        .first(conn)
+        .optional()?;
+    match found {
+        Some((case, hash)) if hash.as_deref() == Some(key.request_hash.as_str()) => Ok(Some(case)),
+        Some(_) => Err(Error::conflict(
+            "idempotency_key_reused",
+            format!(
+                "Idempotency-Key {:?} was already used for a different report",
+                key.key
+            ),
+        )),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,103 @@
+//! Taking one step on a case under optimistic concurrency: the conditional update, the
+//! step's effects on other capabilities (`effects`), and the business record.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::effects;
+use super::read::get;
+use super::report::require_media;
+use crate::auth::Claims;
+use crate::case::model::{Case, NewRecord, Record};
+use crate::case::steps::{self, StepRequest};
+use crate::case::workflow::Action;
+use crate::config::Tenant;
+use crate::error::{Error, Result};
+use crate::schema::{case_records, cases};
+use crate::uplink::outbox;
+
+/// Takes one step on a case. The update is conditional on the version the caller saw,
+/// so of two concurrent steps exactly one commits; the other gets `StaleVersion`.
+pub fn apply_step(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    caller: &Claims,
+    case_id: Uuid,
+    req: &StepRequest,
+) -> Result<Case> {
+    conn.transaction(|conn| {
+        let case = get(conn, case_id)?;
+        let now = Utc::now();
+        let plan = steps::plan(&case, tenant, caller, req, now)?;
+        if let steps::Step::Reject {
+            duplicate_of: Some(other),
+            ..
+        } = &req.step
+        {
+            cases::table
+                .find(other)
+                .select(cases::id)
+                .first::<Uuid>(conn)
+                .optional()?
+                .ok_or_else(|| {
+                    Error::invalid("duplicate_of", format!("no case {other} in this district"))
+                })?;
+        }
+        if plan.judges_handling {
+            let handled_by: Option<Option<Uuid>> = case_records::table
+                .filter(case_records::case_id.eq(case_id))
+                .filter(case_records::action.eq(Action::Handle))
+                .order(case_records::case_version.desc())
+                .select(case_records::actor_id)
+                .first(conn)
+                .optional()?;
+            if handled_by.flatten() == Some(caller.sub) {
+                return Err(Error::forbidden(
+                    "own_work",
+                    "the check is done by someone other than the handler",
+                ));
+            }
+        }
+        require_media(conn, "media", &req.media)?;
+        let updated: Option<Case> = diesel::update(cases::table)
+            .filter(cases::id.eq(case_id))
+            .filter(cases::version.eq(req.version))
+            .set((
+                plan.changes,
+                cases::state.eq(plan.to),
+                cases::version.eq(cases::version + 1),
+                cases::updated_at.eq(now),
+            ))
+            .returning(Case::as_returning())
+            .get_result(conn)
+            .optional()?;
+        let Some(updated) = updated else {
+            let current = get(conn, case_id)?;
+            return Err(Error::StaleVersion {
+                version: current.version,
+                state: current.state,
+            });
+        };
+        effects::after_step(conn, caller, req, plan.action, &updated, now)?;
+        let role = plan.action.role();
+        let record = diesel::insert_into(case_records::table)
+            .values(NewRecord {
+                case_id,
+                case_version: updated.version,
+                action: plan.action,
+                from_state: Some(plan.from),
+                to_state: plan.to,
+                actor_id: Some(caller.sub),
+                actor_role: role.into(),
+                comment: req.comment.as_deref(),
+                media: &req.media,
+                details: plan.details,
+                at: now,
+            })
+            .returning(Record::as_returning())
+            .get_result(conn)?;
+        outbox::write_change(conn, tenant.code(), Some(&case), &updated, &record)?;
+        Ok(updated)
+    })
+}
