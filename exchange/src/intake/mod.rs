@@ -39,21 +39,36 @@ pub struct Intake {
 impl Intake {
     /// Runs until the process ends, reconnecting after failures (0.5 s doubling to 30 s).
     pub async fn run(self) {
+        self.run_until(std::future::pending()).await;
+    }
+
+    /// Runs until `stop` completes, then closes its connection (so no delivery stays
+    /// held by a connection nobody reads); reconnects after failures meanwhile.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop);
         let mut backoff = Duration::from_millis(500);
         loop {
-            match self.session().await {
-                Ok(()) => backoff = Duration::from_millis(500),
+            match self.session(stop.as_mut()).await {
+                Ok(true) => return,
+                Ok(false) => backoff = Duration::from_millis(500),
                 Err(e) => tracing::warn!(error = %e, "city intake session ended; reconnecting"),
             }
-            tokio::time::sleep(backoff).await;
+            tokio::select! {
+                () = stop.as_mut() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }
     }
 
-    async fn session(&self) -> Result<()> {
+    /// One connection's life; `Ok(true)` when it ended because `stop` completed.
+    async fn session(&self, stop: std::pin::Pin<&mut impl Future<Output = ()>>) -> Result<bool> {
         let connection =
             Connection::connect(self.uri.expose_secret(), ConnectionProperties::default()).await?;
-        let outcome = self.consume(&connection).await;
+        let outcome = tokio::select! {
+            consumed = self.consume(&connection) => consumed.map(|()| false),
+            () = stop => Ok(true),
+        };
         // Close explicitly: a dropped lapin connection can linger, and with it the
         // deliveries it holds unacknowledged, which the broker then gives nobody else.
         let _ = connection.close(320, "intake restarting".into()).await;

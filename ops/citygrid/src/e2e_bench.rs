@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::stats::median;
 use chrono::Utc;
 use citygrid_exchange::registry::Registry;
 use citygrid_kit::broker::{self, Account, Admin};
@@ -35,6 +36,9 @@ pub struct E2eArgs {
     /// Offered rate of the fixed-rate run, messages per second across all publishers.
     #[arg(long, default_value_t = 1_000)]
     rate: u64,
+    /// Alternating throughput rounds (raw, then ours, each round); medians are compared.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 const PUBLISHERS: usize = 10;
@@ -146,7 +150,7 @@ async fn publish(
     futures::future::try_join_all(tasks).await.map(drop)
 }
 
-fn min_cursor(pool: &citygrid_platform::db::DbPool) -> Result<i64, String> {
+fn min_cursor(pool: &citygrid_kit::db::DbPool) -> Result<i64, String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     citygrid_exchange::schema::districts::table
         .select(diesel::dsl::min(
@@ -157,7 +161,7 @@ fn min_cursor(pool: &citygrid_platform::db::DbPool) -> Result<i64, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn wait_for_cursor(pool: &citygrid_platform::db::DbPool, seq: i64) -> Result<(), String> {
+async fn wait_for_cursor(pool: &citygrid_kit::db::DbPool, seq: i64) -> Result<(), String> {
     loop {
         let pool = pool.clone();
         let cursor = tokio::task::spawn_blocking(move || min_cursor(&pool))
@@ -292,22 +296,39 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
     let n = args.messages;
     let total = n * PUBLISHERS;
     let result = async {
-        // Raw floor: publish, then consume and ack with nothing behind it.
-        publish(&broker, &tag, &accounts, 1, n, 0).await?;
-        let started = Instant::now();
-        raw_consume(city_uri.expose_secret(), prefetch, total).await?;
-        let raw_rate = total as f64 / started.elapsed().as_secs_f64();
-        // Ours: the same messages, through checks and the warehouse.
-        publish(&broker, &tag, &accounts, 1, n, 0).await?;
-        let started = Instant::now();
-        let task = tokio::spawn(intake.clone().run());
-        wait_for_cursor(&pool, n as i64).await?;
-        let our_rate = total as f64 / started.elapsed().as_secs_f64();
+        let (mut raw_rates, mut our_rates) = (Vec::new(), Vec::new());
+        let mut next = 1u64;
+        for round in 1..=args.rounds.max(1) {
+            // Raw floor: publish, then consume and ack with nothing behind it.
+            publish(&broker, &tag, &accounts, next, n, 0).await?;
+            let started = Instant::now();
+            raw_consume(city_uri.expose_secret(), prefetch, total).await?;
+            raw_rates.push(total as f64 / started.elapsed().as_secs_f64());
+            // Ours: the same messages, through checks and the warehouse.
+            publish(&broker, &tag, &accounts, next, n, 0).await?;
+            let started = Instant::now();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(intake.clone().run_until(async {
+                let _ = stopped.await;
+            }));
+            wait_for_cursor(&pool, (next - 1) as i64 + n as i64).await?;
+            our_rates.push(total as f64 / started.elapsed().as_secs_f64());
+            let _ = stop.send(());
+            task.await.map_err(|e| e.to_string())?;
+            println!(
+                "round {round}: raw lapin consume+ack {:.0} msg/s, citygrid intake {:.0} msg/s",
+                raw_rates[round - 1],
+                our_rates[round - 1]
+            );
+            next += n as u64;
+        }
+        let (raw_rate, our_rate) = (median(raw_rates), median(our_rates));
         // Lag at a fixed offered rate, the intake running.
         let per_district = (args.rate * args.seconds) as usize / PUBLISHERS;
-        let first = n as u64 + 1;
+        let first = next;
+        let task = tokio::spawn(intake.clone().run());
         publish(&broker, &tag, &accounts, first, per_district, args.rate / PUBLISHERS as u64).await?;
-        wait_for_cursor(&pool, (n + per_district) as i64).await?;
+        wait_for_cursor(&pool, (first - 1) as i64 + per_district as i64).await?;
         task.abort();
         let lag_pool = pool.clone();
         let (p50, p99): (f64, f64) = tokio::task::spawn_blocking(move || {
@@ -331,8 +352,8 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
         })
         .await
         .map_err(|e| e.to_string())??;
-        println!("raw lapin consume+ack: {raw_rate:.0} msg/s ({total} messages, prefetch {prefetch})");
-        println!("citygrid intake into the warehouse: {our_rate:.0} msg/s ({total} messages from {PUBLISHERS} districts)");
+        println!("raw lapin consume+ack: median {raw_rate:.0} msg/s ({total} messages a round, prefetch {prefetch})");
+        println!("citygrid intake into the warehouse: median {our_rate:.0} msg/s ({total} messages a round from {PUBLISHERS} districts)");
         println!(
             "lag at {} msg/s offered for {} s: p50 {p50:.1} ms, p99 {p99:.1} ms",
             args.rate, args.seconds

@@ -7,6 +7,7 @@ mod demo;
 mod e2e_bench;
 mod intake_bench;
 mod relay_bench;
+mod stats;
 mod timer_bench;
 
 use std::net::TcpListener;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::stats::median;
 use chrono::Utc;
 use citygrid_kit::broker::{self, Account, Admin};
 use citygrid_platform::config::{ExchangeSection, Tenant};
@@ -123,16 +124,6 @@ async fn raw_loop(
     }
     let _ = connection.close(200, "done".into()).await;
     Ok(())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 pub async fn run(args: RelayArgs) -> Result<(), String> {
