@@ -20,7 +20,6 @@ diesel::table! {
         message_id -> Nullable<Text>,
         envelope -> Jsonb,
         received_at -> Timestamptz,
-        applied -> Bool,
     }
 }
 

@@ -50,7 +50,7 @@ pub struct DistrictStatus {
 pub fn status(conn: &mut PgConnection) -> Result<Vec<DistrictStatus>> {
     Ok(diesel::sql_query(
         "SELECT d.code AS district, d.name, d.cursor AS last_contiguous_seq, \
-            (SELECT count(*) FROM stream s WHERE s.district = d.code AND NOT s.applied) AS waiting, \
+            (SELECT count(*) FROM stream s WHERE s.district = d.code AND s.seq > d.cursor) AS waiting, \
             d.last_received_at, \
             (SELECT extract(epoch FROM s.received_at - (s.envelope->>'sent_at')::timestamptz)::float8 \
                FROM stream s WHERE s.district = d.code AND s.seq = d.cursor) AS lag_seconds, \

@@ -204,8 +204,9 @@ struct Pending<'a> {
 
 /// Applies messages already in the stream, in seq order: snapshots and records with one
 /// statement each, straight from the stored rows (PostgreSQL reads the fields out of the
-/// jsonb it holds; nothing is sent twice), the rare kinds one by one; then marks them
-/// applied. The bodies are stored as received, fields of later minor versions included.
+/// jsonb it holds; nothing is sent twice), the rare kinds one by one. A message counts as
+/// applied once the district's cursor has passed it. The bodies are stored as received,
+/// fields of later minor versions included.
 fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Result<()> {
     if run.is_empty() {
         return Ok(());
@@ -260,12 +261,6 @@ fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Re
         .bind::<Array<BigInt>, _>(&records)
         .execute(conn)?;
     }
-    let seqs: Vec<i64> = run.iter().map(|item| item.seq).collect();
-    diesel::update(stream::table)
-        .filter(stream::district.eq(district))
-        .filter(stream::seq.eq_any(&seqs))
-        .set(stream::applied.eq(true))
-        .execute(conn)?;
     Ok(())
 }
 
@@ -276,7 +271,6 @@ fn advance(conn: &mut PgConnection, district: &str, mut cursor: i64) -> Result<i
         let waiting: Vec<(i64, String, Value)> = stream::table
             .filter(stream::district.eq(district))
             .filter(stream::seq.gt(cursor))
-            .filter(stream::applied.eq(false))
             .order(stream::seq.asc())
             .limit(500)
             .select((stream::seq, stream::kind, stream::envelope))
@@ -358,7 +352,7 @@ pub fn request_missing(conn: &mut PgConnection, gap: Duration) -> Result<Vec<(St
             }
             let first_waiting: Option<(i64, DateTime<Utc>)> = stream::table
                 .filter(stream::district.eq(&district))
-                .filter(stream::applied.eq(false))
+                .filter(stream::seq.gt(cursor))
                 .order(stream::seq.asc())
                 .select((stream::seq, stream::received_at))
                 .first(conn)
