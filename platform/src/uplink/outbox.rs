@@ -47,9 +47,8 @@ fn facts(conn: &mut PgConnection, case: &Case) -> Result<Facts> {
     .get_result(conn)?)
 }
 
-/// The interchange snapshot of a case as it is now.
-pub fn snapshot(conn: &mut PgConnection, case: &Case) -> Result<v1::CaseSnapshot> {
-    let facts = facts(conn, case)?;
+/// The interchange snapshot of a case as it is now, given the milestones its records make.
+fn snapshot_with(case: &Case, facts: Facts) -> Result<v1::CaseSnapshot> {
     let category = match (
         case.category_kind,
         &case.category_major,
@@ -194,7 +193,12 @@ pub fn write_change(
     after: &Case,
     record: &Record,
 ) -> Result<()> {
-    let snapshot = snapshot(conn, after)?;
+    // A case just reported has no milestone yet: its one record is the report.
+    let facts = match before {
+        None => Facts::default(),
+        Some(_) => facts(conn, after)?,
+    };
+    let snapshot = snapshot_with(after, facts)?;
     let record_body = business_record(record, stage_outcome(before, after, record.at)?)?;
     let mut messages = Vec::with_capacity(record.media.len() + 2);
     if !record.media.is_empty() {
