@@ -485,3 +485,227 @@ fn check_snapshot(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use citygrid_schemas::catalogue::Catalogue;
+    use serde_json::json;
+
+    use super::*;
+
+    const USER: &str = "citygrid-330102";
+
+    fn registry() -> Registry {
+        let catalogue = Catalogue::parse(
+            "test.toml",
+            r#"standard = "GB/T 30428.2-2013"
+               version = "t1"
+               [[majors]]
+               kind = "event"
+               code = "01"
+               name = "市容环境"
+               minors = [{ code = "02", name = "暴露垃圾" }]"#,
+        )
+        .expect("catalogue");
+        Registry::new(vec![District {
+            code: "330102".into(),
+            name: "上城区".into(),
+            broker_user: USER.into(),
+            broker_password: None,
+            catalogue: Arc::new(catalogue),
+            population: 1,
+            area_km2: 1.0,
+            boundary: "unused.geojson".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
+        }])
+    }
+
+    fn envelope(kind: &str, seq: u64, body: Value) -> Value {
+        json!({
+            "schema": v1::SCHEMA,
+            "kind": kind,
+            "district": "330102",
+            "seq": seq,
+            "sent_at": "2026-11-25T08:00:00Z",
+            "body": body,
+        })
+    }
+
+    fn snapshot() -> Value {
+        serde_json::to_value(v1::json::example_snapshot()).expect("snapshot")
+    }
+
+    /// Checks `message` sent as district 330102's user under `kind`'s routing key.
+    fn check_as(user: Option<&str>, kind: &str, message: &Value) -> Verdict {
+        let data = serde_json::to_vec(message).expect("JSON");
+        let key = format!("district.330102.{kind}");
+        check(
+            &registry(),
+            Incoming {
+                routing_key: &key,
+                user_id: user,
+                message_id: Some("330102-1"),
+                data: &data,
+            },
+        )
+    }
+
+    /// The one refusal of a dead-lettered delivery: (code, field).
+    fn refused(verdict: &Verdict) -> (RejectionCode, Option<String>) {
+        assert!(verdict.dead_letter, "{verdict:?}");
+        assert!(verdict.accepted.is_empty());
+        let [refusal] = verdict.refusals.as_slice() else {
+            panic!("one refusal expected: {verdict:?}");
+        };
+        (refusal.rejection.code, refusal.rejection.field.clone())
+    }
+
+    #[test]
+    fn a_valid_snapshot_is_accepted_typed_and_kept_as_received() {
+        let message = envelope("case_snapshot", 7, snapshot());
+        let verdict = check_as(Some(USER), "case_snapshot", &message);
+        let [accepted] = verdict.accepted.as_slice() else {
+            panic!("{verdict:?}");
+        };
+        assert_eq!((accepted.seq, accepted.kind), (7, Kind::CaseSnapshot));
+        assert!(matches!(&accepted.body, Body::Snapshot(s) if s.version == 3));
+        let kept: Value = serde_json::from_slice(&accepted.raw).expect("raw JSON");
+        assert_eq!(kept, message);
+        assert!(!verdict.dead_letter);
+    }
+
+    #[test]
+    fn the_sender_is_the_broker_verified_user() {
+        let message = envelope("case_snapshot", 1, snapshot());
+        assert_eq!(
+            refused(&check_as(None, "case_snapshot", &message)).0,
+            RejectionCode::WrongDistrict
+        );
+        assert_eq!(
+            refused(&check_as(
+                Some("citygrid-330105"),
+                "case_snapshot",
+                &message
+            ))
+            .0,
+            RejectionCode::WrongDistrict
+        );
+        let mut other = message.clone();
+        other["district"] = json!("330105");
+        assert_eq!(
+            refused(&check_as(Some(USER), "case_snapshot", &other)),
+            (RejectionCode::WrongDistrict, Some("district".into()))
+        );
+    }
+
+    #[test]
+    fn header_faults_get_the_standards_codes_and_fields() {
+        let good = envelope("case_snapshot", 1, snapshot());
+        let cases: [(&str, Value, RejectionCode, Option<&str>); 5] = [
+            (
+                "schema",
+                json!("citygrid.interchange/v0"),
+                RejectionCode::Malformed,
+                Some("schema"),
+            ),
+            (
+                "kind",
+                json!("business_record"),
+                RejectionCode::Malformed,
+                Some("kind"),
+            ),
+            ("seq", json!(0), RejectionCode::InvalidBody, Some("seq")),
+            (
+                "seq",
+                json!("seven"),
+                RejectionCode::InvalidBody,
+                Some("seq"),
+            ),
+            (
+                "body",
+                json!({ "version": "three" }),
+                RejectionCode::InvalidBody,
+                Some("body.version"),
+            ),
+        ];
+        for (field, value, code, at) in cases {
+            let mut message = good.clone();
+            message[field] = value;
+            assert_eq!(
+                refused(&check_as(Some(USER), "case_snapshot", &message)),
+                (code, at.map(str::to_owned)),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn unreadable_unknown_and_misdirected_messages_are_refused() {
+        let data = b"{ not json";
+        let verdict = check(
+            &registry(),
+            Incoming {
+                routing_key: "district.330102.case_snapshot",
+                user_id: Some(USER),
+                message_id: None,
+                data,
+            },
+        );
+        assert_eq!(refused(&verdict).0, RejectionCode::Malformed);
+        let unknown = envelope("weather_report", 1, json!({}));
+        assert_eq!(
+            refused(&check_as(Some(USER), "weather_report", &unknown)).0,
+            RejectionCode::UnknownKind
+        );
+        let backwards = envelope("sync_request", 1, json!({}));
+        assert_eq!(
+            refused(&check_as(Some(USER), "sync_request", &backwards)).0,
+            RejectionCode::WrongDirection
+        );
+    }
+
+    #[test]
+    fn a_snapshot_must_make_sense_not_only_parse() {
+        let mut body = snapshot();
+        body["category"]["minor"] = json!("99");
+        let message = envelope("case_snapshot", 1, body);
+        assert_eq!(
+            refused(&check_as(Some(USER), "case_snapshot", &message)),
+            (RejectionCode::InvalidBody, Some("body.category".into()))
+        );
+        let mut body = snapshot();
+        body["department_code"] = Value::Null;
+        let message = envelope("case_snapshot", 1, body);
+        assert_eq!(
+            refused(&check_as(Some(USER), "case_snapshot", &message)),
+            (
+                RejectionCode::InvalidBody,
+                Some("body.department_code".into())
+            )
+        );
+    }
+
+    #[test]
+    fn a_bad_message_in_a_sync_batch_is_refused_alone() {
+        let good = envelope("case_snapshot", 4, snapshot());
+        let mut bad = envelope("case_snapshot", 5, snapshot());
+        bad["body"]["version"] = json!(0);
+        let batch = envelope(
+            "sync_batch",
+            9,
+            json!({ "request_id": uuid::Uuid::nil(), "messages": [good, bad], "oldest_retained_seq": null, "last": true }),
+        );
+        let verdict = check_as(Some(USER), "sync_batch", &batch);
+        assert!(!verdict.dead_letter);
+        assert_eq!(verdict.accepted.len(), 1);
+        assert_eq!(verdict.accepted[0].seq, 4);
+        let [refusal] = verdict.refusals.as_slice() else {
+            panic!("{verdict:?}");
+        };
+        assert!(!refusal.dead_lettered);
+        assert_eq!(refusal.rejection.seq, Some(5));
+        assert_eq!(refusal.rejection.field.as_deref(), Some("body.version"));
+    }
+}
