@@ -37,8 +37,20 @@ impl From<Error> for HttpError {
     }
 }
 
-/// Roles of the city command center.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Roles of the city command center, stored by name (a CHECK constraint on
+/// `city_users.roles` refuses others).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum CityRole {
     /// 市级监督员: watches every district's cases.
@@ -47,15 +59,10 @@ pub enum CityRole {
     CityLeader,
 }
 
-impl CityRole {
-    pub fn parse(s: &str) -> Option<CityRole> {
-        match s {
-            "city_supervisor" => Some(CityRole::CitySupervisor),
-            "city_leader" => Some(CityRole::CityLeader),
-            _ => None,
-        }
-    }
-}
+citygrid_kit::vocabulary!(CityRole {
+    CitySupervisor => "city_supervisor",
+    CityLeader => "city_leader",
+});
 
 /// A city token: the city's code instead of a district's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -132,7 +139,7 @@ async fn issue_token(
     Json(body): Json<TokenRequest>,
 ) -> HttpResult<HttpResponse> {
     let username = body.username.clone();
-    let found: Option<(Uuid, String, Vec<String>)> = blocking(&state.pool, move |conn| {
+    let found: Option<(Uuid, String, Vec<CityRole>)> = blocking(&state.pool, move |conn| {
         Ok(city_users::table
             .filter(city_users::username.eq(&username))
             .select((city_users::id, city_users::password_hash, city_users::roles))
@@ -151,7 +158,7 @@ async fn issue_token(
         sub: id,
         username: body.username,
         city: state.city.clone(),
-        roles: roles.iter().filter_map(|r| CityRole::parse(r)).collect(),
+        roles,
         iat: now.timestamp(),
         exp: (now + state.ttl).timestamp(),
     };

@@ -40,7 +40,7 @@ pub struct CityUser {
     pub username: String,
     pub name: String,
     /// `city_supervisor` (市级监督) or `city_leader` (市级领导).
-    pub roles: Vec<String>,
+    pub roles: Vec<crate::api::CityRole>,
     pub password: SecretString,
 }
 
@@ -139,16 +139,6 @@ impl City {
             file.intake.gap_seconds = seconds;
         }
         let name = path.display();
-        for user in &file.users {
-            for role in &user.roles {
-                if crate::api::CityRole::parse(role).is_none() {
-                    return Err(Error::Config(format!(
-                        "{name}: users.{}.roles: unknown role {role:?} (city_supervisor or city_leader)",
-                        user.username
-                    )));
-                }
-            }
-        }
         let time_zone = file.city.time_zone.parse().map_err(|_| {
             Error::Config(format!(
                 "{name}: city.time_zone: unknown time zone {:?}",

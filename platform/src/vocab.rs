@@ -8,61 +8,12 @@
 //! not know, and reading an unknown name is an error, never a silent default. Each maps to
 //! the interchange standard's type with `From`, checked at compile time.
 
+use citygrid_kit::vocabulary;
 use citygrid_schemas as v1;
-use diesel::deserialize::{self, FromSql};
-use diesel::pg::{Pg, PgValue};
-use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::{AsExpression, FromSqlRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Gives a vocabulary enum its names: `ALL`, `as_str`, `parse`, `Display`, and the diesel
-/// mapping to a `TEXT` column. The enum itself is written out above each use, with its documentation.
-macro_rules! vocabulary {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and serialised name.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-
-            pub fn parse(s: &str) -> Option<$name> {
-                match s {
-                    $($text => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl ToSql<Text, Pg> for $name {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-                std::io::Write::write_all(out, self.as_str().as_bytes())?;
-                Ok(IsNull::No)
-            }
-        }
-
-        impl FromSql<Text, Pg> for $name {
-            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-                let text = std::str::from_utf8(bytes.as_bytes())?;
-                $name::parse(text).ok_or_else(|| {
-                    format!(concat!("unknown ", stringify!($name), " {:?}"), text).into()
-                })
-            }
-        }
-    };
-}
 
 /// Maps a vocabulary enum to the interchange type of the same variants; a variant missing
 /// on either side fails to compile.

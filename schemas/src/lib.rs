@@ -5,7 +5,8 @@
 //! `schemas/json/v1/` holds the JSON Schema generated from them (one file per kind) and
 //! `schemas/examples/` one example message per kind, so a district running another
 //! vendor's system can join with those files and any AMQP 0-9-1 client. The transport is
-//! described in `schemas/AMQP.md` and declared by [`amqp`].
+//! described in `schemas/AMQP.md` and written down as data in [`amqp`]; the category
+//! catalogue both sides check against is read by [`catalogue`].
 //!
 //! Compatibility rules: readers ignore fields they do not know (no type here denies
 //! unknown fields), so a later minor revision can add optional fields; a new `kind` is

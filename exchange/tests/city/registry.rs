@@ -97,3 +97,13 @@ fn a_bad_registry_entry_is_refused_naming_its_key() {
         assert!(err.contains(key), "{key}: {err}");
     }
 }
+
+#[test]
+fn an_unknown_city_role_is_refused_at_load() {
+    let err = load(|t| t.replacen("roles = [\"city_leader\"]", "roles = [\"mayor\"]", 1))
+        .expect_err("a role the city does not know");
+    assert!(
+        err.contains("mayor") && err.contains("city_leader"),
+        "{err}"
+    );
+}

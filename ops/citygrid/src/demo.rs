@@ -408,12 +408,10 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         "\n  curl -s -X POST {}/api/v1/auth/token -H 'content-type: application/json' -d '{{\"username\":\"{}\",\"password\":\"demo-pass-1\"}}'",
         api.base, op.username
     );
-    if let Some(leader) = city
-        .file
-        .users
-        .iter()
-        .find(|u| u.roles.iter().any(|r| r == "city_leader"))
-    {
+    if let Some(leader) = city.file.users.iter().find(|u| {
+        u.roles
+            .contains(&citygrid_exchange::api::CityRole::CityLeader)
+    }) {
         println!(
             "  city {} {}: API http://{}/api/v1/city/  (sign in {}), metrics http://{}/metrics",
             city.file.city.code,

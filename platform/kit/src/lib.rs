@@ -14,5 +14,8 @@ pub mod http;
 pub mod password;
 pub mod telemetry;
 pub mod token;
+pub mod vocabulary;
+
+pub use vocabulary::__private;
 
 pub use error::{Error, Result};

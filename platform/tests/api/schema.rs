@@ -19,34 +19,6 @@ async fn migrations_run_up_down_and_up_and_schema_rs_matches() {
     });
 }
 
-#[derive(diesel::QueryableByName)]
-struct Check {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    def: String,
-}
-
-/// The names a CHECK constraint on `table` lets `column` hold (its quoted literals).
-fn allowed(conn: &mut diesel::PgConnection, table: &str, column: &str) -> BTreeSet<String> {
-    use diesel::RunQueryDsl;
-    let checks: Vec<Check> = diesel::sql_query(
-        "SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c \
-         JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = $1 AND c.contype = 'c'",
-    )
-    .bind::<diesel::sql_types::Text, _>(table)
-    .load(conn)
-    .expect("constraints");
-    let def = checks
-        .into_iter()
-        .map(|c| c.def)
-        .find(|d| d.starts_with(&format!("CHECK (({column} ")))
-        .unwrap_or_else(|| panic!("no CHECK constraint on {table}.{column}"));
-    def.split('\'')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
-}
-
 fn names<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> BTreeSet<String> {
     all.iter().map(|v| as_str(*v).to_owned()).collect()
 }
@@ -117,7 +89,11 @@ async fn the_database_knows_exactly_the_vocabulary() {
         ("users", "roles", names(Role::ALL, Role::as_str)),
     ];
     for (table, column, words) in expected {
-        assert_eq!(allowed(&mut conn, table, column), words, "{table}.{column}");
+        assert_eq!(
+            citygrid_test_support::schema::allowed_values(&mut conn, table, column),
+            words,
+            "{table}.{column}"
+        );
     }
     let refused = diesel::sql_query("UPDATE cases SET state = 'archived' WHERE id = $1")
         .bind::<diesel::sql_types::Uuid, _>(

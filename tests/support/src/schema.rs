@@ -154,6 +154,38 @@ pub fn check_migrations(url: &str, migrations: impl Fn() -> EmbeddedMigrations, 
     );
 }
 
+#[derive(QueryableByName)]
+struct Check {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    def: String,
+}
+
+/// The words a CHECK constraint on `table` lets `column` hold (the quoted literals of the
+/// constraint `CHECK ((column …))`); panics when there is none.
+pub fn allowed_values(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+) -> std::collections::BTreeSet<String> {
+    let checks: Vec<Check> = diesel::sql_query(
+        "SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c \
+         JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = $1 AND c.contype = 'c'",
+    )
+    .bind::<diesel::sql_types::Text, _>(table)
+    .load(conn)
+    .expect("constraints");
+    let def = checks
+        .into_iter()
+        .map(|c| c.def)
+        .find(|d| d.starts_with(&format!("CHECK (({column} ")))
+        .unwrap_or_else(|| panic!("no CHECK constraint on {table}.{column}"));
+    def.split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
