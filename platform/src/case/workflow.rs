@@ -78,7 +78,7 @@ enum To {
 }
 
 /// Every state a case can still change in.
-const OPEN: &[State] = &[
+pub const OPEN: &[State] = &[
     State::Reported,
     State::Verifying,
     State::Verified,

@@ -130,17 +130,7 @@ pub fn queue_states(role: Role) -> &'static [State] {
         Role::Supervisor => &[State::Verifying, State::Handled],
         Role::Dispatcher => &[State::Filed, State::Suspended],
         Role::Handler => &[State::Dispatched],
-        Role::Leader => &[
-            State::Reported,
-            State::Verifying,
-            State::Verified,
-            State::Filed,
-            State::Dispatched,
-            State::Suspended,
-            State::Handled,
-            State::Checked,
-            State::CalledBack,
-        ],
+        Role::Leader => crate::case::workflow::OPEN,
         Role::Admin => &[],
     }
 }
