@@ -1,4 +1,5 @@
-//! Diesel table definitions of the warehouse; mirrors `migrations/`.
+//! Diesel table definitions of the warehouse; mirrors `migrations/` (held to the migrated
+//! database by `tests/city/schema.rs`).
 
 diesel::table! {
     districts (code) {

@@ -1,4 +1,5 @@
-//! Diesel table definitions; mirrors `migrations/` (checked by the `schema_matches` test).
+//! Diesel table definitions; mirrors `migrations/` (held to the migrated database, column
+//! by column, by `tests/api/schema.rs`).
 
 diesel::table! {
     departments (code) {
