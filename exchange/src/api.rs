@@ -11,14 +11,16 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, dev::Serve
 use chrono::{DateTime, Duration, Utc};
 use citygrid_kit::Error as HttpError;
 use citygrid_kit::db::DbPool;
+use citygrid_kit::http::ErrorBody;
 use citygrid_kit::http::Json;
 use citygrid_kit::password;
 use citygrid_kit::token::{Keys, bearer};
 use diesel::prelude::*;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing_actix_web::TracingLogger;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::config::City;
@@ -47,6 +49,7 @@ impl From<Error> for HttpError {
     Eq,
     Serialize,
     Deserialize,
+    ToSchema,
     diesel::AsExpression,
     diesel::FromSqlRow,
 )]
@@ -127,13 +130,67 @@ pub fn sync_users(conn: &mut PgConnection, city: &City) -> crate::Result<usize> 
     Ok(created)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TokenRequest {
+pub struct TokenRequest {
     username: String,
     password: String,
 }
 
+/// A signed-in session of the command center.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// HS256 JWT; send it as `Authorization: Bearer <token>`.
+    token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    expires_at: Option<DateTime<Utc>>,
+    city: String,
+    roles: Vec<CityRole>,
+}
+
+/// One case as the warehouse holds it: the district's newest snapshot.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CityCase {
+    district: String,
+    /// A `case_snapshot` body (schemas/json/v1/case_snapshot.json), as the district sent it.
+    #[schema(value_type = Object)]
+    case: Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    items: Vec<CityCase>,
+}
+
+/// A case with its business records and the photos still missing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CityCaseDetail {
+    district: String,
+    #[schema(value_type = Object)]
+    case: Value,
+    /// `business_record` bodies (schemas/json/v1/business_record.json), in seq order.
+    #[schema(value_type = Vec<Object>)]
+    records: Vec<Value>,
+    /// SHA-256 of photos the records reference whose bytes have not arrived and verified.
+    media_missing: Vec<String>,
+}
+
+/// Where every district's stream stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangeStatus {
+    city: String,
+    districts: Vec<warehouse::DistrictStatus>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
+}
+
+/// Sign in to the city API (市级指挥中心).
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "city", request_body = TokenRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn issue_token(
     state: web::Data<CityState>,
     Json(body): Json<TokenRequest>,
@@ -163,30 +220,43 @@ async fn issue_token(
         exp: (now + state.ttl).timestamp(),
     };
     let token = state.keys.issue(&claims)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "token": token,
-        "token_type": "Bearer",
-        "expires_at": DateTime::<Utc>::from_timestamp(claims.exp, 0),
-        "city": claims.city,
-        "roles": claims.roles,
-    })))
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        token,
+        token_type: "Bearer",
+        expires_at: DateTime::<Utc>::from_timestamp(claims.exp, 0),
+        city: claims.city,
+        roles: claims.roles,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Filters of the case list; all optional, combined with AND.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct CaseQuery {
+pub struct CaseQuery {
+    /// 6-digit district code.
     district: Option<String>,
+    /// A `case_snapshot` state, e.g. `dispatched`.
     state: Option<String>,
+    /// Department code, as the district names it.
     department: Option<String>,
+    /// 9-digit street code.
     street: Option<String>,
+    /// `component` or `event`.
     category_kind: Option<String>,
+    /// 2-digit major class.
     category_major: Option<String>,
+    /// Created at or after (RFC 3339).
     from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
     to: Option<DateTime<Utc>>,
+    /// 1 to 500, default 100.
     limit: Option<i64>,
 }
 
 /// Cases across districts, newest change first: each the latest snapshot with its district.
+#[utoipa::path(get, path = "/api/v1/city/cases", tag = "city", params(CaseQuery),
+    responses((status = 200, body = CaseList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn list_cases(
     state: web::Data<CityState>,
     _caller: CityCaller,
@@ -230,14 +300,18 @@ async fn list_cases(
             .load(conn)?)
     })
     .await?;
-    let items: Vec<Value> = rows
+    let items = rows
         .into_iter()
-        .map(|(district, snapshot)| json!({ "district": district, "case": snapshot }))
+        .map(|(district, case)| CityCase { district, case })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(CaseList { items }))
 }
 
 /// One case with its business records, as the district sent them.
+#[utoipa::path(get, path = "/api/v1/city/cases/{district}/{id}", tag = "city",
+    params(("district" = String, Path, description = "6-digit district code"), ("id" = Uuid, Path)),
+    responses((status = 200, body = CityCaseDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn get_case(
     state: web::Data<CityState>,
     _caller: CityCaller,
@@ -278,24 +352,31 @@ async fn get_case(
     .await?;
     let (district, snapshot, list, missing) =
         found.ok_or_else(|| HttpError::NotFound(format!("case {id}")))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "district": district,
-        "case": snapshot,
-        "records": list,
-        "media_missing": missing,
-    })))
+    Ok(HttpResponse::Ok().json(CityCaseDetail {
+        district,
+        case: snapshot,
+        records: list,
+        media_missing: missing,
+    }))
 }
 
 /// Per district: last contiguous seq, lag, intake rate, rejections.
+#[utoipa::path(get, path = "/api/v1/city/exchange/status", tag = "city",
+    responses((status = 200, body = ExchangeStatus), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn exchange_status(
     state: web::Data<CityState>,
     _caller: CityCaller,
 ) -> HttpResult<HttpResponse> {
     let rows = blocking(&state.pool, warehouse::status).await?;
-    Ok(HttpResponse::Ok().json(json!({ "city": state.city, "districts": rows })))
+    Ok(HttpResponse::Ok().json(ExchangeStatus {
+        city: state.city.clone(),
+        districts: rows,
+    }))
 }
 
 /// Prometheus text format, computed from the warehouse on each scrape.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
     let rows = blocking(&state.pool, warehouse::status).await?;
     let mut out = String::new();
@@ -351,17 +432,54 @@ async fn metrics(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
         .body(out))
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
+/// Readiness: the warehouse answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
     blocking(&state.pool, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)?;
         Ok(())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+    Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+}
+
+/// The city API's OpenAPI document (served at `/openapi.json`; docs/CITY-API.md explains it).
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
+    paths(healthz, readyz, metrics, issue_token, list_cases, get_case, exchange_status),
+    modifiers(&BearerAuth),
+)]
+pub struct CityApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+    }
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(CityApiDoc::openapi())
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -371,6 +489,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .route("/metrics", web::get().to(metrics))
+    .route("/openapi.json", web::get().to(openapi_json))
     .service(
         web::scope("/api/v1")
             .route("/auth/token", web::post().to(issue_token))

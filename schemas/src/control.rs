@@ -174,8 +174,12 @@ mod tests {
     #[test]
     fn amqp_md_shows_the_digest_bytes_this_function_hashes() {
         let page = include_str!("../AMQP.md");
-        let a: Uuid = "5c1e9b7a-3f2d-4e8c-a6b0-9d4f2e7c1b58".parse().expect("uuid");
-        let b: Uuid = "0a8f4c2e-6b1d-4f3a-9c7e-2d5b8e1f0a36".parse().expect("uuid");
+        let a: Uuid = "5c1e9b7a-3f2d-4e8c-a6b0-9d4f2e7c1b58"
+            .parse()
+            .expect("uuid");
+        let b: Uuid = "0a8f4c2e-6b1d-4f3a-9c7e-2d5b8e1f0a36"
+            .parse()
+            .expect("uuid");
         let hash = digest_hash(&[(a, 3), (b, 7)]);
         assert!(page.contains(&hash), "AMQP.md must show {hash}");
         assert!(page.contains(&format!("{b}:7\n{a}:3\n")));

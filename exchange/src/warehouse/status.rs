@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Result;
 
 /// Where one district's stream stands in the warehouse.
-#[derive(Debug, Clone, Serialize, QueryableByName)]
+#[derive(Debug, Clone, Serialize, QueryableByName, utoipa::ToSchema)]
 pub struct DistrictStatus {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub district: String,

@@ -192,3 +192,55 @@ async fn the_city_api_refuses_strangers_and_bad_queries() {
     let (status, _) = get(&city, "/api/v1/city/cases/330102/not-a-uuid", Some(&bearer)).await;
     assert!((400..500).contains(&status), "{status}");
 }
+
+/// `/openapi.json` documents every route the city serves, and every documented route
+/// answers (a route without its document, or a document without its route, fails here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_matches_the_routes() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let (status, doc) = get(&city, "/openapi.json", None).await;
+    assert_eq!(status, 200);
+    let paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let routes = [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/auth/token",
+        "/api/v1/city/cases",
+        "/api/v1/city/cases/{district}/{id}",
+        "/api/v1/city/exchange/status",
+    ];
+    assert_eq!(paths.len(), routes.len(), "{paths:?}");
+    for route in routes {
+        assert!(paths.contains(&route), "{route} undocumented");
+    }
+    for schema in ["ErrorBody", "TokenResponse", "CaseList", "DistrictStatus"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing"
+        );
+    }
+    let (_, session) = token(&city, "hz-clead1", "demo-pass-1").await;
+    let bearer = session["token"].as_str().expect("token");
+    assert_eq!(session["token_type"], "Bearer");
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/api/v1/city/cases",
+        "/api/v1/city/exchange/status",
+    ] {
+        assert_eq!(get(&city, path, Some(bearer)).await.0, 200, "{path}");
+    }
+    let missing = format!("/api/v1/city/cases/330102/{}", uuid::Uuid::nil());
+    let (status, body) = get(&city, &missing, Some(bearer)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+}
