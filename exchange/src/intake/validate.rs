@@ -8,6 +8,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::registry::{District, Registry};
+use citygrid_schemas::Point;
 
 /// A delivery as the broker handed it over.
 #[derive(Debug, Clone, Copy)]
@@ -216,6 +217,8 @@ struct Loose<'a> {
     district: Option<Value>,
     #[serde(default)]
     seq: Option<Value>,
+    #[serde(default)]
+    sent_at: Option<Value>,
     #[serde(borrow, default)]
     body: Option<&'a RawValue>,
 }
@@ -307,14 +310,25 @@ fn check_header(
             "district",
         );
     }
-    match seq {
-        Some(seq) if seq > 0 && seq <= i64::MAX as u64 => Ok(seq),
-        _ => refuse_header(
+    let seq = match seq {
+        Some(seq) if seq > 0 && seq <= i64::MAX as u64 => seq,
+        _ => {
+            return refuse_header(
+                RejectionCode::InvalidBody,
+                "seq must be a positive integer".into(),
+                "seq",
+            );
+        }
+    };
+    let sent_at = envelope.sent_at.as_ref().and_then(Value::as_str);
+    if sent_at.is_none_or(|t| chrono::DateTime::parse_from_rfc3339(t).is_err()) {
+        return refuse_header(
             RejectionCode::InvalidBody,
-            "seq must be a positive integer".into(),
-            "seq",
-        ),
+            "sent_at must be an RFC 3339 date-time (JSON Schema format date-time)".into(),
+            "sent_at",
+        );
     }
+    Ok(seq)
 }
 
 /// Parses the body straight into its kind's type; errors name the field at fault.
@@ -376,20 +390,7 @@ fn check_envelope(
     }
     let seq = check_header(sender, header, envelope, kind)?;
     let body = match kind {
-        Kind::CaseSnapshot => {
-            let snapshot: v1::CaseSnapshot = body(header, envelope, &kind_name)?;
-            check_snapshot(sender, &snapshot).map_err(|(field, message)| {
-                refuse(
-                    header,
-                    Some(&kind_name),
-                    Some(seq),
-                    RejectionCode::InvalidBody,
-                    message,
-                    Some(field),
-                )
-            })?;
-            Body::Snapshot(Box::new(snapshot))
-        }
+        Kind::CaseSnapshot => Body::Snapshot(Box::new(body(header, envelope, &kind_name)?)),
         Kind::BusinessRecord => Body::Record(Box::new(body(header, envelope, &kind_name)?)),
         Kind::MediaManifest => Body::Manifest(body(header, envelope, &kind_name)?),
         Kind::MediaChunk => {
@@ -428,6 +429,22 @@ fn check_envelope(
             unreachable!("directions checked above")
         }
     };
+    // What the schema says first, then what makes sense for the district.
+    conforms(&body)
+        .and_then(|()| match &body {
+            Body::Snapshot(snapshot) => check_snapshot(sender, snapshot),
+            _ => Ok(()),
+        })
+        .map_err(|(field, message)| {
+            refuse(
+                header,
+                Some(&kind_name),
+                Some(seq),
+                RejectionCode::InvalidBody,
+                message,
+                Some(field),
+            )
+        })?;
     Ok(Accepted {
         district: sender.code.to_owned(),
         seq: seq as i64,
@@ -436,6 +453,72 @@ fn check_envelope(
         raw: raw.to_vec(),
         body,
     })
+}
+
+fn matches_digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// What the published JSON Schema (schemas/json/v1) says of a body beyond its types —
+/// ranges and patterns — checked on the typed value: a message the schema refuses is
+/// refused here too, with the same field. A test runs the negative examples
+/// (schemas/examples/negative) through both.
+fn conforms(body: &Body) -> Result<(), (&'static str, String)> {
+    match body {
+        Body::Snapshot(s) => {
+            let Point { lon, lat } = s.location;
+            if !(-180.0..=180.0).contains(&lon) {
+                return Err((
+                    "body.location.lon",
+                    format!("longitude {lon} is out of range"),
+                ));
+            }
+            if !(-90.0..=90.0).contains(&lat) {
+                return Err((
+                    "body.location.lat",
+                    format!("latitude {lat} is out of range"),
+                ));
+            }
+            if let Some(street) = &s.street_code
+                && !matches_digits(street, 9)
+            {
+                return Err((
+                    "body.street_code",
+                    format!("{street:?} is not a 9-digit street code"),
+                ));
+            }
+            if let Some(category) = &s.category {
+                if !matches_digits(&category.major, 2) {
+                    return Err((
+                        "body.category.major",
+                        format!("{:?} is not 2 digits", category.major),
+                    ));
+                }
+                if !matches_digits(&category.minor, 2) {
+                    return Err((
+                        "body.category.minor",
+                        format!("{:?} is not 2 digits", category.minor),
+                    ));
+                }
+            }
+        }
+        Body::Manifest(v1::MediaManifest { sha256, .. })
+        | Body::Chunk(v1::MediaChunk { sha256, .. })
+        | Body::Digest(v1::ReconciliationDigest { sha256, .. })
+            if !is_sha256(sha256) =>
+        {
+            return Err((
+                "body.sha256",
+                format!("{sha256:?} is not a lowercase hex SHA-256"),
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The checks a schema cannot express: the category is one of the district's, and the
@@ -707,5 +790,50 @@ mod tests {
         assert!(!refusal.dead_lettered);
         assert_eq!(refusal.rejection.seq, Some(5));
         assert_eq!(refusal.rejection.field.as_deref(), Some("body.version"));
+    }
+
+    /// Every negative example (schemas/examples/negative: one file per rule, naming the
+    /// rejection code and field) is refused by the published JSON Schema *and* by the
+    /// intake, at the same field: the city enforces what the standard writes.
+    #[test]
+    fn the_negative_examples_are_refused_by_the_schema_and_the_intake_alike() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+        let mut files: Vec<_> = std::fs::read_dir(root.join("examples/negative"))
+            .expect("negative examples")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 8, "{files:?}");
+        for file in files {
+            let case: Value =
+                serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+            let message = &case["message"];
+            let kind = message["kind"].as_str().expect("kind");
+            let schema: Value = serde_json::from_str(
+                &std::fs::read_to_string(root.join(format!("json/v1/{kind}.json")))
+                    .expect("schema"),
+            )
+            .expect("schema JSON");
+            let validator = jsonschema::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .expect("a valid schema");
+            assert!(
+                !validator.is_valid(message),
+                "{}: the published schema accepts it",
+                file.display()
+            );
+            let (code, field) = refused(&check_as(Some(USER), kind, message));
+            assert_eq!(
+                (serde_json::to_value(code).expect("code"), field),
+                (
+                    case["code"].clone(),
+                    case["field"].as_str().map(str::to_owned)
+                ),
+                "{}",
+                file.display()
+            );
+        }
     }
 }
