@@ -72,6 +72,7 @@ diesel::table! {
         bytes -> Nullable<Bytea>,
         first_district -> Text,
         verified_at -> Nullable<Timestamptz>,
+        manifest_seq -> Nullable<Int8>,
         announced_at -> Timestamptz,
         requested_at -> Nullable<Timestamptz>,
     }

@@ -30,7 +30,7 @@ pub(super) fn store_chunks(conn: &mut PgConnection, chunks: &[&v1::MediaChunk]) 
     shas.sort_unstable();
     shas.dedup();
     for sha in shas {
-        let known: Option<(String, String, i64, String)> = media::table
+        let known: Option<(String, String, i64, String, Option<i64>)> = media::table
             .find(sha)
             .filter(media::verified_at.is_null())
             .select((
@@ -38,10 +38,11 @@ pub(super) fn store_chunks(conn: &mut PgConnection, chunks: &[&v1::MediaChunk]) 
                 media::content_type,
                 media::size_bytes,
                 media::first_district,
+                media::manifest_seq,
             ))
             .first(conn)
             .optional()?;
-        if let Some((sha256, content_type, size, district)) = known {
+        if let Some((sha256, content_type, size, district, seq)) = known {
             let manifest = v1::MediaManifest {
                 chunks: (size.max(0) as u64)
                     .div_ceil(v1::MEDIA_CHUNK_BYTES as u64)
@@ -52,7 +53,7 @@ pub(super) fn store_chunks(conn: &mut PgConnection, chunks: &[&v1::MediaChunk]) 
                 chunk_bytes: v1::MEDIA_CHUNK_BYTES as u32,
                 case_id: uuid::Uuid::nil(),
             };
-            verify_media(conn, &district, &manifest)?;
+            verify_media(conn, &district, seq, &manifest)?;
         }
     }
     Ok(())
@@ -63,6 +64,7 @@ pub(super) fn store_chunks(conn: &mut PgConnection, chunks: &[&v1::MediaChunk]) 
 pub(super) fn store_manifest(
     conn: &mut PgConnection,
     district: &str,
+    seq: i64,
     m: &v1::MediaManifest,
 ) -> Result<()> {
     diesel::insert_into(media::table)
@@ -71,10 +73,11 @@ pub(super) fn store_manifest(
             media::content_type.eq(&m.content_type),
             media::size_bytes.eq(m.size_bytes as i64),
             media::first_district.eq(district),
+            media::manifest_seq.eq(seq),
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
-    verify_media(conn, district, m)
+    verify_media(conn, district, Some(seq), m)
 }
 
 fn base64_decode(data: &str) -> Option<Vec<u8>> {
@@ -83,8 +86,14 @@ fn base64_decode(data: &str) -> Option<Vec<u8>> {
 }
 
 /// Assembles a photo from its chunks once all are there; a photo whose bytes do not
-/// match its manifest is reported to the district.
-fn verify_media(conn: &mut PgConnection, district: &str, m: &v1::MediaManifest) -> Result<()> {
+/// match its manifest is reported to the district, naming the manifest (`seq`: its stream
+/// position, unknown only for photos announced before the warehouse kept it).
+fn verify_media(
+    conn: &mut PgConnection,
+    district: &str,
+    seq: Option<i64>,
+    m: &v1::MediaManifest,
+) -> Result<()> {
     let done: Option<Option<DateTime<Utc>>> = media::table
         .find(&m.sha256)
         .select(media::verified_at)
@@ -109,9 +118,9 @@ fn verify_media(conn: &mut PgConnection, district: &str, m: &v1::MediaManifest) 
                 district: Some(district.to_owned()),
                 dead_lettered: false,
                 rejection: Box::new(v1::Rejection {
-                    message_id: None,
+                    message_id: seq.map(|s| v1::message_id(district, s as u64)),
                     kind: Some("media_manifest".into()),
-                    seq: None,
+                    seq: seq.map(|s| s as u64),
                     code: v1::RejectionCode::MediaMismatch,
                     message: format!("the chunks of {} do not add up to its manifest", m.sha256),
                     field: None,

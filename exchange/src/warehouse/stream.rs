@@ -311,7 +311,7 @@ fn rare_body(kind: Kind, envelope: &Value) -> Result<Option<Body>> {
 /// Applies the kinds that are neither snapshots nor records, one message at a time.
 fn apply(conn: &mut PgConnection, district: &str, seq: i64, body: &Body) -> Result<()> {
     match body {
-        Body::Manifest(m) => media::store_manifest(conn, district, m)?,
+        Body::Manifest(m) => media::store_manifest(conn, district, seq, m)?,
         Body::Digest(d) => {
             diesel::insert_into(digests::table)
                 .values((

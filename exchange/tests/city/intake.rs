@@ -314,3 +314,50 @@ async fn a_chunk_that_is_not_base64_is_refused() {
         [("invalid_body".to_owned(), Some("body.data".to_owned()))]
     );
 }
+
+/// A photo whose chunks do not add up to its manifest is refused with the manifest's own
+/// message id and seq, so the district knows which message to repair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_that_does_not_match_its_manifest_is_refused_by_name() {
+    use base64::Engine;
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let case = v1::json::example_snapshot().case_id;
+    let (manifest, mut chunks) = v1::split_media(b"the photo as taken", "image/jpeg", case);
+    assert_eq!(chunks.len(), 1);
+    chunks[0].data = base64::engine::general_purpose::STANDARD.encode(b"a tampered photo!!");
+    // Chunks travel before their manifest, under the manifest's seq.
+    let user = broker.account("330102").user.clone();
+    let chunk = serde_json::to_vec(&v1::Envelope::new(
+        "330102",
+        1,
+        Utc::now(),
+        chunks[0].clone(),
+    ))
+    .expect("JSON");
+    broker
+        .publish_as(
+            "330102",
+            &amqp::district_key("330102", v1::Kind::MediaChunk),
+            "330102-1-chunk-0",
+            Some(&user),
+            &chunk,
+        )
+        .await;
+    send(&broker, 1, manifest).await;
+    city.wait_for_cursor("330102", 1).await;
+    let mut conn = city.pool.get().expect("conn");
+    let refused: Vec<(Option<String>, Option<i64>, Option<String>)> = rejections::table
+        .filter(rejections::code.eq("media_mismatch"))
+        .select((rejections::message_id, rejections::seq, rejections::kind))
+        .load(&mut conn)
+        .expect("rejections");
+    assert_eq!(
+        refused,
+        [(
+            Some("330102-1".to_owned()),
+            Some(1),
+            Some("media_manifest".to_owned())
+        )]
+    );
+}
