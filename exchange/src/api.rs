@@ -427,6 +427,12 @@ async fn metrics(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
         "counter",
         &|r| r.dead_letters as f64,
     );
+    family(
+        "citygrid_media_unrepaired",
+        "Photos whose bytes never arrived or never matched their manifest, no longer asked for.",
+        "gauge",
+        &|r| r.media_unrepaired as f64,
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out))

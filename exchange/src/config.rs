@@ -88,6 +88,11 @@ pub struct IntakeSection {
     /// district to send again (sync request), and how often it asks again.
     #[serde(default = "default_gap_seconds")]
     pub gap_seconds: u64,
+    /// How many times the exchange asks a district again for a photo's bytes (after
+    /// `gap_seconds`, then twice as long each time) before it stops and shows the photo
+    /// as unrepaired.
+    #[serde(default = "default_media_requests")]
+    pub media_requests: u32,
 }
 
 fn default_prefetch() -> u16 {
@@ -102,12 +107,17 @@ fn default_gap_seconds() -> u64 {
     30
 }
 
+fn default_media_requests() -> u32 {
+    5
+}
+
 impl Default for IntakeSection {
     fn default() -> Self {
         IntakeSection {
             prefetch: default_prefetch(),
             batch: default_batch(),
             gap_seconds: default_gap_seconds(),
+            media_requests: default_media_requests(),
         }
     }
 }

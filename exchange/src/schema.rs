@@ -73,6 +73,8 @@ diesel::table! {
         first_district -> Text,
         verified_at -> Nullable<Timestamptz>,
         manifest_seq -> Nullable<Int8>,
+        requests -> Int4,
+        given_up_at -> Nullable<Timestamptz>,
         announced_at -> Timestamptz,
         requested_at -> Nullable<Timestamptz>,
     }

@@ -116,7 +116,8 @@ impl Intake {
                     for (district, from, to) in asked {
                         tracing::warn!(district, from, to, "gap in a district's stream; sync requested");
                     }
-                    let photos = blocking(&self.pool, move |conn| warehouse::request_missing_media(conn, gap)).await?;
+                    let max = self.settings.media_requests;
+                    let photos = blocking(&self.pool, move |conn| warehouse::request_missing_media(conn, gap, max)).await?;
                     if photos > 0 {
                         tracing::warn!(photos, "photos announced without their bytes; asked for again");
                     }

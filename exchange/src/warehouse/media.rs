@@ -112,6 +112,10 @@ fn verify_media(
     }
     let bytes: Vec<u8> = chunks.into_iter().flat_map(|(_, d)| d).collect();
     if bytes.len() as u64 != m.size_bytes || v1::sha256_hex(&bytes) != m.sha256 {
+        // The chunks go, so the ones the district sends again (asked for by
+        // `request_missing_media`) replace them instead of being ignored as duplicates.
+        diesel::delete(media_chunks::table.filter(media_chunks::sha256.eq(&m.sha256)))
+            .execute(conn)?;
         return record_refusal(
             conn,
             &Refusal {
@@ -135,31 +139,35 @@ fn verify_media(
     Ok(())
 }
 
-/// Photos announced longer than `gap` ago whose bytes have not arrived: asks each district
-/// for them again (at most 50 a request), at most once per `gap` per photo.
-pub fn request_missing_media(conn: &mut PgConnection, gap: Duration) -> Result<usize> {
+/// Photos announced longer than `gap` ago whose bytes have not arrived (or did not match):
+/// asks each district for them again (at most 50 a request). The wait doubles with each
+/// request; after `max` requests the exchange stops asking, tells the district once
+/// (`media_mismatch`, naming the manifest) and counts the photo as unrepaired.
+pub fn request_missing_media(conn: &mut PgConnection, gap: Duration, max: u32) -> Result<usize> {
     conn.transaction(|conn| {
         let now = Utc::now();
-        let due: Vec<(String, String)> = media::table
-            .filter(media::verified_at.is_null())
-            .filter(media::announced_at.lt(now - gap))
-            .filter(
-                media::requested_at
-                    .is_null()
-                    .or(media::requested_at.lt(now - gap)),
-            )
-            .order(media::announced_at.asc())
-            .limit(500)
-            .select((media::first_district, media::sha256))
-            .for_update()
-            .skip_locked()
-            .load(conn)?;
-        let mut by_district: HashMap<String, Vec<String>> = HashMap::new();
-        for (district, sha) in &due {
-            by_district
-                .entry(district.clone())
-                .or_default()
-                .push(sha.clone());
+        let gap_seconds = gap.num_seconds().max(1) as f64;
+        let due: Vec<Due> = diesel::sql_query(
+            "SELECT first_district, sha256, requests, manifest_seq FROM media \
+             WHERE verified_at IS NULL AND given_up_at IS NULL AND announced_at < $1 \
+               AND (requested_at IS NULL \
+                    OR requested_at < $2 - make_interval(secs => $3 * power(2, requests - 1))) \
+             ORDER BY announced_at LIMIT 500 FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Timestamptz, _>(now - gap)
+        .bind::<diesel::sql_types::Timestamptz, _>(now)
+        .bind::<diesel::sql_types::Double, _>(gap_seconds)
+        .load(conn)?;
+        let mut by_district: HashMap<&str, Vec<String>> = HashMap::new();
+        for photo in &due {
+            if photo.requests >= max as i32 {
+                give_up(conn, photo, max)?;
+            } else {
+                by_district
+                    .entry(photo.first_district.as_str())
+                    .or_default()
+                    .push(photo.sha256.clone());
+            }
         }
         let mut districts: Vec<_> = by_district.into_iter().collect();
         districts.sort();
@@ -167,17 +175,65 @@ pub fn request_missing_media(conn: &mut PgConnection, gap: Duration) -> Result<u
             for part in shas.chunks(50) {
                 enqueue_command(
                     conn,
-                    &district,
+                    district,
                     v1::MediaRequest {
                         sha256: part.to_vec(),
                     },
                 )?;
             }
         }
-        let shas: Vec<&String> = due.iter().map(|(_, sha)| sha).collect();
+        let shas: Vec<&String> = due.iter().map(|photo| &photo.sha256).collect();
         diesel::update(media::table.filter(media::sha256.eq_any(&shas)))
-            .set(media::requested_at.eq(now))
+            .set((
+                media::requested_at.eq(now),
+                media::requests.eq(media::requests + 1),
+            ))
             .execute(conn)?;
-        Ok(due.len())
+        Ok(due
+            .iter()
+            .filter(|photo| photo.requests < max as i32)
+            .count())
     })
+}
+
+/// A photo waiting for its bytes, as `request_missing_media` reads it.
+#[derive(QueryableByName)]
+struct Due {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    first_district: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sha256: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    requests: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    manifest_seq: Option<i64>,
+}
+
+/// The last word on a photo the district could not repair: one rejection naming its
+/// manifest (the district shows it with its other rejections).
+fn give_up(conn: &mut PgConnection, photo: &Due, max: u32) -> Result<()> {
+    diesel::update(media::table.find(&photo.sha256))
+        .set(media::given_up_at.eq(Utc::now()))
+        .execute(conn)?;
+    tracing::warn!(district = %photo.first_district, sha256 = %photo.sha256, requests = max, "photo still without valid bytes; no longer asked for");
+    record_refusal(
+        conn,
+        &Refusal {
+            district: Some(photo.first_district.clone()),
+            dead_lettered: false,
+            rejection: Box::new(v1::Rejection {
+                message_id: photo
+                    .manifest_seq
+                    .map(|s| v1::message_id(&photo.first_district, s as u64)),
+                kind: Some("media_manifest".into()),
+                seq: photo.manifest_seq.map(|s| s as u64),
+                code: v1::RejectionCode::MediaMismatch,
+                message: format!(
+                    "asked {max} times, the bytes of {} never matched their manifest; the city stops asking",
+                    photo.sha256
+                ),
+                field: None,
+            }),
+        },
+    )
 }

@@ -34,6 +34,9 @@ pub struct DistrictStatus {
     pub records: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub media_verified: i64,
+    /// Photos whose bytes never arrived or never matched, no longer asked for: an alarm.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub media_unrepaired: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub rejections: i64,
     /// Refused deliveries sent to the dead-letter queue.
@@ -59,6 +62,8 @@ pub fn status(conn: &mut PgConnection) -> Result<Vec<DistrictStatus>> {
             (SELECT count(*) FROM cases c WHERE c.district = d.code) AS cases, \
             (SELECT count(*) FROM records r WHERE r.district = d.code) AS records, \
             (SELECT count(*) FROM media m WHERE m.first_district = d.code AND m.verified_at IS NOT NULL) AS media_verified, \
+            (SELECT count(*) FROM media m WHERE m.first_district = d.code AND m.verified_at IS NULL \
+               AND m.given_up_at IS NOT NULL) AS media_unrepaired, \
             (SELECT count(*) FROM rejections j WHERE j.district = d.code) AS rejections, \
             (SELECT count(*) FROM rejections j WHERE j.district = d.code AND j.dead_lettered) AS dead_letters, \
             g.day AS last_digest_day, g.matches AS last_digest_matches \

@@ -35,6 +35,7 @@ impl TestCity {
         city.file.broker.city_user = broker.city.user.clone();
         city.file.broker.city_password = broker.city.password.clone();
         city.file.intake.gap_seconds = 1;
+        city.file.intake.media_requests = 2;
         // The test broker provisions 330102 and 330105 under users of its own.
         city.registry.retain(|d| d.code != "330106");
         for (code, account) in &broker.districts {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use citygrid_exchange::schema::{cases, records, rejections, stream};
+use citygrid_exchange::schema::{cases, media, records, rejections, stream};
 use citygrid_schemas::{self as v1, amqp};
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -359,5 +359,88 @@ async fn a_photo_that_does_not_match_its_manifest_is_refused_by_name() {
             Some(1),
             Some("media_manifest".to_owned())
         )]
+    );
+    // The district sends the right bytes again under the same id: they replace the bad
+    // ones, and the photo verifies.
+    let good = v1::split_media(b"the photo as taken", "image/jpeg", case).1;
+    let chunk = serde_json::to_vec(&v1::Envelope::new("330102", 1, Utc::now(), good[0].clone()))
+        .expect("JSON");
+    broker
+        .publish_as(
+            "330102",
+            &amqp::district_key("330102", v1::Kind::MediaChunk),
+            "330102-1-chunk-0",
+            Some(&user),
+            &chunk,
+        )
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let verified: Option<chrono::DateTime<Utc>> = media::table
+            .find(&good[0].sha256)
+            .select(media::verified_at)
+            .first(&mut conn)
+            .expect("the photo");
+        if verified.is_some() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the repaired photo never verified"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A photo whose bytes never come is asked for again with a growing wait, then given up:
+/// the city shows it as unrepaired and tells the district once, naming the manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_that_never_comes_is_given_up_visibly() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let case = v1::json::example_snapshot().case_id;
+    let (manifest, _) = v1::split_media(b"bytes the district lost", "image/jpeg", case);
+    send(&broker, 1, manifest.clone()).await;
+    city.wait_for_cursor("330102", 1).await;
+    let mut conn = city.pool.get().expect("conn");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = citygrid_exchange::warehouse::status(&mut conn).expect("status");
+        let ours = rows
+            .iter()
+            .find(|r| r.district == "330102")
+            .expect("330102");
+        if ours.media_unrepaired == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never given up: {ours:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let requests: i32 = media::table
+        .find(&manifest.sha256)
+        .select(media::requests)
+        .first(&mut conn)
+        .expect("photo");
+    assert_eq!(requests, 3, "two requests, then the last word");
+    let told: Vec<(Option<String>, String)> = rejections::table
+        .filter(rejections::code.eq("media_mismatch"))
+        .select((rejections::message_id, rejections::message))
+        .load(&mut conn)
+        .expect("rejections");
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].0.as_deref(), Some("330102-1"));
+    assert!(told[0].1.contains("stops asking"), "{told:?}");
+    let metrics = reqwest::get(format!("{}/metrics", city.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("citygrid_media_unrepaired{district=\"330102\"} 1"),
+        "{metrics}"
     );
 }

@@ -113,7 +113,7 @@ pub fn print_status(city: &City) -> Result<(), String> {
     );
     for r in rows {
         println!(
-            "  {} {:<6} stream applied to seq {}{}; {} cases, {} records, {} photos verified; {} rejection(s); lag {}; last digest {}",
+            "  {} {:<6} stream applied to seq {}{}; {} cases, {} records, {} photos verified{}; {} rejection(s); lag {}; last digest {}",
             r.district,
             r.name,
             r.last_contiguous_seq,
@@ -125,6 +125,14 @@ pub fn print_status(city: &City) -> Result<(), String> {
             r.cases,
             r.records,
             r.media_verified,
+            if r.media_unrepaired > 0 {
+                format!(
+                    " ({} UNREPAIRED: bytes never matched, no longer asked for)",
+                    r.media_unrepaired
+                )
+            } else {
+                String::new()
+            },
             r.rejections,
             r.lag_seconds
                 .map_or_else(|| "-".to_owned(), |l| format!("{l:.2} s")),

@@ -1,0 +1,2 @@
+ALTER TABLE media DROP COLUMN given_up_at;
+ALTER TABLE media DROP COLUMN requests;
