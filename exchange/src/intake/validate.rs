@@ -246,11 +246,19 @@ fn check_batch(
     let batch: LooseBatch<'_> = body(header, envelope, "sync_batch")?;
     let mut verdict = Verdict::default();
     for message in batch.messages {
+        // A replayed message has no AMQP properties of its own: it is named by the
+        // standard's id for its seq, `<district>-<seq>`, in what is stored and refused.
+        let inner = serde_json::from_str::<Loose<'_>>(message.get());
+        let id = inner
+            .as_ref()
+            .ok()
+            .and_then(Loose::seq)
+            .map(|seq| v1::message_id(header.district, seq));
         let inner_header = Header {
             district: header.district,
-            message_id: None,
+            message_id: id.as_deref(),
         };
-        let checked = serde_json::from_str::<Loose<'_>>(message.get())
+        let checked = inner
             .map_err(|e| {
                 refuse(
                     &inner_header,
@@ -789,6 +797,8 @@ mod tests {
         };
         assert!(!refusal.dead_lettered);
         assert_eq!(refusal.rejection.seq, Some(5));
+        assert_eq!(refusal.rejection.message_id.as_deref(), Some("330102-5"));
+        assert_eq!(verdict.accepted[0].message_id.as_deref(), Some("330102-4"));
         assert_eq!(refusal.rejection.field.as_deref(), Some("body.version"));
     }
 
