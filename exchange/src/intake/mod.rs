@@ -149,12 +149,15 @@ impl Intake {
                 .message_id()
                 .as_ref()
                 .map(|m| m.to_string());
+            let kind = delivery.properties.kind().as_ref().map(|k| k.to_string());
             let verdict = validate::check(
                 &self.registry,
                 Incoming {
                     routing_key: delivery.routing_key.as_str(),
                     user_id: user_id.as_deref(),
                     message_id: message_id.as_deref(),
+                    kind: kind.as_deref(),
+                    persistent: *delivery.properties.delivery_mode() == Some(amqp::PERSISTENT),
                     data: &delivery.data,
                 },
             );

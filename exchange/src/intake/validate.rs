@@ -16,6 +16,10 @@ pub struct Incoming<'a> {
     pub routing_key: &'a str,
     pub user_id: Option<&'a str>,
     pub message_id: Option<&'a str>,
+    /// The AMQP `type` property.
+    pub kind: Option<&'a str>,
+    /// Whether the delivery mode is 2 (persistent).
+    pub persistent: bool,
     pub data: &'a [u8],
 }
 
@@ -155,6 +159,39 @@ fn check_delivery(registry: &Registry, incoming: Incoming<'_>) -> Result<Verdict
             ),
             None,
         ));
+    }
+    // The properties the standard requires (schemas/AMQP.md): the idempotency key, the
+    // kind, and persistence (a transient message may vanish with a broker restart).
+    let property = |field: &str, message: String| {
+        Err(refuse(
+            &header,
+            Some(key_kind),
+            None,
+            RejectionCode::Malformed,
+            message,
+            Some(field),
+        ))
+    };
+    if incoming.message_id.is_none_or(str::is_empty) {
+        return property(
+            "message_id",
+            "the message_id property (the idempotency key) is required".into(),
+        );
+    }
+    if incoming.kind != Some(key_kind) {
+        return property(
+            "type",
+            format!(
+                "the type property must be the kind, {key_kind:?} (found {:?})",
+                incoming.kind
+            ),
+        );
+    }
+    if !incoming.persistent {
+        return property(
+            "delivery_mode",
+            "messages must be persistent (delivery_mode 2)".into(),
+        );
     }
     if incoming.data.len() > v1::MAX_MESSAGE_BYTES {
         return Err(refuse(
@@ -638,6 +675,8 @@ mod tests {
                 routing_key: &key,
                 user_id: user,
                 message_id: Some("330102-1"),
+                kind: Some(kind),
+                persistent: true,
                 data: &data,
             },
         )
@@ -740,7 +779,9 @@ mod tests {
             Incoming {
                 routing_key: "district.330102.case_snapshot",
                 user_id: Some(USER),
-                message_id: None,
+                message_id: Some("330102-1"),
+                kind: Some("case_snapshot"),
+                persistent: true,
                 data,
             },
         );
@@ -843,6 +884,55 @@ mod tests {
                 ),
                 "{}",
                 file.display()
+            );
+        }
+    }
+
+    #[test]
+    fn the_required_amqp_properties_are_checked() {
+        let data = serde_json::to_vec(&envelope("case_snapshot", 1, snapshot())).expect("JSON");
+        let incoming = Incoming {
+            routing_key: "district.330102.case_snapshot",
+            user_id: Some(USER),
+            message_id: Some("330102-1"),
+            kind: Some("case_snapshot"),
+            persistent: true,
+            data: &data,
+        };
+        assert!(!check(&registry(), incoming).dead_letter);
+        for (broken, field) in [
+            (
+                Incoming {
+                    message_id: None,
+                    ..incoming
+                },
+                "message_id",
+            ),
+            (
+                Incoming {
+                    kind: Some("business_record"),
+                    ..incoming
+                },
+                "type",
+            ),
+            (
+                Incoming {
+                    kind: None,
+                    ..incoming
+                },
+                "type",
+            ),
+            (
+                Incoming {
+                    persistent: false,
+                    ..incoming
+                },
+                "delivery_mode",
+            ),
+        ] {
+            assert_eq!(
+                refused(&check(&registry(), broken)),
+                (RejectionCode::Malformed, Some(field.to_owned()))
             );
         }
     }
