@@ -70,6 +70,12 @@ pub struct Status {
     pub backlog: i64,
     /// When the oldest unconfirmed message was written.
     pub oldest_unsent_at: Option<DateTime<Utc>>,
+    /// Messages the city refused (see `/exchange/rejections`), and when the last came.
+    pub rejections: i64,
+    pub last_rejection_at: Option<DateTime<Utc>>,
+    /// Of those, photos the city could not verify (`media_mismatch`): an alarm, the
+    /// photo's bytes in this district's store do not match what it announced.
+    pub media_mismatches: i64,
 }
 
 pub fn status(
@@ -88,6 +94,16 @@ pub fn status(
                 diesel::dsl::min(outbox_table::created_at),
             ))
             .first(conn)?;
+    let (rejections, last_rejection_at): (i64, Option<DateTime<Utc>>) = exchange_rejections::table
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::max(exchange_rejections::received_at),
+        ))
+        .first(conn)?;
+    let media_mismatches: i64 = exchange_rejections::table
+        .filter(exchange_rejections::code.eq("media_mismatch"))
+        .count()
+        .get_result(conn)?;
     Ok(Status {
         district: district.to_owned(),
         configured,
@@ -97,6 +113,9 @@ pub fn status(
         last_confirmed: first_unsent.map_or(last_seq, |s| s - 1),
         backlog,
         oldest_unsent_at: oldest,
+        rejections,
+        last_rejection_at,
+        media_mismatches,
     })
 }
 

@@ -546,6 +546,16 @@ async fn the_district_replays_on_request_and_records_rejections() {
     assert_eq!(list[0]["code"], "invalid_body");
     assert_eq!(list[0]["seq"], 3);
     assert_eq!(list[0]["field"], "body.details.department");
+    let (_, status) = app.get("/api/v1/exchange/status", &leader).await;
+    assert_eq!(
+        (
+            status["rejections"].as_i64(),
+            status["media_mismatches"].as_i64()
+        ),
+        (Some(1), Some(0)),
+        "{status}"
+    );
+    assert!(status["last_rejection_at"].is_string(), "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
