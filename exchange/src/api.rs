@@ -11,8 +11,8 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, dev::Serve
 use chrono::{DateTime, Duration, Utc};
 use citygrid_kit::Error as HttpError;
 use citygrid_kit::db::DbPool;
-use citygrid_kit::http::ErrorBody;
 use citygrid_kit::http::Json;
+use citygrid_kit::http::{BearerAuth, ErrorBody};
 use citygrid_kit::password;
 use citygrid_kit::token::{Keys, bearer};
 use diesel::prelude::*;
@@ -463,26 +463,6 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
     modifiers(&BearerAuth),
 )]
 pub struct CityApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .build(),
-                ),
-            );
-    }
-}
 
 async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(CityApiDoc::openapi())

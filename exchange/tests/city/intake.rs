@@ -315,6 +315,23 @@ async fn a_chunk_that_is_not_base64_is_refused() {
     );
 }
 
+/// Publishes `chunk` of the photo announced at `seq`, as the district's relay does (under
+/// the manifest's seq, before the manifest).
+async fn publish_chunk(broker: &TestBroker, seq: u64, chunk: &v1::MediaChunk) {
+    let user = broker.account("330102").user.clone();
+    let data = serde_json::to_vec(&v1::Envelope::new("330102", seq, Utc::now(), chunk.clone()))
+        .expect("JSON");
+    broker
+        .publish_as(
+            "330102",
+            &amqp::district_key("330102", v1::Kind::MediaChunk),
+            &format!("330102-{seq}-chunk-{}", chunk.index),
+            Some(&user),
+            &data,
+        )
+        .await;
+}
+
 /// A photo whose chunks do not add up to its manifest is refused with the manifest's own
 /// message id and seq, so the district knows which message to repair.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,23 +344,7 @@ async fn a_photo_that_does_not_match_its_manifest_is_refused_by_name() {
     assert_eq!(chunks.len(), 1);
     chunks[0].data = base64::engine::general_purpose::STANDARD.encode(b"a tampered photo!!");
     // Chunks travel before their manifest, under the manifest's seq.
-    let user = broker.account("330102").user.clone();
-    let chunk = serde_json::to_vec(&v1::Envelope::new(
-        "330102",
-        1,
-        Utc::now(),
-        chunks[0].clone(),
-    ))
-    .expect("JSON");
-    broker
-        .publish_as(
-            "330102",
-            &amqp::district_key("330102", v1::Kind::MediaChunk),
-            "330102-1-chunk-0",
-            Some(&user),
-            &chunk,
-        )
-        .await;
+    publish_chunk(&broker, 1, &chunks[0]).await;
     send(&broker, 1, manifest).await;
     city.wait_for_cursor("330102", 1).await;
     let mut conn = city.pool.get().expect("conn");
@@ -363,17 +364,7 @@ async fn a_photo_that_does_not_match_its_manifest_is_refused_by_name() {
     // The district sends the right bytes again under the same id: they replace the bad
     // ones, and the photo verifies.
     let good = v1::split_media(b"the photo as taken", "image/jpeg", case).1;
-    let chunk = serde_json::to_vec(&v1::Envelope::new("330102", 1, Utc::now(), good[0].clone()))
-        .expect("JSON");
-    broker
-        .publish_as(
-            "330102",
-            &amqp::district_key("330102", v1::Kind::MediaChunk),
-            "330102-1-chunk-0",
-            Some(&user),
-            &chunk,
-        )
-        .await;
+    publish_chunk(&broker, 1, &good[0]).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let verified: Option<chrono::DateTime<Utc>> = media::table

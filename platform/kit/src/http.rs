@@ -66,6 +66,29 @@ impl ResponseError for Error {
     }
 }
 
+/// The OpenAPI security scheme both APIs use: `Authorization: Bearer <JWT>`, named
+/// `bearer` (use as `modifiers(&BearerAuth)` and `security(("bearer" = []))`).
+#[derive(Debug)]
+pub struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+    }
+}
+
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 

@@ -9,6 +9,7 @@ pub mod json {
 }
 
 use actix_web::{HttpResponse, web};
+use citygrid_kit::http::BearerAuth;
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -82,21 +83,3 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
