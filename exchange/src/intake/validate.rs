@@ -438,32 +438,7 @@ fn check_envelope(
         Kind::CaseSnapshot => Body::Snapshot(Box::new(body(header, envelope, &kind_name)?)),
         Kind::BusinessRecord => Body::Record(Box::new(body(header, envelope, &kind_name)?)),
         Kind::MediaManifest => Body::Manifest(body(header, envelope, &kind_name)?),
-        Kind::MediaChunk => {
-            let chunk: v1::MediaChunk = body(header, envelope, &kind_name)?;
-            use base64::Engine;
-            let readable = base64::engine::general_purpose::STANDARD
-                .decode(&chunk.data)
-                .is_ok();
-            if !readable || chunk.index >= chunk.count {
-                let (field, message) = if readable {
-                    (
-                        "body.index",
-                        format!("chunk {} of {}", chunk.index, chunk.count),
-                    )
-                } else {
-                    ("body.data", "not standard base64".to_owned())
-                };
-                return Err(refuse(
-                    header,
-                    Some(&kind_name),
-                    Some(seq),
-                    RejectionCode::InvalidBody,
-                    message,
-                    Some(field),
-                ));
-            }
-            Body::Chunk(chunk)
-        }
+        Kind::MediaChunk => Body::Chunk(body(header, envelope, &kind_name)?),
         Kind::SupervisionAck => Body::Ack(body(header, envelope, &kind_name)?),
         Kind::ReconciliationDigest => Body::Digest(body(header, envelope, &kind_name)?),
         Kind::SyncBatch
@@ -509,7 +484,7 @@ fn is_sha256(s: &str) -> bool {
 }
 
 /// What the published JSON Schema (schemas/json/v1) says of a body beyond its types —
-/// ranges and patterns — checked on the typed value: a message the schema refuses is
+/// ranges and patterns, and a chunk's base64 and index — checked on the typed value: a message the schema refuses is
 /// refused here too, with the same field. A test runs the negative examples
 /// (schemas/examples/negative) through both.
 fn conforms(body: &Body) -> Result<(), (&'static str, String)> {
@@ -551,8 +526,28 @@ fn conforms(body: &Body) -> Result<(), (&'static str, String)> {
                 }
             }
         }
+        Body::Chunk(chunk) => {
+            use base64::Engine;
+            if !is_sha256(&chunk.sha256) {
+                return Err((
+                    "body.sha256",
+                    format!("{:?} is not a lowercase hex SHA-256", chunk.sha256),
+                ));
+            }
+            if base64::engine::general_purpose::STANDARD
+                .decode(&chunk.data)
+                .is_err()
+            {
+                return Err(("body.data", "not standard base64".to_owned()));
+            }
+            if chunk.index >= chunk.count {
+                return Err((
+                    "body.index",
+                    format!("chunk {} of {}", chunk.index, chunk.count),
+                ));
+            }
+        }
         Body::Manifest(v1::MediaManifest { sha256, .. })
-        | Body::Chunk(v1::MediaChunk { sha256, .. })
         | Body::Digest(v1::ReconciliationDigest { sha256, .. })
             if !is_sha256(sha256) =>
         {
