@@ -188,6 +188,10 @@ pub struct Health {
     status: &'static str,
 }
 
+/// A hash to verify against when the username is unknown (same cost as a real one).
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| password::hash("no such user").unwrap_or_default());
+
 /// Sign in to the city API (市级指挥中心).
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "city", request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -195,17 +199,23 @@ async fn issue_token(
     state: web::Data<CityState>,
     Json(body): Json<TokenRequest>,
 ) -> HttpResult<HttpResponse> {
-    let username = body.username.clone();
-    let found: Option<(Uuid, String, Vec<CityRole>)> = blocking(&state.pool, move |conn| {
-        Ok(city_users::table
+    let (username, password) = (body.username.clone(), body.password);
+    // argon2 is deliberately slow: it runs on the blocking pool with the query, and an
+    // unknown user costs a hash too, so timing does not tell which usernames exist.
+    let found: Option<(Uuid, Vec<CityRole>)> = blocking(&state.pool, move |conn| {
+        let user: Option<(Uuid, String, Vec<CityRole>)> = city_users::table
             .filter(city_users::username.eq(&username))
             .select((city_users::id, city_users::password_hash, city_users::roles))
             .first(conn)
-            .optional()?)
+            .optional()?;
+        let hash = user
+            .as_ref()
+            .map_or(DUMMY_HASH.as_str(), |(_, h, _)| h.as_str());
+        let ok = password::verify(&password, hash);
+        Ok(user.filter(|_| ok).map(|(id, _, roles)| (id, roles)))
     })
     .await?;
-    let Some((id, _, roles)) = found.filter(|(_, hash, _)| password::verify(&body.password, hash))
-    else {
+    let Some((id, roles)) = found else {
         return Err(HttpError::Unauthenticated(
             "wrong username or password".into(),
         ));
