@@ -15,6 +15,8 @@ use citygrid_kit::http::Json;
 use citygrid_kit::http::{BearerAuth, ErrorBody};
 use citygrid_kit::password;
 use citygrid_kit::token::{Keys, bearer};
+use citygrid_schemas::Edition;
+use citygrid_schemas::catalogue::Mapping;
 use diesel::prelude::*;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -83,6 +85,50 @@ pub struct CityState {
     pub keys: Keys,
     pub city: String,
     pub ttl: Duration,
+    pub catalogues: Catalogues,
+}
+
+/// The category catalogues the city knows, one per edition, and how each other edition
+/// maps to the one the city compares districts in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Catalogues {
+    pub compare_edition: Edition,
+    pub catalogues: Vec<CatalogueSummary>,
+    pub mappings: Vec<Mapping>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogueSummary {
+    pub edition: Edition,
+    pub version: String,
+    /// How many categories it has.
+    pub categories: usize,
+    /// The districts that file under it (registry).
+    pub districts: Vec<String>,
+}
+
+impl Catalogues {
+    fn of(city: &City) -> Catalogues {
+        Catalogues {
+            compare_edition: city.file.city.compare_edition,
+            catalogues: city
+                .catalogues
+                .iter()
+                .map(|c| CatalogueSummary {
+                    edition: c.edition,
+                    version: c.version.clone(),
+                    categories: c.categories.len(),
+                    districts: city
+                        .registry
+                        .iter()
+                        .filter(|d| d.catalogue.edition == c.edition)
+                        .map(|d| d.code.clone())
+                        .collect(),
+                })
+                .collect(),
+            mappings: city.mappings.clone(),
+        }
+    }
 }
 
 /// A signed-in person of this city's command center.
@@ -253,8 +299,11 @@ pub struct CaseQuery {
     street: Option<String>,
     /// `component` or `event`.
     category_kind: Option<String>,
-    /// 2-digit major class.
+    /// 2-digit major class (of the district's own edition).
     category_major: Option<String>,
+    /// A category of the city's compare edition (`[city] compare_edition`), e.g.
+    /// `event:0102`: the cases filed under it or under its counterpart in another edition.
+    category: Option<String>,
     /// Created at or after (RFC 3339).
     from: Option<DateTime<Utc>>,
     /// Created before (RFC 3339).
@@ -296,6 +345,9 @@ async fn list_cases(
         }
         if let Some(m) = q.category_major {
             sql = sql.filter(cases::category_major.eq(m));
+        }
+        if let Some(c) = q.category {
+            sql = sql.filter(cases::category_compared.eq(c));
         }
         if let Some(from) = q.from {
             sql = sql.filter(cases::created_at.ge(from));
@@ -368,6 +420,15 @@ async fn get_case(
         records: list,
         media_missing: missing,
     }))
+}
+
+/// The catalogue editions, their districts, and each mapping to the compare edition:
+/// which categories correspond (by published code or by name) and which have none.
+#[utoipa::path(get, path = "/api/v1/city/catalogues", tag = "city",
+    responses((status = 200, body = Catalogues), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn catalogues(state: web::Data<CityState>, _caller: CityCaller) -> HttpResponse {
+    HttpResponse::Ok().json(&state.catalogues)
 }
 
 /// Per district: last contiguous seq, lag, intake rate, rejections.
@@ -469,7 +530,7 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    paths(healthz, readyz, metrics, issue_token, list_cases, get_case, exchange_status),
+    paths(healthz, readyz, metrics, issue_token, list_cases, get_case, exchange_status, catalogues),
     modifiers(&BearerAuth),
 )]
 pub struct CityApiDoc;
@@ -491,7 +552,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/token", web::post().to(issue_token))
             .route("/city/cases", web::get().to(list_cases))
             .route("/city/cases/{district}/{id}", web::get().to(get_case))
-            .route("/city/exchange/status", web::get().to(exchange_status)),
+            .route("/city/exchange/status", web::get().to(exchange_status))
+            .route("/city/catalogues", web::get().to(catalogues)),
     );
 }
 
@@ -502,6 +564,7 @@ pub fn server(pool: DbPool, city: &City, listener: TcpListener) -> std::io::Resu
         keys: Keys::new(city.file.auth.jwt_secret.expose_secret().as_bytes()),
         city: city.file.city.code.clone(),
         ttl: Duration::minutes(city.file.auth.token_ttl_minutes),
+        catalogues: Catalogues::of(city),
     });
     Ok(actix_web::HttpServer::new(move || {
         actix_web::App::new()

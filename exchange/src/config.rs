@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use citygrid_kit::broker::{self, Account};
 use citygrid_kit::config::{AuthSection, DatabaseSection, HttpSection, env_override, env_secret};
-use citygrid_schemas::catalogue::Catalogue;
+use citygrid_schemas::Edition;
+use citygrid_schemas::catalogue::{Catalogue, Mapping};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -54,6 +55,10 @@ pub struct CitySection {
     /// The category catalogues (one per edition of the standard) the districts file
     /// under, relative to the city file; a registry entry names its edition.
     pub catalogues: Vec<PathBuf>,
+    /// The edition the city compares districts in: every case's category is also kept
+    /// as its counterpart in this edition (the catalogues' mapping), when it has one.
+    #[serde(default)]
+    pub compare_edition: Edition,
 }
 
 /// The RabbitMQ the interchange runs on (schemas/AMQP.md).
@@ -122,12 +127,16 @@ impl Default for IntakeSection {
     }
 }
 
-/// A loaded city: its file and the registry built from it.
+/// A loaded city: its file and what is built from it.
 #[derive(Debug)]
 pub struct City {
     pub file: CityFile,
     pub time_zone: chrono_tz::Tz,
     pub registry: Registry,
+    /// One per edition, in the file's order.
+    pub catalogues: Vec<Arc<Catalogue>>,
+    /// From each other edition to `compare_edition`.
+    pub mappings: Vec<Mapping>,
 }
 
 impl City {
@@ -166,11 +175,35 @@ impl City {
                     .map_err(|e| Error::Config(e.to_string()))
             })
             .collect::<Result<Vec<_>>>()?;
+        for (i, c) in catalogues.iter().enumerate() {
+            if catalogues[..i].iter().any(|o| o.edition == c.edition) {
+                return Err(Error::Config(format!(
+                    "{name}: city.catalogues: two catalogues of {}",
+                    c.edition
+                )));
+            }
+        }
+        let compare = file.city.compare_edition;
+        let target = catalogues
+            .iter()
+            .find(|c| c.edition == compare)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{name}: city.compare_edition: no catalogue of {compare} in city.catalogues"
+                ))
+            })?;
+        let mappings = catalogues
+            .iter()
+            .filter(|c| c.edition != compare)
+            .map(|c| Mapping::between(c, target))
+            .collect();
         let registry = Registry::build(path, dir, &file.districts, &catalogues, time_zone)?;
         Ok(City {
             file,
             time_zone,
             registry,
+            catalogues,
+            mappings,
         })
     }
 

@@ -41,6 +41,7 @@ pub fn prepare(pool: &DbPool, city: &config::City) -> Result<usize> {
     })?;
     let migrated = citygrid_kit::db::migrate(&mut conn, MIGRATIONS)?;
     warehouse::register_districts(&mut conn, &city.registry)?;
+    warehouse::register_catalogues(&mut conn, &city.catalogues, &city.mappings)?;
     api::sync_users(&mut conn, city)?;
     Ok(migrated)
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
+use citygrid_schemas::Edition;
 use citygrid_schemas::catalogue::Catalogue;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -64,6 +65,8 @@ pub struct District {
 #[derive(Debug, Default)]
 pub struct Registry {
     districts: Vec<District>,
+    /// One per edition: the city's catalogues, whichever districts declare.
+    catalogues: Vec<Arc<Catalogue>>,
 }
 
 fn digits(s: &str, n: usize) -> bool {
@@ -163,12 +166,33 @@ impl Registry {
                 time_zone,
             });
         }
-        Ok(Registry { districts })
+        Ok(Registry {
+            districts,
+            catalogues: catalogues.to_vec(),
+        })
     }
 
-    /// A registry of ready-made districts (tests and benchmarks).
+    /// A registry of ready-made districts (tests and benchmarks); the city holds the
+    /// catalogues they declare.
     pub fn new(districts: Vec<District>) -> Registry {
-        Registry { districts }
+        let mut catalogues: Vec<Arc<Catalogue>> = Vec::new();
+        for d in &districts {
+            if !catalogues.iter().any(|c| c.edition == d.catalogue.edition) {
+                catalogues.push(d.catalogue.clone());
+            }
+        }
+        Registry {
+            districts,
+            catalogues,
+        }
+    }
+
+    /// The city's catalogue of `edition`, if it holds one.
+    pub fn catalogue(&self, edition: Edition) -> Option<&Catalogue> {
+        self.catalogues
+            .iter()
+            .find(|c| c.edition == edition)
+            .map(|c| c.as_ref())
     }
 
     pub fn by_user(&self, user: &str) -> Option<&District> {

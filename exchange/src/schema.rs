@@ -40,6 +40,18 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         snapshot -> Jsonb,
+        category_edition -> Nullable<Text>,
+        category_compared -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    category_map (edition, kind, code) {
+        edition -> Text,
+        kind -> Text,
+        code -> Text,
+        name -> Text,
+        compared -> Nullable<Text>,
     }
 }
 
@@ -145,5 +157,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     rejections,
     commands,
     city_users,
-    digests
+    digests,
+    category_map
 );

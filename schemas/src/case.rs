@@ -89,19 +89,106 @@ impl CategoryKind {
     }
 }
 
-/// A case's category: kind plus 2-digit major (大类) and minor (小类) codes.
+/// An edition of the national category standard. Districts move from the legacy edition
+/// to GB/T 47678.5 at their own pace, so the city holds both and compares across them.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum Edition {
+    /// GB/T 30428.2-2013 / CJ/T 214-2007: 4-digit codes (major 2 + minor 2). What a v1
+    /// message without an edition means.
+    #[default]
+    #[serde(rename = "GB/T 30428.2-2013")]
+    Gbt30428,
+    /// GB/T 47678.5-2026, in force since 2026-07-01: 5-digit codes (major 2 + minor 3).
+    #[serde(rename = "GB/T 47678.5-2026")]
+    Gbt47678,
+}
+
+impl Edition {
+    pub const ALL: [Edition; 2] = [Edition::Gbt30428, Edition::Gbt47678];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Edition::Gbt30428 => "GB/T 30428.2-2013",
+            Edition::Gbt47678 => "GB/T 47678.5-2026",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// Digits of a minor (小类) code in this edition.
+    pub fn minor_digits(self) -> usize {
+        match self {
+            Edition::Gbt30428 => 2,
+            Edition::Gbt47678 => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for Edition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A case's category: kind, 2-digit major (大类) and minor (小类) code of `edition`: two
+/// digits in GB/T 30428.2, three in GB/T 47678.5 (the schema says so with `if`/`then`).
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[schemars(extend(
+    "if" = { "required": ["edition"], "properties": { "edition": { "const": "GB/T 47678.5-2026" } } },
+    "then" = { "properties": { "minor": { "pattern": "^[0-9]{3}$" } } },
+    "else" = { "properties": { "minor": { "pattern": "^[0-9]{2}$" } } }
+))]
 pub struct Category {
     pub kind: CategoryKind,
     /// 大类 code, two digits (e.g. `01` 市容环境 for events).
     #[schemars(regex(pattern = r"^[0-9]{2}$"))]
     pub major: String,
-    /// 小类 code, two digits.
-    #[schemars(regex(pattern = r"^[0-9]{2}$"))]
+    /// 小类 code: two digits in GB/T 30428.2, three in GB/T 47678.5.
+    #[schemars(regex(pattern = r"^[0-9]{2,3}$"))]
     pub minor: String,
+    /// The edition the codes are of (since v1.1). Absent: GB/T 30428.2-2013, as every v1
+    /// message before editions. A CityGrid district always sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edition: Option<Edition>,
+}
+
+impl Category {
+    /// The edition the codes are of, absent meaning the legacy one.
+    pub fn edition(&self) -> Edition {
+        self.edition.unwrap_or_default()
+    }
+
+    /// The same category without its edition: the key inside one edition's tables.
+    pub fn bare(&self) -> Category {
+        Category {
+            edition: None,
+            ..self.clone()
+        }
+    }
+
+    /// `event:0102`, the category as people and tables write it (kind, major, minor).
+    pub fn label(&self) -> String {
+        format!("{}:{}{}", self.kind.as_str(), self.major, self.minor)
+    }
 }
 
 /// A point in WGS-84 degrees.
@@ -201,6 +288,7 @@ pub struct CaseSnapshot {
     /// The district's running case number (案件编号), for people.
     pub number: i64,
     /// Incremented by every step, from 1.
+    #[schemars(range(min = 1))]
     pub version: u32,
     pub state: CaseState,
     pub source: Source,
@@ -340,6 +428,7 @@ pub struct BusinessRecord {
     pub record_id: i64,
     pub case_id: Uuid,
     /// The case version this step produced.
+    #[schemars(range(min = 1))]
     pub case_version: u32,
     pub action: Action,
     /// Null for the report that created the case.

@@ -1,5 +1,6 @@
-//! The JSON Schema files (`schemas/json/v1/<kind>.json`) and example messages
-//! (`schemas/examples/<kind>.json`), generated from the types. `cargo test -p
+//! The JSON Schema files (`schemas/json/v1/<kind>.json`, and `details.json` for a business
+//! record's `details` per action) and example messages (`schemas/examples/<kind>.json`),
+//! generated from the types. `cargo test -p
 //! citygrid-schemas` fails when the committed files differ; `CITYGRID_BLESS=1` rewrites them.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -29,7 +30,11 @@ pub fn schemas() -> Vec<(Kind, Value)> {
         .map(|kind| {
             let schema = match kind {
                 Kind::CaseSnapshot => schema_of::<CaseSnapshot>(),
-                Kind::BusinessRecord => schema_of::<BusinessRecord>(),
+                Kind::BusinessRecord => {
+                    let mut schema = schema_of::<BusinessRecord>();
+                    point_to_details(&mut schema);
+                    schema
+                }
                 Kind::MediaManifest => schema_of::<MediaManifest>(),
                 Kind::MediaChunk => schema_of::<MediaChunk>(),
                 Kind::SyncRequest => schema_of::<SyncRequest>(),
@@ -43,6 +48,97 @@ pub fn schemas() -> Vec<(Kind, Value)> {
             (kind, schema)
         })
         .collect()
+}
+
+/// The business record's `details` stays any JSON value in its own schema (what it accepts
+/// does not change); its description sends readers to `details.json`.
+fn point_to_details(schema: &mut Value) {
+    if let Some(details) = schema
+        .pointer_mut("/$defs/BusinessRecord/properties/details")
+        .and_then(Value::as_object_mut)
+    {
+        let said = details
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let more = "Its shape per `action` is in `details.json` (`$defs.<action>`, e.g. \
+                    `$defs.file`), which also validates a whole business_record body.";
+        details.insert(
+            "description".into(),
+            json!(if said.is_empty() {
+                more.to_owned()
+            } else {
+                format!("{said}\n{more}")
+            }),
+        );
+    }
+}
+
+/// The file name of the details schema, next to the kinds' in `json/v1/`.
+pub const DETAILS_FILE: &str = "details.json";
+
+/// The JSON Schema of a business record's `details`, per action: `$defs.<action>` (e.g.
+/// `$defs.file`) is the details of that action, the other `$defs` the types they use. The
+/// schema itself validates an object with `action` and `details` (a `business_record`
+/// body): `details` against the definition of its `action`.
+pub fn details_schema() -> Value {
+    let mut generator = schemars::SchemaGenerator::default();
+    let actions = details::schemas(&mut generator);
+    let action_ref = generator.subschema_for::<Action>().to_value();
+    let mut defs = generator.take_definitions(true);
+    let examples: std::collections::BTreeMap<String, Value> = details::examples()
+        .into_iter()
+        .map(|(action, example)| (action_name(action), example))
+        .collect();
+    let mut cases = Vec::new();
+    for (action, reference) in actions {
+        let name = action_name(action);
+        // The definition moves from the type's name (`File`) to the action's (`file`).
+        let type_name = reference["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+            .expect("a details type is a definition")
+            .to_owned();
+        let mut definition = defs.remove(&type_name).expect("its definition");
+        if let Some(example) = examples.get(&name) {
+            definition["examples"] = json!([example]);
+        }
+        defs.insert(name.clone(), definition);
+        cases.push(json!({
+            "if": {
+                "properties": { "action": { "const": name } },
+                "required": ["action"]
+            },
+            "then": {
+                "properties": { "details": { "$ref": format!("#/$defs/{name}") } }
+            }
+        }));
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": format!("{SCHEMA} business_record details"),
+        "description": "The `details` of a `business_record`, one shape per `action`: \
+            `$defs.<action>` (e.g. `$defs.file`). This schema validates a business_record \
+            body (any object with `action` and `details`): `details` against the \
+            definition of its `action`. Keys not listed are ignored by readers, so a later \
+            minor revision can add optional keys.",
+        "type": "object",
+        "properties": {
+            "action": action_ref,
+            "details": { "type": "object" }
+        },
+        "required": ["action", "details"],
+        "allOf": cases,
+        "$defs": defs,
+    })
+}
+
+fn action_name(action: Action) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .expect("an action is a string")
 }
 
 fn at(hour: u32, minute: u32) -> DateTime<Utc> {
@@ -70,6 +166,7 @@ pub fn example_snapshot() -> CaseSnapshot {
             kind: CategoryKind::Event,
             major: "01".into(),
             minor: "02".into(),
+            edition: Some(Edition::Gbt30428),
         }),
         description: "暴露垃圾: 路边堆放生活垃圾约 2 平方米".into(),
         address: Some("上城区解放路 120 号".into()),
@@ -282,6 +379,123 @@ mod tests {
     #[test]
     fn committed_json_schemas_match_the_types() {
         check_files(&root().join("json/v1"), schemas());
+    }
+
+    #[test]
+    fn committed_details_schema_matches_the_types() {
+        let path = root().join("json/v1").join(DETAILS_FILE);
+        let want = pretty(&details_schema());
+        if std::env::var_os("CITYGRID_BLESS").is_some() {
+            std::fs::write(&path, &want).expect("writable");
+        } else {
+            assert!(
+                std::fs::read_to_string(&path).ok().as_deref() == Some(want.as_str()),
+                "{} differs from what the types generate; rerun with CITYGRID_BLESS=1 and \
+                 review the diff",
+                path.display()
+            );
+        }
+    }
+
+    fn committed_details_validator() -> jsonschema::Validator {
+        let path = root().join("json/v1").join(DETAILS_FILE);
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("committed"))
+                .expect("JSON");
+        jsonschema::validator_for(&schema).expect("a valid schema")
+    }
+
+    #[test]
+    fn every_details_example_validates_against_the_details_schema() {
+        let validator = committed_details_validator();
+        for (action, example) in details::examples() {
+            let record = json!({ "action": action, "details": example });
+            let errors: Vec<String> = validator
+                .iter_errors(&record)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{action:?}: {errors:?}");
+        }
+        // The example business record's body too.
+        let record = examples()
+            .into_iter()
+            .find(|(kind, _)| *kind == Kind::BusinessRecord)
+            .expect("a record example")
+            .1;
+        assert!(validator.is_valid(&record["body"]));
+    }
+
+    #[test]
+    fn the_details_schema_refuses_what_the_types_refuse() {
+        let validator = committed_details_validator();
+        // (action, details, whether `details::check` refuses it too: patterns are the
+        // schema's alone, as everywhere in the standard).
+        for (action, details, read_refuses) in [
+            (
+                Action::RequestExtension,
+                json!({ "minutes": "two hours" }),
+                true,
+            ),
+            (Action::RequestExtension, json!({ "minutes": 0 }), true),
+            (Action::Dispatch, json!({}), true),
+            (
+                Action::File,
+                json!({ "category": { "kind": "event", "major": "1", "minor": "02" }, "category_name": "x", "standard": "y" }),
+                false,
+            ),
+            (
+                Action::CheckPass,
+                json!({ "passed": false, "department": "huanwei" }),
+                true,
+            ),
+            (
+                Action::Rework,
+                json!({ "passed": true, "department": "huanwei" }),
+                true,
+            ),
+            (
+                Action::RejectSuspension,
+                json!({ "request": "extension" }),
+                true,
+            ),
+            (Action::Handle, json!(null), true),
+        ] {
+            let record = json!({ "action": action, "details": details });
+            assert!(
+                !validator.is_valid(&record),
+                "{action:?} {details} accepted"
+            );
+            assert_eq!(
+                details::check(action, &details).is_err(),
+                read_refuses,
+                "{action:?} {details}"
+            );
+        }
+        let mut extra = json!({ "action": "dispatch", "details": { "department": "huanwei" } });
+        extra["details"]["added_in_v1_1"] = json!(true);
+        assert!(validator.is_valid(&extra), "unknown keys must be allowed");
+    }
+
+    #[test]
+    fn the_business_record_schema_points_to_the_details_schema() {
+        let schemas = schemas();
+        let record = &schemas
+            .iter()
+            .find(|(kind, _)| *kind == Kind::BusinessRecord)
+            .expect("the record's schema")
+            .1;
+        let details = &record["$defs"]["BusinessRecord"]["properties"]["details"];
+        assert!(
+            details["description"]
+                .as_str()
+                .is_some_and(|d| d.contains(DETAILS_FILE)),
+            "{details}"
+        );
+        // It accepts any value, as before: the details schema is where shapes are checked.
+        assert_eq!(
+            details.as_object().map(|o| o.keys().collect::<Vec<_>>()),
+            Some(vec![&"description".to_owned()])
+        );
     }
 
     #[test]

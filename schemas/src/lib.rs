@@ -18,6 +18,7 @@ pub mod amqp;
 mod case;
 pub mod catalogue;
 mod control;
+pub mod details;
 pub mod json;
 mod media;
 
@@ -28,6 +29,25 @@ pub use media::*;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// The JSON path (`body.location.lat`) of what serde could not read under `root`, as a
+/// rejection's `field` names it. serde names a missing member only in its message, so the
+/// member is appended: `body.state`, not `body`.
+pub fn field_path(root: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let mut path = match error.path().to_string() {
+        p if p == "." => root.to_owned(),
+        p => format!("{root}.{p}"),
+    };
+    if let Some(member) = error
+        .inner()
+        .to_string()
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        path = format!("{path}.{member}");
+    }
+    path
+}
 
 /// The value of every envelope's `schema` field in this version.
 pub const SCHEMA: &str = "citygrid.interchange/v1";
@@ -134,6 +154,7 @@ pub struct Envelope<B> {
     /// district's newest seq when it answered. The receiver keeps the highest seq it holds
     /// and asks for what is missing ([`SyncRequest`]); a seq it already holds is a
     /// redelivery and is acknowledged without effect.
+    #[schemars(range(min = 1))]
     pub seq: u64,
     /// When the sender first wrote the message (UTC, RFC 3339). A replay keeps it.
     pub sent_at: DateTime<Utc>,

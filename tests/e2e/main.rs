@@ -1,6 +1,8 @@
 //! District instances and the city exchange as real processes on the real PostgreSQL and
 //! RabbitMQ: the warehouse ends equal to every district, through crashes and outages.
 
+mod conformance;
+
 use citygrid_e2e::{City, District, World, eventually};
 
 /// Waits until the city holds everything the district wrote, then has the district send

@@ -225,21 +225,32 @@ fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Re
     }
     if !snapshots.is_empty() {
         // One row per case, the highest version: one statement may not update a row twice.
+        // A category without `edition` is of GB/T 30428.2 (v1); its counterpart in the
+        // city's compare edition comes from category_map (warehouse::catalogue).
         diesel::sql_query(
             "INSERT INTO cases (district, case_id, version, state, source, urgency, category_kind, \
-                category_major, category_minor, street_code, department_code, created_at, updated_at, snapshot) \
+                category_major, category_minor, category_edition, category_compared, street_code, \
+                department_code, created_at, updated_at, snapshot) \
              SELECT DISTINCT ON (case_id) $1, case_id, version, s->>'state', s->>'source', \
-                s->>'urgency', s->'category'->>'kind', s->'category'->>'major', s->'category'->>'minor', \
+                s->>'urgency', c->>'kind', c->>'major', c->>'minor', edition, \
+                (SELECT compared FROM category_map m WHERE m.edition = body.edition \
+                    AND m.kind = c->>'kind' AND m.code = (c->>'major') || (c->>'minor')), \
                 s->>'street_code', s->>'department_code', (s->>'created_at')::timestamptz, \
                 (s->>'updated_at')::timestamptz, s \
-             FROM (SELECT envelope->'body' AS s, (envelope->'body'->>'case_id')::uuid AS case_id, \
+             FROM (SELECT envelope->'body' AS s, envelope->'body'->'category' AS c, \
+                          CASE WHEN envelope->'body'->'category'->>'kind' IS NOT NULL THEN \
+                              COALESCE(envelope->'body'->'category'->>'edition', 'GB/T 30428.2-2013') \
+                          END AS edition, \
+                          (envelope->'body'->>'case_id')::uuid AS case_id, \
                           (envelope->'body'->>'version')::int AS version \
                    FROM stream WHERE district = $1 AND seq = ANY($2)) AS body \
              ORDER BY case_id, version DESC \
              ON CONFLICT (district, case_id) DO UPDATE SET version = EXCLUDED.version, \
                 state = EXCLUDED.state, source = EXCLUDED.source, urgency = EXCLUDED.urgency, \
                 category_kind = EXCLUDED.category_kind, category_major = EXCLUDED.category_major, \
-                category_minor = EXCLUDED.category_minor, street_code = EXCLUDED.street_code, \
+                category_minor = EXCLUDED.category_minor, \
+                category_edition = EXCLUDED.category_edition, \
+                category_compared = EXCLUDED.category_compared, street_code = EXCLUDED.street_code, \
                 department_code = EXCLUDED.department_code, created_at = EXCLUDED.created_at, \
                 updated_at = EXCLUDED.updated_at, snapshot = EXCLUDED.snapshot \
              WHERE cases.version < EXCLUDED.version",

@@ -215,6 +215,7 @@ async fn the_openapi_document_matches_the_routes() {
         "/api/v1/city/cases",
         "/api/v1/city/cases/{district}/{id}",
         "/api/v1/city/exchange/status",
+        "/api/v1/city/catalogues",
     ];
     assert_eq!(paths.len(), routes.len(), "{paths:?}");
     for route in routes {

@@ -27,6 +27,11 @@ pub struct TestCity {
 
 impl TestCity {
     pub async fn start(broker: &TestBroker) -> TestCity {
+        Self::start_with(broker, |_| {}).await
+    }
+
+    /// Starts the city after `adjust` changed its loaded configuration.
+    pub async fn start_with(broker: &TestBroker, adjust: impl FnOnce(&mut City)) -> TestCity {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/hangzhou/city.toml");
         let mut city = City::load(&path).expect("sample city");
         let warehouse = tokio::task::block_in_place(|| TestDatabase::new("citygrid_xt"));
@@ -42,6 +47,7 @@ impl TestCity {
             let district = city.registry.get_mut(code).expect("a registered district");
             district.broker_user = account.user.clone();
         }
+        adjust(&mut city);
         let pool = citygrid_kit::db::pool(&city.file.warehouse).expect("pool");
         let prepared = pool.clone();
         let city = tokio::task::spawn_blocking(move || {
@@ -96,14 +102,24 @@ impl Drop for TestCity {
 
 /// Publishes a v1 message of district 330102 the way its relay does.
 pub async fn send<B: v1::Body>(broker: &TestBroker, seq: u64, body: B) -> Vec<u8> {
+    send_as(broker, "330102", seq, body).await
+}
+
+/// Publishes a v1 message of `district` the way its relay does.
+pub async fn send_as<B: v1::Body>(
+    broker: &TestBroker,
+    district: &str,
+    seq: u64,
+    body: B,
+) -> Vec<u8> {
     let payload =
-        serde_json::to_vec(&v1::Envelope::new("330102", seq, Utc::now(), body)).expect("JSON");
-    let user = broker.account("330102").user.clone();
+        serde_json::to_vec(&v1::Envelope::new(district, seq, Utc::now(), body)).expect("JSON");
+    let user = broker.account(district).user.clone();
     broker
         .publish_as(
-            "330102",
-            &amqp::district_key("330102", B::KIND),
-            &v1::message_id("330102", seq),
+            district,
+            &amqp::district_key(district, B::KIND),
+            &v1::message_id(district, seq),
             Some(&user),
             &payload,
         )
@@ -134,8 +150,32 @@ pub fn record(record_id: i64, version: u32) -> v1::BusinessRecord {
         actor_role: v1::Role::Supervisor,
         comment: None,
         media: vec![],
-        details: json!({}),
+        details: json!({ "source": "supervisor" }),
         stage_ended: None,
         at: Utc::now(),
+    }
+}
+
+impl TestCity {
+    /// GETs a city API path as the sample city leader; the status and the JSON body.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http
+            .post(format!("{}/api/v1/auth/token", self.base))
+            .json(&json!({ "username": "hz-clead1", "password": "demo-pass-1" }))
+            .send()
+            .await
+            .expect("sign in")
+            .json()
+            .await
+            .expect("JSON");
+        let response = http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token["token"].as_str().expect("token"))
+            .send()
+            .await
+            .expect("GET");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
     }
 }

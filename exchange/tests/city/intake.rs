@@ -105,6 +105,7 @@ async fn invalid_and_spoofed_messages_are_dead_lettered_and_answered() {
         kind: v1::CategoryKind::Event,
         major: "99".into(),
         minor: "99".into(),
+        edition: None,
     });
     send(&broker, 2, unknown).await;
     // No user_id: the broker lets it through, the city does not.

@@ -2,6 +2,8 @@
 //! users and warehouse database.
 
 mod api;
+mod editions;
+mod examples;
 use citygrid_test_support::broker;
 mod helpers;
 mod intake;

@@ -13,6 +13,7 @@ fn city_folder(edit: impl FnOnce(String) -> String) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(dir.join("boundaries")).expect("folder");
     for file in [
         "catalogue.toml",
+        "catalogue-gbt47678.toml",
         "boundaries/330102.geojson",
         "boundaries/330105.geojson",
         "boundaries/330106.geojson",
@@ -74,7 +75,7 @@ fn a_bad_registry_entry_is_refused_naming_its_key() {
         ),
         (
             "catalogue = \"GB/T 30428.2-2013\"\npopulation = 1188800",
-            "catalogue = \"GB/T 47678.5-2026\"\npopulation = 1188800",
+            "catalogue = \"GB/T 9999-2030\"\npopulation = 1188800",
             "districts[1].catalogue",
         ),
         (

@@ -165,9 +165,9 @@ pub async fn report_case(
     };
     store::validate_report(&state.tenant, &report)?;
     let filing = store::filing_stage(&state.tenant, &report, Utc::now())?;
-    let district = state.tenant.code().to_owned();
+    let tenant = state.tenant.clone();
     let (case, created) = db::run(&state.pool, move |conn| {
-        store::create_report(conn, &district, &report, &filing, idempotency.as_ref())
+        store::create_report(conn, &tenant, &report, &filing, idempotency.as_ref())
     })
     .await?;
     state.outbox_written();

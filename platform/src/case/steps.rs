@@ -3,10 +3,13 @@
 //! `plan` is pure: given the case as read, the tenant and the caller, it decides the next
 //! state (via `workflow`), checks the step's own rules, and returns the changes and
 //! record details. The store then applies the plan under optimistic concurrency.
+//!
+//! A record's details are built from the standard's type for its action
+//! (`citygrid_schemas::details`), so what the district records is what the standard says.
 
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use utoipa::ToSchema;
+use std::num::NonZeroU32;
+
+use citygrid_schemas::details::{self, ActionDetails};
 use uuid::Uuid;
 
 use crate::auth::Claims;
@@ -20,18 +23,8 @@ use crate::vocab::Satisfaction;
 use chrono::{DateTime, Duration, Utc};
 
 pub use crate::vocab::{SupervisionLevel, Urgency};
-
-/// Why a report is not filed (不予立案).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectReason {
-    /// 重复: the same problem is already a case (`duplicate_of`).
-    Duplicate,
-    /// 非受理范围
-    OutOfScope,
-    /// 无效: nothing found, or not a real problem.
-    Invalid,
-}
+/// Why a report is not filed (不予立案): the standard's reasons.
+pub use citygrid_schemas::details::RejectReason;
 
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -150,6 +143,7 @@ pub fn suggested_department(case: &Case, tenant: &Tenant) -> Option<String> {
         kind: case.category_kind?.into(),
         major: case.category_major.clone()?,
         minor: case.category_minor.clone()?,
+        edition: None,
     };
     tenant
         .manual
@@ -159,6 +153,33 @@ pub fn suggested_department(case: &Case, tenant: &Tenant) -> Option<String> {
 
 /// The largest extension one request may ask for or a dispatcher grant: 30 working days.
 pub const MAX_EXTENSION_MINUTES: i64 = 30 * 450;
+
+/// A record's details as JSON, from the standard's type for the step's action.
+fn record<T: ActionDetails>(details: T) -> Result<serde_json::Value> {
+    Ok(serde_json::to_value(details)?)
+}
+
+/// Minutes of an extension, checked to be within 1..=`MAX_EXTENSION_MINUTES`.
+fn extension_minutes(minutes: i64, verb: &str) -> Result<NonZeroU32> {
+    (1..=MAX_EXTENSION_MINUTES)
+        .contains(&minutes)
+        .then(|| u32::try_from(minutes).ok().and_then(NonZeroU32::new))
+        .flatten()
+        .ok_or_else(|| {
+            Error::invalid(
+                "minutes",
+                format!("{verb} 1 to {MAX_EXTENSION_MINUTES} minutes"),
+            )
+        })
+}
+
+/// The department a case is with, for the records of the steps a department's work is
+/// about (return, check): a dispatched or handled case always has one.
+fn department_of(case: &Case) -> Result<String> {
+    case.department_code
+        .clone()
+        .ok_or_else(|| Error::internal(format!("case {} has no department", case.id)))
+}
 
 /// The running stage of a case as stored.
 fn running_stage(case: &Case) -> Result<StageTimes> {
@@ -216,18 +237,19 @@ fn authorize(case: &Case, caller: &Claims, req: &StepRequest, action: Action) ->
 }
 
 /// What the step itself says, checked against the tenant (catalogue, streets, departments)
-/// and the case: the columns it changes and the facts its record keeps.
+/// and the case: the columns it changes and the facts its record keeps (`None` for the
+/// steps whose facts are their clock change: see `clock_changes`).
 fn content(
     case: &Case,
     tenant: &Tenant,
     caller: &Claims,
     req: &StepRequest,
     now: DateTime<Utc>,
-) -> Result<(CaseChanges, serde_json::Value)> {
+) -> Result<(CaseChanges, Option<serde_json::Value>)> {
     let mut changes = CaseChanges::default();
-    let mut details = json!({});
-    match &req.step {
-        Step::RequestVerification | Step::Close => {}
+    let details = match &req.step {
+        Step::RequestVerification => record(details::RequestVerification {})?,
+        Step::Close => record(details::Close {})?,
         Step::Verify { confirmed } => {
             if case.reporter_id == Some(caller.sub) {
                 return Err(Error::forbidden(
@@ -236,7 +258,9 @@ fn content(
                 ));
             }
             changes.verified = Some(Some(*confirmed));
-            details = json!({ "confirmed": confirmed });
+            record(details::Verify {
+                confirmed: *confirmed,
+            })?
         }
         Step::File {
             category,
@@ -244,18 +268,7 @@ fn content(
             street,
             urgency,
         } => {
-            let entry = tenant.catalogue.get(category).ok_or_else(|| {
-                Error::invalid(
-                    "category",
-                    format!(
-                        "no {} category {}{} in catalogue {}",
-                        category.kind.as_str(),
-                        category.major,
-                        category.minor,
-                        tenant.catalogue.version
-                    ),
-                )
-            })?;
+            let entry = crate::catalogue::entry(&tenant.catalogue, category)?;
             if let Some(street) = street
                 && tenant.street(street).is_none()
             {
@@ -275,7 +288,14 @@ fn content(
             changes.description = description.clone();
             changes.street_code = street.clone().map(Some);
             changes.urgency = *urgency;
-            details = json!({ "category": category, "category_name": entry.name, "standard": tenant.catalogue.standard });
+            record(details::File {
+                category: CategoryRef {
+                    edition: Some(tenant.catalogue.edition),
+                    ..category.clone()
+                },
+                category_name: entry.name.clone(),
+                standard: tenant.catalogue.standard.clone(),
+            })?
         }
         Step::Reject {
             reason,
@@ -304,7 +324,10 @@ fn content(
                 (_, None) => {}
             }
             changes.duplicate_of = duplicate_of.map(Some);
-            details = json!({ "reason": reason, "duplicate_of": duplicate_of });
+            record(details::Reject {
+                reason: *reason,
+                duplicate_of: *duplicate_of,
+            })?
         }
         Step::Dispatch { department } => {
             let department = match department {
@@ -322,8 +345,8 @@ fn content(
                     format!("no department {department:?} in district {}", tenant.code()),
                 ));
             }
-            details = json!({ "department": department });
-            changes.department_code = Some(Some(department));
+            changes.department_code = Some(Some(department.clone()));
+            record(details::Dispatch { department })?
         }
         Step::Return => {
             required_text(
@@ -332,7 +355,9 @@ fn content(
                 "say why the case is not your department's",
             )?;
             changes.department_code = Some(None);
-            details = json!({ "department": case.department_code });
+            record(details::Return {
+                department: department_of(case)?,
+            })?
         }
         Step::Handle => {
             if req.media.is_empty() {
@@ -341,6 +366,7 @@ fn content(
                     "handling needs at least one photo of the result",
                 ));
             }
+            record(details::Handle {})?
         }
         Step::Check { passed } => {
             if !passed {
@@ -351,7 +377,18 @@ fn content(
                 )?;
                 changes.rework_count = Some(case.rework_count + 1);
             }
-            details = json!({ "passed": passed, "department": case.department_code });
+            let department = department_of(case)?;
+            if *passed {
+                record(details::CheckPass {
+                    passed: true,
+                    department,
+                })?
+            } else {
+                record(details::Rework {
+                    passed: false,
+                    department,
+                })?
+            }
         }
         Step::Callback { satisfied } => {
             let value = if *satisfied {
@@ -360,20 +397,20 @@ fn content(
                 Satisfaction::Unsatisfied
             };
             changes.satisfaction = Some(Some(value));
-            details = json!({ "satisfaction": value });
+            record(details::Callback {
+                satisfaction: value.into(),
+            })?
         }
-        Step::Cancel => required_text(&req.comment, "reason", "say why the case is cancelled")?,
+        Step::Cancel => {
+            required_text(&req.comment, "reason", "say why the case is cancelled")?;
+            record(details::Cancel {})?
+        }
         Step::RequestExtension { minutes } => {
-            if !(1..=MAX_EXTENSION_MINUTES).contains(minutes) {
-                return Err(Error::invalid(
-                    "minutes",
-                    format!("ask for 1 to {MAX_EXTENSION_MINUTES} minutes"),
-                ));
-            }
+            let minutes = extension_minutes(*minutes, "ask for")?;
             required_text(&req.comment, "reason", "say why more time is needed")?;
             changes.pending_request = Some(Some(Pending::Extension));
-            changes.pending_minutes = Some(Some(*minutes as i32));
-            details = json!({ "minutes": minutes });
+            changes.pending_minutes = Some(Some(minutes.get() as i32));
+            record(details::RequestExtension { minutes })?
         }
         Step::RequestSuspension => {
             required_text(
@@ -382,13 +419,23 @@ fn content(
                 "say why the case cannot be handled now",
             )?;
             changes.pending_request = Some(Some(Pending::Suspension));
-            details = json!({});
+            record(details::RequestSuspension {})?
         }
-        Step::RejectExtension | Step::RejectSuspension => {
+        Step::RejectExtension => {
             required_text(&req.comment, "reason", "say why the request is refused")?;
-            details = json!({ "request": case.pending_request.map(Pending::as_str) });
+            record(details::RejectExtension {
+                request: details::RequestKind::Extension,
+            })?
         }
-        Step::ApproveExtension { .. } | Step::ApproveSuspension | Step::Resume => {}
+        Step::RejectSuspension => {
+            required_text(&req.comment, "reason", "say why the request is refused")?;
+            record(details::RejectSuspension {
+                request: details::RequestKind::Suspension,
+            })?
+        }
+        Step::ApproveExtension { .. } | Step::ApproveSuspension | Step::Resume => {
+            return Ok((changes, None));
+        }
         Step::Supervise {
             level,
             text,
@@ -406,14 +453,20 @@ fn content(
             changes.supervision_pending = Some(true);
             changes.supervision_level = Some(Some(*level));
             changes.urgency = Some(Urgency::Urgent);
-            details = json!({ "level": level, "text": text, "due_at": due_at, "urgency_before": case.urgency });
+            record(details::Supervise {
+                level: (*level).into(),
+                text: text.clone(),
+                due_at: *due_at,
+                urgency_before: case.urgency.into(),
+            })?
         }
         Step::AcknowledgeSupervision => {
             changes.supervision_pending = Some(false);
+            record(details::AcknowledgeSupervision {})?
         }
-        Step::Urge => {}
-    }
-    Ok((changes, details))
+        Step::Urge => record(details::Urge {})?,
+    };
+    Ok((changes, Some(details)))
 }
 
 /// The command manual's limits for the case: fixed at filing (recorded in `changes`),
@@ -471,22 +524,20 @@ fn clock_changes(
                 Step::ApproveExtension { minutes: Some(m) } => *m,
                 _ => i64::from(case.pending_minutes.unwrap_or(0)),
             };
-            if !(1..=MAX_EXTENSION_MINUTES).contains(&granted) {
-                return Err(Error::invalid(
-                    "minutes",
-                    format!("grant 1 to {MAX_EXTENSION_MINUTES} minutes"),
-                ));
-            }
+            let granted = extension_minutes(granted, "grant")?;
             let times = running_stage(case)?;
             let extended = deadline::extend(
                 &tenant.calendar,
                 &times,
-                Duration::minutes(granted),
+                Duration::minutes(i64::from(granted.get())),
                 yellow_share,
             )?;
             changes.set_stage(Some(&extended));
-            changes.extension_minutes = Some(case.extension_minutes + granted as i32);
-            details = Some(json!({ "minutes": granted, "deadline": extended.deadline }));
+            changes.extension_minutes = Some(case.extension_minutes + granted.get() as i32);
+            details = Some(record(details::ApproveExtension {
+                minutes: granted,
+                deadline: extended.deadline,
+            })?);
         }
         StageChange::Pause => {
             let times = running_stage(case)?;
@@ -495,7 +546,9 @@ fn clock_changes(
             changes.stage_yellow_at = Some(None);
             changes.stage_deadline = Some(None);
             changes.next_reminder_at = Some(None);
-            details = Some(json!({ "remaining_minutes": left.num_minutes() }));
+            details = Some(record(details::ApproveSuspension {
+                remaining_minutes: left.num_minutes(),
+            })?);
         }
         StageChange::Resume => {
             let missing = || Error::internal(format!("suspended case {} has no stage", case.id));
@@ -514,9 +567,10 @@ fn clock_changes(
             )?;
             changes.set_stage(Some(&times));
             changes.suspended_remaining_minutes = Some(None);
-            details = Some(
-                json!({ "remaining_minutes": left.num_minutes(), "deadline": times.deadline }),
-            );
+            details = Some(record(details::Resume {
+                remaining_minutes: left.num_minutes(),
+                deadline: times.deadline,
+            })?);
         }
         StageChange::Stop => {
             changes.set_stage(None);
@@ -550,11 +604,25 @@ pub fn plan(
 ) -> Result<Plan> {
     let (from, action) = (case.state, req.step.action());
     let to = authorize(case, caller, req, action)?;
-    let (mut changes, mut details) = content(case, tenant, caller, req, now)?;
+    let (mut changes, details) = content(case, tenant, caller, req, now)?;
     let limits = manual_limits(case, tenant, req, &mut changes)?;
-    if let Some(clock_details) = clock_changes(case, tenant, req, limits, now, &mut changes)? {
-        details = clock_details;
-    }
+    let clock_details = clock_changes(case, tenant, req, limits, now, &mut changes)?;
+    // Exactly one of the two says what the record keeps; the standard must read it.
+    let details = match (details, clock_details) {
+        (Some(details), None) | (None, Some(details)) => details,
+        _ => {
+            return Err(Error::internal(format!(
+                "{} has details from both its content and its clock change, or from neither",
+                action.as_str()
+            )));
+        }
+    };
+    details::check(action.into(), &details).map_err(|e| {
+        Error::internal(format!(
+            "{} details not as the standard says: {e}",
+            action.as_str()
+        ))
+    })?;
     // A decision, or any step that moves the case on, settles a pending request.
     if matches!(
         action,

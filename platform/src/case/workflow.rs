@@ -475,4 +475,108 @@ mod tests {
             assert_eq!(rows, usize::from(action != Action::Report), "{action:?}");
         }
     }
+
+    /// The steps table of the standard's transport page (schemas/AMQP.md, "The loop as the
+    /// standard sees it"): one row per action, cells split on `|` (not `\|`).
+    fn standard_steps_table() -> Vec<Vec<String>> {
+        let page = include_str!("../../../schemas/AMQP.md");
+        let section = page
+            .split("### Steps")
+            .nth(1)
+            .and_then(|rest| rest.split("\n### ").next())
+            .expect("AMQP.md has the steps table");
+        section
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| {
+                let line = line.trim().trim_start_matches('|').trim_end_matches('|');
+                let mut cells = vec![String::new()];
+                let mut chars = line.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match (c, cells.last_mut()) {
+                        ('\\', Some(cell)) if chars.peek() == Some(&'|') => {
+                            cell.push('|');
+                            chars.next();
+                        }
+                        ('|', _) => cells.push(String::new()),
+                        (c, Some(cell)) => cell.push(c),
+                        (_, None) => {}
+                    }
+                }
+                cells.into_iter().map(|c| c.trim().to_owned()).collect()
+            })
+            .collect()
+    }
+
+    /// The words in backticks of a cell.
+    fn quoted(cell: &str) -> Vec<&str> {
+        cell.split('`').skip(1).step_by(2).collect()
+    }
+
+    /// What the standard's page says of each step is what this machine and the stage
+    /// clock do: the states it is taken in, where it leads, the role, the stage it starts.
+    #[test]
+    fn the_standards_steps_table_is_this_machine() {
+        use crate::deadline::{StageChange, stage_after};
+        let rows = standard_steps_table();
+        assert_eq!(rows.len(), Action::ALL.len(), "one row per action");
+        for row in rows {
+            let [action, _, from, to, role, _, starts, _] = row.as_slice() else {
+                panic!("8 cells: {row:?}");
+            };
+            let action = Action::parse(action.trim_matches('`')).expect("an action");
+            let to_same = to == "same";
+            let to = quoted(to).first().and_then(|s| State::parse(s));
+            let started = stage_after(action);
+            let says_starts = quoted(starts).first().copied();
+            assert_eq!(
+                says_starts,
+                match started {
+                    StageChange::Start(stage) => Some(stage.as_str()),
+                    _ => None,
+                },
+                "{action:?} starts"
+            );
+            assert_eq!(
+                quoted(role).first().copied(),
+                Some(action.role().as_str()),
+                "{action:?} role"
+            );
+            if action == Action::Report {
+                assert_eq!(to, Some(S::Reported));
+                continue;
+            }
+            let from: Vec<State> = if from.contains("any open state") {
+                OPEN.to_vec()
+            } else {
+                quoted(from).into_iter().filter_map(State::parse).collect()
+            };
+            for &state in State::ALL {
+                // Legal for some facts (source, pending request, supervision order)?
+                let outcomes: Vec<State> = [Source::Supervisor, Source::Public]
+                    .into_iter()
+                    .flat_map(|source| {
+                        [None, Some(Pending::Extension), Some(Pending::Suspension)].map(|pending| {
+                            Facts {
+                                source,
+                                verified: Some(true),
+                                pending,
+                                supervision_pending: true,
+                            }
+                        })
+                    })
+                    .filter_map(|facts| next_state(state, action, &[action.role()], facts).ok())
+                    .collect();
+                assert_eq!(
+                    !outcomes.is_empty(),
+                    from.contains(&state),
+                    "{action:?} from {state:?}"
+                );
+                for got in outcomes {
+                    let want = if to_same { Some(state) } else { to };
+                    assert_eq!(Some(got), want, "{action:?} from {state:?}");
+                }
+            }
+        }
+    }
 }

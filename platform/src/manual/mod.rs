@@ -9,7 +9,7 @@ use chrono::Duration;
 use serde::Deserialize;
 
 use crate::case::steps::Urgency;
-use crate::catalogue::{Catalogue, CategoryKind, CategoryRef};
+use crate::catalogue::{Catalogue, CategoryRef};
 use crate::config::{Department, Street};
 use crate::error::{Error, Result};
 
@@ -267,15 +267,9 @@ impl ManualRow {
     }
 }
 
-/// `event:0102` → event, 01, 02.
+/// `event:0102` → event, 01, 02 (`event:06010` in GB/T 47678.5).
 pub fn parse_category(text: &str) -> Option<CategoryRef> {
-    let (kind, code) = text.split_once(':')?;
-    let kind = CategoryKind::parse(kind)?;
-    (code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit())).then(|| CategoryRef {
-        kind,
-        major: code[..2].to_owned(),
-        minor: code[2..].to_owned(),
-    })
+    citygrid_schemas::catalogue::parse_label(text)
 }
 
 #[cfg(test)]

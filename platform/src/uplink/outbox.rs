@@ -9,6 +9,7 @@ use diesel::sql_types::{BigInt, Nullable, Timestamptz};
 use serde::Serialize;
 
 use crate::case::model::{Case, Record};
+use crate::config::Tenant;
 use crate::error::{Error, Result};
 use crate::schema::{media, outbox, outbox_counter};
 
@@ -48,7 +49,8 @@ fn facts(conn: &mut PgConnection, case: &Case) -> Result<Facts> {
 }
 
 /// The interchange snapshot of a case as it is now, given the milestones its records make.
-fn snapshot_with(case: &Case, facts: Facts) -> Result<v1::CaseSnapshot> {
+/// `edition` is the district's catalogue edition: every category it files is of it.
+fn snapshot_with(case: &Case, edition: v1::Edition, facts: Facts) -> Result<v1::CaseSnapshot> {
     let category = match (
         case.category_kind,
         &case.category_major,
@@ -58,6 +60,7 @@ fn snapshot_with(case: &Case, facts: Facts) -> Result<v1::CaseSnapshot> {
             kind: kind.into(),
             major: major.clone(),
             minor: minor.clone(),
+            edition: Some(edition),
         }),
         _ => None,
     };
@@ -188,7 +191,7 @@ pub(crate) fn pending<B: v1::Body + Serialize>(
 /// transaction: from here to the commit, other writers wait for the seq counter.
 pub fn write_change(
     conn: &mut PgConnection,
-    district: &str,
+    tenant: &Tenant,
     before: Option<&Case>,
     after: &Case,
     record: &Record,
@@ -198,7 +201,8 @@ pub fn write_change(
         None => Facts::default(),
         Some(_) => facts(conn, after)?,
     };
-    let snapshot = snapshot_with(after, facts)?;
+    let snapshot = snapshot_with(after, tenant.catalogue.edition, facts)?;
+    let district = tenant.code();
     let record_body = business_record(record, stage_outcome(before, after, record.at)?)?;
     let mut messages = Vec::with_capacity(record.media.len() + 2);
     if !record.media.is_empty() {

@@ -2,8 +2,8 @@
 //! filing clock, and inserting it with its idempotency key and first record.
 
 use chrono::{DateTime, Utc};
+use citygrid_schemas::details;
 use diesel::prelude::*;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::case::model::{Case, NewRecord, Record};
@@ -97,18 +97,8 @@ pub fn validate_report(tenant: &Tenant, report: &NewReport) -> Result<()> {
             format!("no street {street} in district {}", tenant.code()),
         ));
     }
-    if let Some(category) = &report.category
-        && tenant.catalogue.get(category).is_none()
-    {
-        return Err(Error::invalid(
-            "category",
-            format!(
-                "no {} category {}{} in the catalogue",
-                category.kind.as_str(),
-                category.major,
-                category.minor
-            ),
-        ));
+    if let Some(category) = &report.category {
+        crate::catalogue::entry(&tenant.catalogue, category)?;
     }
     if report.source == Source::Supervisor && report.photos.is_empty() {
         return Err(Error::invalid(
@@ -143,7 +133,7 @@ pub fn filing_stage(tenant: &Tenant, report: &NewReport, now: DateTime<Utc>) -> 
 /// idempotency key created (`false` = not new).
 pub fn create_report(
     conn: &mut PgConnection,
-    district: &str,
+    tenant: &Tenant,
     report: &NewReport,
     filing: &StageTimes,
     idempotency: Option<&Idempotency>,
@@ -208,12 +198,14 @@ pub fn create_report(
                 actor_role: report.actor_role,
                 comment: None,
                 media: &report.photos,
-                details: json!({ "source": report.source }),
+                details: serde_json::to_value(details::Report {
+                    source: report.source.into(),
+                })?,
                 at: now,
             })
             .returning(Record::as_returning())
             .get_result(conn)?;
-        outbox::write_change(conn, district, None, &case, &record)?;
+        outbox::write_change(conn, tenant, None, &case, &record)?;
         Ok((case, true))
     })
 }

@@ -97,7 +97,7 @@ pub fn apply_step(
             })
             .returning(Record::as_returning())
             .get_result(conn)?;
-        outbox::write_change(conn, tenant.code(), Some(&case), &updated, &record)?;
+        outbox::write_change(conn, tenant, Some(&case), &updated, &record)?;
         Ok(updated)
     })
 }
