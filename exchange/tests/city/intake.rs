@@ -216,6 +216,57 @@ async fn a_gap_is_asked_for_and_filled() {
     assert_eq!(version, 3);
 }
 
+/// A sync batch is applied message by message: a bad message in it is refused on its own,
+/// the rest is kept, and the district repairs and resends the refused seq.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_message_in_a_sync_batch_is_refused_alone_and_sent_again_repaired() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    send(&broker, 1, snapshot(1, v1::CaseState::Reported)).await;
+    send(&broker, 4, snapshot(4, v1::CaseState::Dispatched)).await;
+    city.wait_for_cursor("330102", 1).await;
+    /// A message as it sits in a batch: the original envelope, untyped.
+    fn replayed<B: v1::Body>(seq: u64, body: B) -> v1::Envelope<Value> {
+        let typed = v1::Envelope::new("330102", seq, Utc::now(), body);
+        serde_json::from_value(serde_json::to_value(typed).expect("JSON")).expect("envelope")
+    }
+    let mut broken = snapshot(2, v1::CaseState::Reported);
+    broken.location.lon = 420.0;
+    let batch = v1::SyncBatch {
+        request_id: uuid::Uuid::new_v4(),
+        messages: vec![replayed(2, broken), replayed(3, record(11, 3))],
+        oldest_retained_seq: None,
+        last: true,
+    };
+    send(&broker, 4, batch).await;
+
+    let commands = read_commands(&broker, "330102", 1).await;
+    let rejection = &commands[0].body["body"];
+    assert_eq!(commands[0].kind.as_deref(), Some("rejection"));
+    assert_eq!(
+        (
+            &rejection["message_id"],
+            &rejection["seq"],
+            &rejection["field"]
+        ),
+        (&json!("330102-2"), &json!(2), &json!("body.location.lon"))
+    );
+    // Seq 3 of the same batch is kept, waiting behind the refused 2.
+    let mut conn = city.pool.get().expect("conn");
+    let held: Vec<i64> = stream::table
+        .filter(stream::district.eq("330102"))
+        .select(stream::seq)
+        .order(stream::seq.asc())
+        .load(&mut conn)
+        .expect("stream");
+    assert_eq!(held, [1, 3, 4]);
+    assert_eq!(city.cursor("330102"), 1);
+
+    // Repaired, the same seq goes through and the stream moves on.
+    send(&broker, 2, snapshot(2, v1::CaseState::Reported)).await;
+    city.wait_for_cursor("330102", 4).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daily_digest_is_compared_and_a_difference_asked_for() {
     let broker = TestBroker::new().await;
