@@ -476,38 +476,6 @@ mod tests {
         }
     }
 
-    /// The steps table of the standard's transport page (schemas/AMQP.md, "The loop as the
-    /// standard sees it"): one row per action, cells split on `|` (not `\|`).
-    fn standard_steps_table() -> Vec<Vec<String>> {
-        let page = include_str!("../../../schemas/AMQP.md");
-        let section = page
-            .split("### Steps")
-            .nth(1)
-            .and_then(|rest| rest.split("\n### ").next())
-            .expect("AMQP.md has the steps table");
-        section
-            .lines()
-            .filter(|line| line.starts_with("| `"))
-            .map(|line| {
-                let line = line.trim().trim_start_matches('|').trim_end_matches('|');
-                let mut cells = vec![String::new()];
-                let mut chars = line.chars().peekable();
-                while let Some(c) = chars.next() {
-                    match (c, cells.last_mut()) {
-                        ('\\', Some(cell)) if chars.peek() == Some(&'|') => {
-                            cell.push('|');
-                            chars.next();
-                        }
-                        ('|', _) => cells.push(String::new()),
-                        (c, Some(cell)) => cell.push(c),
-                        (_, None) => {}
-                    }
-                }
-                cells.into_iter().map(|c| c.trim().to_owned()).collect()
-            })
-            .collect()
-    }
-
     /// The words in backticks of a cell.
     fn quoted(cell: &str) -> Vec<&str> {
         cell.split('`').skip(1).step_by(2).collect()
@@ -518,7 +486,7 @@ mod tests {
     #[test]
     fn the_standards_steps_table_is_this_machine() {
         use crate::deadline::{StageChange, stage_after};
-        let rows = standard_steps_table();
+        let rows = citygrid_schemas::details::steps_table();
         assert_eq!(rows.len(), Action::ALL.len(), "one row per action");
         for row in rows {
             let [action, _, from, to, role, _, starts, _] = row.as_slice() else {
