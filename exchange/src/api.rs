@@ -11,8 +11,8 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, dev::Serve
 use chrono::{DateTime, Duration, Utc};
 use citygrid_kit::Error as HttpError;
 use citygrid_kit::db::DbPool;
-use citygrid_kit::http::Json;
 use citygrid_kit::http::{BearerAuth, ErrorBody};
+use citygrid_kit::http::{Json, Path, Query, edge};
 use citygrid_kit::password;
 use citygrid_kit::token::{Keys, bearer};
 use citygrid_schemas::Edition;
@@ -86,6 +86,8 @@ pub struct CityState {
     pub city: String,
     pub ttl: Duration,
     pub catalogues: Catalogues,
+    /// Sign-in: bounded password checks and the failure throttle (`[auth.login]`).
+    pub login: citygrid_kit::login::Gate,
 }
 
 /// The category catalogues the city knows, one per edition, and how each other edition
@@ -234,38 +236,34 @@ pub struct Health {
     status: &'static str,
 }
 
-/// A hash to verify against when the username is unknown (same cost as a real one).
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| password::hash("no such user").unwrap_or_default());
-
-/// Sign in to the city API (市级指挥中心).
+/// Sign in to the city API (市级指挥中心). Failures are throttled per username and per
+/// client address (429 with `Retry-After`): the kit's `login` gate, as at the districts.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "city", request_body = TokenRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many failed sign-ins; see `Retry-After`"),
+        (status = 503, body = ErrorBody, description = "every password check is busy")))]
 async fn issue_token(
     state: web::Data<CityState>,
+    request: HttpRequest,
     Json(body): Json<TokenRequest>,
 ) -> HttpResult<HttpResponse> {
-    let (username, password) = (body.username.clone(), body.password);
-    // argon2 is deliberately slow: it runs on the blocking pool with the query, and an
-    // unknown user costs a hash too, so timing does not tell which usernames exist.
-    let found: Option<(Uuid, Vec<CityRole>)> = blocking(&state.pool, move |conn| {
+    let username = body.username.clone();
+    // The row is read on the blocking pool and its connection returned; the password is
+    // checked after, under the gate's memory budget.
+    let lookup = blocking(&state.pool, move |conn| {
         let user: Option<(Uuid, String, Vec<CityRole>)> = city_users::table
             .filter(city_users::username.eq(&username))
             .select((city_users::id, city_users::password_hash, city_users::roles))
             .first(conn)
             .optional()?;
-        let hash = user
-            .as_ref()
-            .map_or(DUMMY_HASH.as_str(), |(_, h, _)| h.as_str());
-        let ok = password::verify(&password, hash);
-        Ok(user.filter(|_| ok).map(|(id, _, roles)| (id, roles)))
-    })
-    .await?;
-    let Some((id, roles)) = found else {
-        return Err(HttpError::Unauthenticated(
-            "wrong username or password".into(),
-        ));
-    };
+        Ok(user.map(|(id, hash, roles)| ((id, roles), hash)))
+    });
+    let lookup = async { lookup.await.map_err(HttpError::from) };
+    let client = state.login.client(&request);
+    let (id, roles) = state
+        .login
+        .sign_in(client, &body.username, body.password, lookup)
+        .await?;
     let now = Utc::now();
     let claims = CityClaims {
         sub: id,
@@ -314,12 +312,12 @@ pub struct CaseQuery {
 
 /// Cases across districts, newest change first: each the latest snapshot with its district.
 #[utoipa::path(get, path = "/api/v1/city/cases", tag = "city", params(CaseQuery),
-    responses((status = 200, body = CaseList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = CaseList), (status = 400, body = ErrorBody, description = "unknown parameter"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_cases(
     state: web::Data<CityState>,
     _caller: CityCaller,
-    query: web::Query<CaseQuery>,
+    query: Query<CaseQuery>,
 ) -> HttpResult<HttpResponse> {
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(100);
@@ -372,12 +370,12 @@ async fn list_cases(
 /// One case with its business records, as the district sent them.
 #[utoipa::path(get, path = "/api/v1/city/cases/{district}/{id}", tag = "city",
     params(("district" = String, Path, description = "6-digit district code"), ("id" = Uuid, Path)),
-    responses((status = 200, body = CityCaseDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = CityCaseDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_case(
     state: web::Data<CityState>,
     _caller: CityCaller,
-    path: web::Path<(String, Uuid)>,
+    path: Path<(String, Uuid)>,
 ) -> HttpResult<HttpResponse> {
     let (district, id) = path.into_inner();
     let found = blocking(&state.pool, move |conn| {
@@ -539,22 +537,22 @@ async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(CityApiDoc::openapi())
 }
 
+/// Input goes through the kit's extractors (`Json`, `Query`, `Path`): text PostgreSQL
+/// cannot store, unknown query parameters and non-JSON bodies are refused in the envelope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
-        HttpError::invalid("query", format!("bad query string: {e}")).into()
-    }))
-    .route("/healthz", web::get().to(healthz))
-    .route("/readyz", web::get().to(readyz))
-    .route("/metrics", web::get().to(metrics))
-    .route("/openapi.json", web::get().to(openapi_json))
-    .service(
-        web::scope("/api/v1")
-            .route("/auth/token", web::post().to(issue_token))
-            .route("/city/cases", web::get().to(list_cases))
-            .route("/city/cases/{district}/{id}", web::get().to(get_case))
-            .route("/city/exchange/status", web::get().to(exchange_status))
-            .route("/city/catalogues", web::get().to(catalogues)),
-    );
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/openapi.json", web::get().to(openapi_json))
+        .service(
+            web::scope("/api/v1")
+                .route("/auth/token", web::post().to(issue_token))
+                .route("/city/cases", web::get().to(list_cases))
+                .route("/city/cases/{district}/{id}", web::get().to(get_case))
+                .route("/city/exchange/status", web::get().to(exchange_status))
+                .route("/city/catalogues", web::get().to(catalogues)),
+        )
+        .default_service(web::to(edge::unmatched));
 }
 
 /// The city API server on a bound listener (tests bind port 0).
@@ -565,9 +563,12 @@ pub fn server(pool: DbPool, city: &City, listener: TcpListener) -> std::io::Resu
         city: city.file.city.code.clone(),
         ttl: Duration::minutes(city.file.auth.token_ttl_minutes),
         catalogues: Catalogues::of(city),
+        login: citygrid_kit::login::Gate::new(&city.file.auth.login),
     });
     Ok(actix_web::HttpServer::new(move || {
         actix_web::App::new()
+            .wrap(edge::json_errors())
+            .wrap(edge::default_headers())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .configure(configure)

@@ -158,6 +158,9 @@ impl City {
             file.intake.gap_seconds = seconds;
         }
         let name = path.display();
+        if let Err((key, message)) = file.auth.login.validate() {
+            return Err(Error::Config(format!("{name}: {key}: {message}")));
+        }
         let time_zone = file.city.time_zone.parse().map_err(|_| {
             Error::Config(format!(
                 "{name}: city.time_zone: unknown time zone {:?}",

@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, dev::Server, web};
+use citygrid_kit::http::edge;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::token::Keys;
@@ -22,18 +23,22 @@ pub struct AppState {
     pub media: MediaStore,
     /// What the outbox relay reports, and how to wake it after a commit.
     pub uplink: Arc<Uplink>,
+    /// Sign-in: bounded password checks and the failure throttle (`[auth.login]`).
+    pub login: citygrid_kit::login::Gate,
 }
 
 impl AppState {
     pub fn new(tenant: Arc<Tenant>, pool: DbPool) -> AppState {
         let keys = Keys::new(tenant.jwt_secret());
         let media = MediaStore::new(&tenant.data_dir);
+        let login = citygrid_kit::login::Gate::new(&tenant.config.auth.login);
         AppState {
             tenant,
             pool,
             keys,
             media,
             uplink: Arc::new(Uplink::default()),
+            login,
         }
     }
 
@@ -58,11 +63,37 @@ pub fn prepare(tenant: &Tenant, pool: &DbPool) -> Result<(usize, usize)> {
     Ok((migrated, seeded))
 }
 
+/// Says once a day (the first time at once) how far the holiday files reach: a warning
+/// from `calendar.missing_year_alarm_days` before a year without one, an error once the
+/// current year has none (the instance started in time but the year turned).
+pub async fn watch_calendar(tenant: Arc<Tenant>) {
+    loop {
+        let coverage = tenant.calendar_coverage(chrono::Utc::now());
+        if let Some(warning) = &coverage.warning {
+            let until = coverage.covers_until.map(|d| d.to_string());
+            if until.is_none() {
+                tracing::error!(district = tenant.code(), missing_file = %coverage.missing_file, "{warning}");
+            } else {
+                tracing::warn!(
+                    district = tenant.code(),
+                    calendar.covers_until = until.as_deref(),
+                    calendar.days_left = coverage.days_left,
+                    missing_file = %coverage.missing_file,
+                    "{warning}"
+                );
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(24 * 60 * 60)).await;
+    }
+}
+
 /// Builds the server on an already-bound listener (tests bind port 0).
 pub fn server(state: AppState, listener: TcpListener, workers: Option<usize>) -> Result<Server> {
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(edge::json_errors())
+            .wrap(edge::default_headers())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .configure(api::routes::configure)

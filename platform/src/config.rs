@@ -15,7 +15,7 @@ pub use citygrid_kit::config::{
     AuthSection, DatabaseSection, HttpSection, env_override, env_secret,
 };
 
-use crate::calendar::{Period, WorkCalendar};
+use crate::calendar::{Coverage, Period, WorkCalendar, renamed_for_year};
 use crate::case::workflow::Role;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
@@ -137,6 +137,10 @@ pub struct CalendarSection {
     /// Share of a stage's limit after which the light turns yellow (default 0.8).
     #[serde(default = "default_yellow_share")]
     pub yellow_share: f64,
+    /// Days before the first year without a holiday file at which the district starts to
+    /// warn (log, `/healthz`); default 31, i.e. from 1 December. At most 366.
+    #[serde(default = "default_missing_year_alarm_days")]
+    pub missing_year_alarm_days: u32,
 }
 
 fn default_working_hours() -> Vec<String> {
@@ -144,6 +148,9 @@ fn default_working_hours() -> Vec<String> {
 }
 fn default_yellow_share() -> f64 {
     0.8
+}
+fn default_missing_year_alarm_days() -> u32 {
+    31
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -286,6 +293,46 @@ impl Tenant {
     pub fn jwt_secret(&self) -> &[u8] {
         self.config.auth.jwt_secret.expose_secret().as_bytes()
     }
+
+    /// How far ahead the holiday files reach from the district's date at `now`.
+    pub fn calendar_coverage(&self, now: chrono::DateTime<chrono::Utc>) -> Coverage {
+        self.calendar.coverage(
+            self.calendar.local_date(now),
+            self.config.calendar.missing_year_alarm_days,
+        )
+    }
+
+    /// The start-up check: an error naming the file to add when no holiday file covers
+    /// the current year (every working-time deadline would be refused), else the coverage
+    /// (whose `alarm` the caller logs).
+    pub fn check_calendar(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Coverage> {
+        let coverage = self.calendar_coverage(now);
+        if coverage.covers_until.is_some() {
+            return Ok(coverage);
+        }
+        let year = coverage.missing_year;
+        // The entry to add, written like the last one in the file.
+        let entry = self
+            .calendar
+            .years()
+            .next_back()
+            .zip(self.config.calendar.holidays.last())
+            .and_then(|(loaded, last)| renamed_for_year(last, loaded, year))
+            .map_or_else(
+                || coverage.missing_file.clone(),
+                |p| p.display().to_string(),
+            );
+        Err(Error::config(
+            self.file.display().to_string(),
+            "calendar.holidays",
+            format!(
+                "no holiday file covers {year}, the current year (today is {}): add {entry:?} \
+                 with the State Council's {year} holiday arrangement; without it no \
+                 working-time deadline can be computed",
+                coverage.today
+            ),
+        ))
+    }
 }
 
 fn validate(file: &str, c: &TenantFile) -> Result<()> {
@@ -311,6 +358,9 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
     }
     if c.auth.token_ttl_minutes <= 0 {
         return err("auth.token_ttl_minutes".into(), "must be positive".into());
+    }
+    if let Err((key, message)) = c.auth.login.validate() {
+        return err(key, message);
     }
     if let Some(exchange) = &c.exchange {
         if !exchange.broker.contains(':') {
@@ -489,6 +539,13 @@ fn load_calendar(
     for path in &section.holidays {
         calendar.load_year(&dir.join(path))?;
     }
+    if section.missing_year_alarm_days > 366 {
+        return Err(Error::config(
+            file,
+            "calendar.missing_year_alarm_days",
+            "must be at most 366",
+        ));
+    }
     if !(section.yellow_share > 0.0 && section.yellow_share < 1.0) {
         return Err(Error::config(
             file,
@@ -575,6 +632,41 @@ mod tests {
     }
 
     #[test]
+    fn a_district_refuses_to_start_without_the_current_years_holidays() {
+        use crate::calendar::beijing as bj;
+        let mut tenant = Tenant::load(&sample()).expect("sample tenant is valid");
+        // The sample covers 2025 and 2026: a quiet start in November, an alarm from
+        // 1 December, a refusal from 1 January 2027.
+        let november = tenant
+            .check_calendar(bj("2026-11-25 09:00"))
+            .expect("covered");
+        assert!(
+            !november.alarm && november.missing_next_year,
+            "{november:?}"
+        );
+        let december = tenant
+            .check_calendar(bj("2026-12-01 00:00"))
+            .expect("covered");
+        assert_eq!((december.alarm, december.days_left), (true, 31));
+        let err = tenant
+            .check_calendar(bj("2027-01-01 00:00"))
+            .expect_err("2027 not covered")
+            .to_string();
+        assert!(
+            err.contains("330102.toml")
+                && err.contains("calendar.holidays")
+                && err.contains("../../calendars/cn-2027.toml")
+                && err.contains("2027"),
+            "{err}"
+        );
+        // The year turns at local midnight (16:00 UTC).
+        assert!(tenant.check_calendar(bj("2026-12-31 23:59")).is_ok());
+        // The lead comes from the file.
+        tenant.config.calendar.missing_year_alarm_days = 10;
+        assert!(!tenant.calendar_coverage(bj("2026-12-01 09:00")).alarm);
+    }
+
+    #[test]
     fn a_bad_file_names_file_key_and_problem() {
         let original = std::fs::read_to_string(sample()).expect("sample");
         // Next to the sample, so its relative paths (catalogue, manual, calendars) resolve.
@@ -596,6 +688,11 @@ mod tests {
                 "\"13:30-17:30\"",
                 "\"13:30-12:00\"",
                 "calendar.working_hours[1]",
+            ),
+            (
+                "missing_year_alarm_days = 31",
+                "missing_year_alarm_days = 400",
+                "calendar.missing_year_alarm_days",
             ),
         ];
         for (from, to, expect) in cases {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::calendar::WorkCalendar;
 use crate::case::workflow::Action;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::manual::{Clock, Limits, Stage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -146,9 +146,7 @@ fn after(
 ) -> Result<DateTime<Utc>> {
     match clock {
         Clock::Natural => Ok(from + amount),
-        Clock::Working => calendar
-            .add(from, amount)
-            .ok_or_else(|| Error::internal("the working calendar has no working time ahead")),
+        Clock::Working => Ok(calendar.add(from, amount)?),
     }
 }
 
@@ -211,33 +209,35 @@ pub fn light(yellow_at: DateTime<Utc>, deadline: DateTime<Utc>, now: DateTime<Ut
     }
 }
 
-/// Time left until the deadline on the stage's clock; negative once overdue.
+/// Time left until the deadline on the stage's clock; negative once overdue. On the
+/// working clock an error when the time between runs through a year without a holiday
+/// file (an overdue case seen after the turn of the year).
 pub fn remaining(
     calendar: &WorkCalendar,
     clock: Clock,
     deadline: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Duration {
+) -> Result<Duration> {
     let between = |a, b| match clock {
-        Clock::Natural => b - a,
+        Clock::Natural => Ok(b - a),
         Clock::Working => calendar.elapsed(a, b),
     };
-    if now <= deadline {
-        between(now, deadline)
+    Ok(if now <= deadline {
+        between(now, deadline)?
     } else {
-        -between(deadline, now)
-    }
+        -between(deadline, now)?
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::WorkCalendar;
     use crate::calendar::beijing as bj;
+    use crate::calendar::{CalendarError, WorkCalendar, sample_calendar};
+    use crate::error::Error;
 
     fn calendar() -> WorkCalendar {
-        WorkCalendar::new(chrono_tz::Asia::Shanghai, WorkCalendar::default_periods())
-            .expect("calendar")
+        sample_calendar(&[2025, 2026])
     }
 
     #[test]
@@ -273,13 +273,13 @@ mod tests {
             Light::Red
         );
         assert_eq!(
-            remaining(&cal, Clock::Working, t.deadline, bj("2026-11-23 11:00")),
-            Duration::hours(2)
+            remaining(&cal, Clock::Working, t.deadline, bj("2026-11-23 11:00")).ok(),
+            Some(Duration::hours(2))
         );
         // Overdue into the next morning: 3 h of Monday afternoon + 30 min on Tuesday.
         assert_eq!(
-            remaining(&cal, Clock::Working, t.deadline, bj("2026-11-24 09:00")),
-            -Duration::minutes(210)
+            remaining(&cal, Clock::Working, t.deadline, bj("2026-11-24 09:00")).ok(),
+            Some(-Duration::minutes(210))
         );
     }
 
@@ -399,5 +399,81 @@ mod tests {
         )
         .expect("resume");
         assert_eq!(r.deadline, bj("2026-11-24 09:00"));
+    }
+
+    fn not_covered(result: Result<StageTimes>) -> Option<(i32, String)> {
+        match result {
+            Err(Error::Calendar(CalendarError::NotCovered { year, file })) => Some((year, file)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_stage_running_into_an_uncovered_year_is_refused_on_the_working_clock_only() {
+        let cal = calendar();
+        let missing = Some((2027, "cn-2027.toml".to_owned()));
+        // Dispatched on the afternoon of 2026-12-31 with 4 working hours to handle.
+        let at = bj("2026-12-31 15:00");
+        assert_eq!(
+            not_covered(start(
+                &cal,
+                Stage::Handling,
+                Clock::Working,
+                Duration::hours(4),
+                0.8,
+                at
+            )),
+            missing
+        );
+        // A natural-time stage needs no holidays.
+        let natural = start(
+            &cal,
+            Stage::Handling,
+            Clock::Natural,
+            Duration::hours(4),
+            0.8,
+            at,
+        )
+        .expect("natural");
+        assert_eq!(natural.deadline, bj("2026-12-31 19:00"));
+        // A 30-working-day extension approved in late December.
+        let t = start(
+            &cal,
+            Stage::Handling,
+            Clock::Working,
+            Duration::hours(4),
+            0.8,
+            bj("2026-12-21 09:00"),
+        )
+        .expect("start");
+        assert_eq!(
+            not_covered(extend(&cal, &t, Duration::minutes(30 * 450), 0.8)),
+            missing
+        );
+        // Resuming with more time left than the year has.
+        assert_eq!(
+            not_covered(resume(
+                &cal,
+                Stage::Handling,
+                Clock::Working,
+                Duration::hours(40),
+                Duration::hours(40),
+                0.8,
+                bj("2026-12-28 09:00"),
+            )),
+            missing
+        );
+        // How overdue a case is cannot be counted past the covered years either.
+        assert!(matches!(
+            remaining(&cal, Clock::Working, t.deadline, bj("2027-01-05 09:00")),
+            Err(Error::Calendar(CalendarError::NotCovered {
+                year: 2027,
+                ..
+            }))
+        ));
+        assert_eq!(
+            remaining(&cal, Clock::Natural, t.deadline, bj("2027-01-05 09:00")).ok(),
+            Some(-(bj("2027-01-05 09:00") - t.deadline))
+        );
     }
 }

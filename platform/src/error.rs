@@ -8,6 +8,7 @@
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use citygrid_kit::http::{ErrorDetail, error_response};
 
+use crate::calendar::CalendarError;
 use crate::case::workflow::{State, WorkflowError};
 
 pub use citygrid_kit::http::ErrorBody;
@@ -26,6 +27,11 @@ pub enum Error {
     /// The caller acted on a version of the case that is no longer current.
     #[error("the case changed since you read it: it is now version {version}, {}", state.as_str())]
     StaleVersion { version: i32, state: State },
+    /// A working-time deadline the calendar cannot compute: 503 `calendar_not_covered`
+    /// when it runs into a year without a holiday file (the message names the year and
+    /// the file; nothing is changed).
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("i/o: {0}")]
@@ -96,7 +102,10 @@ impl Error {
                 WorkflowError::NoSupervisionOrder => "no_supervision_order",
             },
             Error::StaleVersion { .. } => "stale_version",
-            Error::Migration(_) | Error::Io(_) => "internal",
+            Error::Calendar(CalendarError::NotCovered { .. }) => "calendar_not_covered",
+            Error::Calendar(CalendarError::NoWorkingTime) | Error::Migration(_) | Error::Io(_) => {
+                "internal"
+            }
         }
     }
 
@@ -140,7 +149,10 @@ impl ResponseError for Error {
             Error::Kit(e) => e.status(),
             Error::Workflow(WorkflowError::WrongRole { .. }) => StatusCode::FORBIDDEN,
             Error::Workflow(_) | Error::StaleVersion { .. } => StatusCode::CONFLICT,
-            Error::Migration(_) | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Calendar(CalendarError::NotCovered { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Calendar(CalendarError::NoWorkingTime) | Error::Migration(_) | Error::Io(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -148,10 +160,17 @@ impl ResponseError for Error {
         let status = self.status_code();
         let message = match self {
             Error::Kit(e) => e.public_message(),
+            Error::Calendar(CalendarError::NotCovered { year, file }) => format!(
+                "this step needs a working-time deadline in {year}, which the district's \
+                 working calendar does not cover: the holiday file {file} is not loaded. \
+                 Nothing was changed. The administrator must add the State Council's {year} \
+                 holiday arrangement as {file} to calendar.holidays and restart the \
+                 district; until then only deadlines before {year} can be set."
+            ),
             _ if status.is_server_error() => "internal error; it has been logged".to_owned(),
             other => other.to_string(),
         };
-        error_response(
+        let response = error_response(
             self,
             status,
             ErrorDetail {
@@ -163,6 +182,10 @@ impl ResponseError for Error {
                 },
                 current_state: self.current_state().map(|s| s.as_str().to_owned()),
             },
-        )
+        );
+        match self {
+            Error::Kit(e) => citygrid_kit::http::with_retry_after(response, e),
+            _ => response,
+        }
     }
 }

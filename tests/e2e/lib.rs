@@ -93,6 +93,11 @@ impl Process {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The running process's id (for `/proc/<pid>/status`), if it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 impl Drop for Process {
@@ -431,11 +436,13 @@ impl Session {
         body
     }
 
+    /// Uploads a PNG and returns its hash.
     pub async fn upload(&self, bytes: Vec<u8>) -> String {
         let body: Value = self
             .http
             .post(format!("{}/api/v1/media", self.base))
             .bearer_auth(&self.token)
+            .header("content-type", "image/png")
             .body(bytes)
             .send()
             .await

@@ -2,6 +2,7 @@
 //! RabbitMQ: the warehouse ends equal to every district, through crashes and outages.
 
 mod conformance;
+mod login;
 
 use citygrid_e2e::{City, District, World, eventually};
 

@@ -437,6 +437,19 @@ fn check_envelope(
         ));
     }
     let seq = check_header(sender, header, envelope, kind)?;
+    // PostgreSQL's text and jsonb cannot hold U+0000: a message carrying it would fail the
+    // warehouse's transaction and come back for ever. JSON Schema's strings allow it, so
+    // this is one of the standard's rules beyond the schema.
+    if let Some(path) = citygrid_kit::http::extract::nul_in_json(raw) {
+        return Err(refuse(
+            header,
+            Some(&kind_name),
+            Some(seq),
+            RejectionCode::InvalidBody,
+            "text cannot hold U+0000 (NUL)".to_owned(),
+            Some(&path),
+        ));
+    }
     let body = match kind {
         Kind::CaseSnapshot => Body::Snapshot(Box::new(body(header, envelope, &kind_name)?)),
         Kind::BusinessRecord => Body::Record(Box::new(body(header, envelope, &kind_name)?)),

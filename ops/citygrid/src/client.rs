@@ -77,12 +77,14 @@ impl Api {
 }
 
 impl Session {
+    /// Uploads a PNG (as [`photo`] makes) and returns its hash.
     pub async fn upload(&self, bytes: Vec<u8>) -> Result<String, String> {
         let response = self
             .api
             .http
             .post(format!("{}/api/v1/media", self.api.base))
             .bearer_auth(&self.token)
+            .header("content-type", "image/png")
             .body(bytes)
             .send()
             .await

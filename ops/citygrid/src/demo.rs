@@ -381,6 +381,11 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     );
     for (tenant, api) in &districts {
         println!("{}", summary(tenant, api).await?);
+        // What the instance's /healthz and log say from 1 December when next year's
+        // holiday file is missing (a warning, not a refusal, until the year turns).
+        if let Some(warning) = tenant.calendar_coverage(chrono::Utc::now()).warning {
+            println!("    calendar warning: {warning}");
+        }
     }
     println!(
         "\nSign in (demo passwords are `demo-pass-1`; the seed users are listed in each tenant file):"

@@ -258,6 +258,24 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                 t.catalogue.version,
                 t.catalogue.categories.len()
             );
+            // The same refusal as `serve` when the current year has no holiday file.
+            let coverage = t
+                .check_calendar(chrono::Utc::now())
+                .map_err(|e| e.to_string())?;
+            println!(
+                "  holidays: {} — covered until {}{}",
+                t.calendar
+                    .years()
+                    .map(|y| y.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                coverage
+                    .covers_until
+                    .map_or_else(|| "-".to_owned(), |d| d.to_string()),
+                coverage
+                    .warning
+                    .map_or_else(String::new, |w| format!("\n  warning: {w}"))
+            );
             Ok(())
         }
         DistrictCommand::Digest { tenant, day } => {
@@ -295,6 +313,10 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             timer_seconds,
         } => {
             let t = load(&tenant)?;
+            // No start without the current year's holidays: every working-time deadline
+            // would be refused (the warning before the year turns is `watch_calendar`'s).
+            t.check_calendar(chrono::Utc::now())
+                .map_err(|e| e.to_string())?;
             let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
             let (migrated, seeded) = app::prepare(&t, &pool).map_err(|e| e.to_string())?;
             let listener = TcpListener::bind(&t.config.http.bind).map_err(|e| {
@@ -309,6 +331,7 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             let channels = reminder::Channels::from_tenant(&t);
             let (digest_pool, digest_district, digest_zone) =
                 (pool.clone(), t.code().to_owned(), t.time_zone);
+            let calendar_tenant = t.clone();
             let state = app::AppState::new(t, pool);
             let relay = uplink::relay::Relay::new(
                 &state.tenant,
@@ -324,6 +347,7 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             actix_web::rt::System::new()
                 .block_on(async move {
                     let period = std::time::Duration::from_secs(timer_seconds.max(1));
+                    actix_web::rt::spawn(app::watch_calendar(calendar_tenant));
                     actix_web::rt::spawn(reminder::run_timer(timer_pool, channels, period));
                     if let Some(relay) = relay {
                         actix_web::rt::spawn(relay.run());

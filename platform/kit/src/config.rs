@@ -56,10 +56,100 @@ pub struct AuthSection {
     pub jwt_secret: SecretString,
     #[serde(default = "default_token_ttl")]
     pub token_ttl_minutes: i64,
+    /// `[auth.login]`: how many password checks run at once and when sign-ins are
+    /// throttled (see [`crate::login`]).
+    #[serde(default)]
+    pub login: LoginSection,
 }
 
 fn default_token_ttl() -> i64 {
     480
+}
+
+/// `[auth.login]`: the limits of sign-in (docs/API.md, "Sign-in limits").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginSection {
+    /// Memory for password checks running at once, in MiB. Every argon2 check takes
+    /// 19 MiB, so the default 80 lets 4 run at once.
+    pub hash_memory_mib: u32,
+    /// A sign-in that waits longer than this for a check to free up is refused (503).
+    pub wait_ms: u64,
+    /// Failures of one username that lock it.
+    pub user_failures: u32,
+    /// Failures from one client address that lock it (higher: several people may share it).
+    pub client_failures: u32,
+    /// Failures are forgotten this long after the last failure or the end of the last
+    /// lockout.
+    pub window_seconds: u64,
+    /// The first lockout; every further failure after a lockout locks for twice as long.
+    pub lockout_seconds: u64,
+    pub max_lockout_seconds: u64,
+    /// Usernames (and, separately, client addresses) remembered at most; when full, the
+    /// one that would be forgotten first goes.
+    pub tracked: usize,
+    /// Take the client address from `Forwarded` / `X-Forwarded-For` instead of the TCP
+    /// peer. Only behind a proxy that sets these headers and that clients cannot bypass:
+    /// otherwise any client names its own address and escapes the per-address limit.
+    pub trust_forwarded: bool,
+}
+
+impl Default for LoginSection {
+    fn default() -> Self {
+        LoginSection {
+            hash_memory_mib: 80,
+            wait_ms: 2_000,
+            user_failures: 5,
+            client_failures: 50,
+            window_seconds: 15 * 60,
+            lockout_seconds: 60,
+            max_lockout_seconds: 60 * 60,
+            tracked: 10_000,
+            trust_forwarded: false,
+        }
+    }
+}
+
+impl LoginSection {
+    /// The key at fault (`auth.login.…`) and why, for the file's validation message.
+    pub fn validate(&self) -> std::result::Result<(), (String, String)> {
+        let fail = |key: &str, message: String| Err((format!("auth.login.{key}"), message));
+        let per_check = crate::password::CHECK_MEMORY_MIB;
+        if self.hash_memory_mib < per_check {
+            return fail(
+                "hash_memory_mib",
+                format!("must be at least {per_check} (one password check)"),
+            );
+        }
+        for (key, value) in [
+            ("user_failures", u64::from(self.user_failures)),
+            ("client_failures", u64::from(self.client_failures)),
+            ("window_seconds", self.window_seconds),
+            ("lockout_seconds", self.lockout_seconds),
+            ("tracked", self.tracked as u64),
+        ] {
+            if value == 0 {
+                return fail(key, "must be at least 1".into());
+            }
+        }
+        // Far enough for any lockout, near enough that no clock arithmetic overflows.
+        const MONTH: u64 = 30 * 24 * 60 * 60;
+        for (key, value) in [
+            ("window_seconds", self.window_seconds),
+            ("max_lockout_seconds", self.max_lockout_seconds),
+        ] {
+            if value > MONTH {
+                return fail(key, format!("must be at most {MONTH} (30 days)"));
+            }
+        }
+        if self.max_lockout_seconds < self.lockout_seconds {
+            return fail(
+                "max_lockout_seconds",
+                "must be at least lockout_seconds".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Reads and parses a TOML file; errors name the file (and serde's key and line).
@@ -121,6 +211,38 @@ mod tests {
         );
         assert_eq!(redact_url("amqp://u:p@h"), "amqp://u:***@h");
         assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn sign_in_limits_are_optional_and_checked() {
+        let auth: AuthSection = toml::from_str("jwt_secret = \"k\"").expect("parse");
+        assert_eq!(auth.login.hash_memory_mib, 80);
+        let auth: AuthSection = toml::from_str(
+            "jwt_secret = \"k\"\n[login]\nuser_failures = 3\ntrust_forwarded = true",
+        )
+        .expect("parse");
+        assert_eq!(
+            (auth.login.user_failures, auth.login.client_failures),
+            (3, 50)
+        );
+        assert!(auth.login.trust_forwarded);
+        assert!(toml::from_str::<AuthSection>("jwt_secret = \"k\"\n[login]\nretries = 3").is_err());
+        for (bad, key) in [
+            ("user_failures = 0", "auth.login.user_failures"),
+            ("hash_memory_mib = 18", "auth.login.hash_memory_mib"),
+            ("window_seconds = 99999999", "auth.login.window_seconds"),
+            (
+                "lockout_seconds = 600\nmax_lockout_seconds = 60",
+                "auth.login.max_lockout_seconds",
+            ),
+        ] {
+            let login: LoginSection = toml::from_str(bad).expect("parse");
+            assert_eq!(
+                login.validate().map_err(|(k, _)| k),
+                Err(key.to_owned()),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -29,8 +29,20 @@ pub enum Error {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type: {0}")]
     UnsupportedMedia(String),
+    /// A query parameter the endpoint does not define (a misspelt filter is not ignored).
+    #[error("unknown query parameter `{0}`")]
+    UnknownParameter(String),
+    /// A route exists for the path, with other methods.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("service temporarily unavailable: {0}")]
     Unavailable(String),
+    /// Too many failed sign-ins: 429 with `Retry-After` (see [`Error::retry_after`]).
+    #[error("{message}")]
+    TooManyAttempts {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("configuration error in {file}: {key}: {message}")]
     Config {
         file: String,
@@ -87,7 +99,10 @@ impl Error {
             Error::NotFound(_) | Error::Database(DieselError::NotFound) => "not_found",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::UnsupportedMedia(_) => "unsupported_media_type",
+            Error::UnknownParameter(_) => "unknown_parameter",
+            Error::MethodNotAllowed(_) => "method_not_allowed",
             Error::Unavailable(_) => "unavailable",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 "conflict"
             }
@@ -98,7 +113,8 @@ impl Error {
     /// A real status per failure, never "everything is 400".
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Error::MalformedJson(_) | Error::UnknownParameter(_) => StatusCode::BAD_REQUEST,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -110,6 +126,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Config { .. } | Error::Database(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -134,7 +151,17 @@ impl Error {
     /// The request field at fault, when there is one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Error::Invalid { field, .. } => Some(field),
+            Error::Invalid { field, .. } | Error::UnknownParameter(field) => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Seconds for the `Retry-After` header, when the client should wait that long.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::TooManyAttempts {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             _ => None,
         }
     }

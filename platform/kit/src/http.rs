@@ -1,8 +1,14 @@
 //! The HTTP edge both sides share: the one error envelope and a JSON body extractor whose
-//! errors name the field at fault.
+//! errors name the field at fault; the query and path extractors ([`extract`]) and the
+//! middleware ([`edge`]) that keep every other input and answer to the same contract.
 //!
 //! actix's own `Json` reports serde's message without the path; clients (and the error
 //! contract) need `field`, so bodies go through `serde_path_to_error`.
+
+pub mod edge;
+pub mod extract;
+
+pub use extract::{NUL_MESSAGE, NoParams, Path, Query};
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 use futures::future::LocalBoxFuture;
@@ -53,7 +59,7 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        error_response(
+        let response = error_response(
             self,
             self.status(),
             ErrorDetail {
@@ -62,8 +68,20 @@ impl ResponseError for Error {
                 field: self.field().map(str::to_owned),
                 current_state: None,
             },
-        )
+        );
+        with_retry_after(response, self)
     }
+}
+
+/// Adds `Retry-After` (seconds) when the error says how long to wait (429 on sign-in).
+pub fn with_retry_after(mut response: HttpResponse, error: &Error) -> HttpResponse {
+    if let Some(seconds) = error.retry_after() {
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(seconds),
+        );
+    }
+    response
 }
 
 /// The OpenAPI security scheme both APIs use: `Authorization: Bearer <JWT>`, named
@@ -97,8 +115,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = extract::require_json(req);
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
+            declared?;
             let bytes =
                 body.await
                     .map_err(|e| match e.as_response_error().status_code().as_u16() {
@@ -112,16 +132,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Syntax errors are 400 `malformed_json`; a missing field, wrong type or bad value is
-/// 422 `invalid_field` with the JSON path of the field.
+/// Syntax errors, and anything after the JSON value, are 400 `malformed_json`; a missing
+/// field, wrong type or bad value, and text holding U+0000 (which PostgreSQL cannot store),
+/// are 422 `invalid_field` with the JSON path of the field.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if bytes.is_empty() {
         return Err(Error::MalformedJson(
             "the body is empty; a JSON object is expected".into(),
         ));
     }
+    if let Some(field) = extract::nul_in_json(bytes) {
+        return Err(Error::invalid(field, NUL_MESSAGE));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -141,7 +165,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             (None, p) => p.to_owned(),
         };
         Error::invalid(field, message)
-    })
+    })?;
+    // `serde_json::from_slice` checks this; a bare `Deserializer` stops after the value.
+    de.end()
+        .map_err(|e| Error::MalformedJson(format!("{e}; send one JSON value")))?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -193,6 +221,28 @@ mod tests {
         assert_eq!(
             field(br#"{"name": "x", "point": {"lon": 1, "lat": 2}}"#),
             ("invalid".into(), Some("point.lat".into()))
+        );
+    }
+
+    #[test]
+    fn one_json_value_and_no_nul() {
+        let good = r#"{"name": "x", "point": {"lon": 1}}"#;
+        assert!(parse::<Body>(good.as_bytes()).is_ok());
+        for trailing in [" {}", "x", "]", " {\"name\": \"y\"}"] {
+            assert_eq!(
+                field(format!("{good}{trailing}").as_bytes()).0,
+                "malformed",
+                "{trailing}"
+            );
+        }
+        assert!(parse::<Body>(format!("{good} \n").as_bytes()).is_ok());
+        assert_eq!(
+            field(br#"{"name": "x\u0000", "point": {"lon": 1}}"#),
+            ("invalid".into(), Some("name".into()))
+        );
+        assert_eq!(
+            field(b"{\"name\": \"x\0\", \"point\": {\"lon\": 1}}").0,
+            "malformed"
         );
     }
 

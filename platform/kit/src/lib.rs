@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod login;
 pub mod password;
 pub mod telemetry;
 pub mod token;

@@ -16,6 +16,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::calendar::Coverage;
 use crate::catalogue::Catalogue;
 use crate::db;
 use crate::error::{ErrorBody, Result};
@@ -25,16 +26,28 @@ pub struct Health {
     pub status: &'static str,
     pub district: String,
     pub version: &'static str,
+    /// How far the holiday files reach; `alarm` is true from
+    /// `calendar.missing_year_alarm_days` (default 31) days before a year without one.
+    /// An alarm does not make the instance unready: only deadlines past `covers_until`
+    /// are refused (503 `calendar_not_covered`).
+    pub calendar: Coverage,
+}
+
+impl Health {
+    fn new(status: &'static str, state: &AppState) -> Health {
+        Health {
+            status,
+            district: state.tenant.code().to_owned(),
+            version: env!("CARGO_PKG_VERSION"),
+            calendar: state.tenant.calendar_coverage(chrono::Utc::now()),
+        }
+    }
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(Health {
-        status: "ok",
-        district: state.tenant.code().to_owned(),
-        version: env!("CARGO_PKG_VERSION"),
-    })
+    HttpResponse::Ok().json(Health::new("ok", &state))
 }
 
 /// Readiness: the database answers.
@@ -44,11 +57,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
         Ok(diesel::sql_query("SELECT 1").execute(conn)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Health {
-        status: "ready",
-        district: state.tenant.code().to_owned(),
-        version: env!("CARGO_PKG_VERSION"),
-    }))
+    Ok(HttpResponse::Ok().json(Health::new("ready", &state)))
 }
 
 /// The category catalogue this district files cases under.

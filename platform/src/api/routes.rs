@@ -1,30 +1,23 @@
 //! The one place URLs meet handlers.
 
-use actix_web::{HttpRequest, error::QueryPayloadError, web};
+use actix_web::web;
+use citygrid_kit::http::edge;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, ApiDoc};
 use crate::auth::handlers as auth;
 use crate::case::handlers as case;
-use crate::error::Error;
 use crate::media::handlers as media;
 use crate::uplink::handlers as exchange;
 
+/// Handlers take their input through the kit's extractors (`Json`, `Query`, `Path`), which
+/// refuse text PostgreSQL cannot store, unknown query parameters and non-JSON bodies with
+/// the error envelope; `unmatched` answers 404 or 405 in it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::PathConfig::default().error_handler(|e, _| {
-            Error::invalid("path", format!("bad path parameter: {e}")).into()
-        }),
-    )
-    .app_data(
-        web::QueryConfig::default().error_handler(|e: QueryPayloadError, _: &HttpRequest| {
-            Error::invalid("query", format!("bad query string: {e}")).into()
-        }),
-    )
     // Static paths first and one dynamic scope per resource: actix matches dynamic
     // segments with a regex, tried route by route, which showed up in the intake profile.
-    .service(
+    cfg.service(
         web::scope("/api/v1")
             .route("/auth/token", web::post().to(auth::issue_token))
             .route("/categories", web::get().to(api::categories))
@@ -89,11 +82,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(api::healthz))
     .route("/readyz", web::get().to(api::readyz))
     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
-    .default_service(web::to(|req: HttpRequest| async move {
-        Err::<actix_web::HttpResponse, Error>(Error::not_found(format!(
-            "route {} {}",
-            req.method(),
-            req.path()
-        )))
-    }));
+    .default_service(web::to(edge::unmatched));
 }

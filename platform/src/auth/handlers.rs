@@ -1,16 +1,16 @@
 //! `POST /api/v1/auth/token`: username + password → bearer token.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::json::Json;
 use crate::app::AppState;
-use crate::auth::{password, token};
+use crate::auth::token;
 use crate::case::workflow::Role;
 use crate::db;
-use crate::error::{Error, ErrorBody, Result};
+use crate::error::{ErrorBody, Result};
 use crate::user;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,35 +29,32 @@ pub struct TokenResponse {
     pub department: Option<String>,
 }
 
-/// A real hash of nothing useful, so an unknown username costs the same time as a wrong
-/// password and does not reveal which usernames exist.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| password::hash("no such user").unwrap_or_default());
-
-/// Sign in.
+/// Sign in. Failures are throttled per username and per client address (429 with
+/// `Retry-After`); see the kit's `login` module and docs/API.md.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many failed sign-ins; see `Retry-After`"),
+        (status = 503, body = ErrorBody, description = "every password check is busy")))]
 pub async fn issue_token(
     state: web::Data<AppState>,
+    request: HttpRequest,
     body: Json<TokenRequest>,
 ) -> Result<HttpResponse> {
     let TokenRequest {
         username,
         password: pw,
     } = body.0;
-    let found = db::run(&state.pool, move |conn| {
-        let user = user::find_by_username(conn, &username)?;
-        let ok = match &user {
-            Some(u) => password::verify(&pw, &u.password_hash),
-            None => {
-                password::verify(&pw, &DUMMY_HASH);
-                false
-            }
-        };
-        Ok(user.filter(|_| ok))
-    })
-    .await?;
-    let user = found.ok_or_else(|| Error::unauthenticated("unknown user or wrong password"))?;
+    // The row is read on the blocking pool and its connection returned before the
+    // password is checked (under the gate's memory budget).
+    let name = username.clone();
+    let lookup = db::run(&state.pool, move |conn| {
+        Ok(user::find_by_username(conn, &name)?.map(|u| {
+            let hash = u.password_hash.clone();
+            (u, hash)
+        }))
+    });
+    let client = state.login.client(&request);
+    let user = state.login.sign_in(client, &username, pw, lookup).await?;
     let now = Utc::now();
     let ttl = Duration::minutes(state.tenant.config.auth.token_ttl_minutes);
     let claims = token::claims_for(

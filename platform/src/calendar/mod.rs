@@ -1,15 +1,22 @@
 //! The working-time calendar (工作时): time limits of the command manual are counted only
 //! in a district's working periods, on working days — weekends and public holidays off,
 //! make-up working days (调休) on. Pure: no I/O beyond loading the yearly data files.
+//!
+//! Holidays are data, one file per year (the State Council publishes the next year's
+//! arrangement each November). A year without a file is *not covered*: a working-time
+//! computation that reaches into it is an error ([`CalendarError::NotCovered`]), never a
+//! plain Monday-to-Friday count, and [`WorkCalendar::coverage`] says how far ahead the
+//! loaded files reach so the district can warn before the year turns.
 
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use chrono::{
     DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
 
@@ -33,6 +40,44 @@ impl Period {
     }
 }
 
+/// Why a working-time computation has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    /// The computation runs into a year for which no holiday file is loaded.
+    #[error("the working calendar does not cover {year}: the holiday file {file} is not loaded")]
+    NotCovered {
+        year: i32,
+        /// The file name the missing year's data is expected under, e.g. `cn-2027.toml`.
+        file: String,
+    },
+    /// Covered years with no working time at all within three years (all holidays).
+    #[error("the working calendar has no working time within three years")]
+    NoWorkingTime,
+}
+
+/// How far ahead the loaded holiday files reach, seen from one day of the district.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Coverage {
+    /// The district's local date the coverage is seen from.
+    pub today: NaiveDate,
+    /// The last day of the run of covered years that contains `today`; null when today's
+    /// own year has no holiday file (working-time deadlines are refused altogether).
+    pub covers_until: Option<NaiveDate>,
+    /// Days from `today` to the first day no holiday file covers (0 when today is one).
+    pub days_left: i64,
+    /// The year after today's has no holiday file yet.
+    pub missing_next_year: bool,
+    /// The first year without a holiday file.
+    pub missing_year: i32,
+    /// The file name that year is expected under, e.g. `cn-2027.toml`.
+    pub missing_file: String,
+    /// `days_left` is within the configured lead (`calendar.missing_year_alarm_days`,
+    /// default 31 days, so from 1 December): someone must add the next year's file.
+    pub alarm: bool,
+    /// What to do, for people; present when `alarm` is.
+    pub warning: Option<String>,
+}
+
 /// A district's working calendar.
 #[derive(Debug, Clone)]
 pub struct WorkCalendar {
@@ -41,6 +86,8 @@ pub struct WorkCalendar {
     periods: Vec<Period>,
     holidays: BTreeSet<NaiveDate>,
     workdays: BTreeSet<NaiveDate>,
+    /// The years with a loaded holiday file, and the file each came from.
+    years: BTreeMap<i32, PathBuf>,
 }
 
 /// A yearly holiday file (`tenants/calendars/cn-YYYY.toml`).
@@ -94,15 +141,8 @@ impl WorkCalendar {
             periods,
             holidays: BTreeSet::new(),
             workdays: BTreeSet::new(),
+            years: BTreeMap::new(),
         })
-    }
-
-    pub fn add_holidays(&mut self, dates: impl IntoIterator<Item = NaiveDate>) {
-        self.holidays.extend(dates);
-    }
-
-    pub fn add_workdays(&mut self, dates: impl IntoIterator<Item = NaiveDate>) {
-        self.workdays.extend(dates);
     }
 
     /// Loads one yearly file; errors name the file and the entry.
@@ -112,6 +152,13 @@ impl WorkCalendar {
             .map_err(|e| Error::config(&file, "-", format!("cannot read: {e}")))?;
         let year: YearFile =
             toml::from_str(&text).map_err(|e| Error::config(&file, "-", e.to_string()))?;
+        if let Some(earlier) = self.years.get(&year.year) {
+            return Err(Error::config(
+                &file,
+                "year",
+                format!("{} is already loaded from {}", year.year, earlier.display()),
+            ));
+        }
         for (i, range) in year.holidays.iter().enumerate() {
             if range.to < range.from || range.from.year() != year.year {
                 return Err(Error::config(
@@ -133,9 +180,84 @@ impl WorkCalendar {
             }
         }
         self.workdays.extend(year.workdays);
+        self.years.insert(year.year, path.to_owned());
         Ok(year.year)
     }
 
+    /// The years a holiday file was loaded for, in order.
+    pub fn years(&self) -> impl DoubleEndedIterator<Item = i32> + '_ {
+        self.years.keys().copied()
+    }
+
+    /// Whether a holiday file covers `day`'s year.
+    pub fn covers(&self, day: NaiveDate) -> bool {
+        self.years.contains_key(&day.year())
+    }
+
+    /// The file name `year`'s data is expected under: named like the last file loaded
+    /// (`cn-2026.toml` → `cn-2027.toml`), `cn-YYYY.toml` when there is none.
+    pub fn file_for(&self, year: i32) -> String {
+        self.years
+            .iter()
+            .next_back()
+            .and_then(|(loaded, path)| renamed_for_year(path, *loaded, year))
+            .and_then(|path| path.file_name()?.to_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("cn-{year}.toml"))
+    }
+
+    fn not_covered(&self, year: i32) -> CalendarError {
+        CalendarError::NotCovered {
+            year,
+            file: self.file_for(year),
+        }
+    }
+
+    /// The district's local date at `now`.
+    pub fn local_date(&self, now: DateTime<Utc>) -> NaiveDate {
+        self.local(now).date()
+    }
+
+    /// How far ahead the holiday files reach from `today`, and whether that is within
+    /// `alarm_days` (the lead before an uncovered year at which to warn).
+    pub fn coverage(&self, today: NaiveDate, alarm_days: u32) -> Coverage {
+        let mut missing_year = today.year();
+        while self.years.contains_key(&missing_year) {
+            missing_year += 1;
+        }
+        let covers_until = (missing_year > today.year())
+            .then(|| NaiveDate::from_ymd_opt(missing_year - 1, 12, 31))
+            .flatten();
+        let days_left = covers_until.map_or(0, |last| (last - today).num_days() + 1);
+        let alarm = days_left <= i64::from(alarm_days);
+        let missing_file = self.file_for(missing_year);
+        let warning = alarm.then(|| match covers_until {
+            None => format!(
+                "the working calendar does not cover {missing_year}, the current year: \
+                 working-time deadlines are refused until {missing_file} (the State \
+                 Council's {missing_year} holiday arrangement) is added to calendar.holidays \
+                 and the district restarted"
+            ),
+            Some(last) => format!(
+                "no holiday file for {missing_year}: working-time deadlines after {last} \
+                 will be refused in {days_left} day(s); add {missing_file} (the State \
+                 Council's {missing_year} holiday arrangement, published each November) \
+                 to calendar.holidays and restart the district"
+            ),
+        });
+        Coverage {
+            today,
+            covers_until,
+            days_left,
+            missing_next_year: !self.years.contains_key(&(today.year() + 1)),
+            missing_year,
+            missing_file,
+            alarm,
+            warning,
+        }
+    }
+
+    /// Whether `day` is a working day (a plain weekday count for a year with no file:
+    /// `add` and `elapsed` refuse such years before asking).
     pub fn is_working_day(&self, day: NaiveDate) -> bool {
         if self.holidays.contains(&day) {
             return false;
@@ -154,56 +276,100 @@ impl WorkCalendar {
             .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc))
     }
 
-    /// The working windows from `from` onwards, in local time, day by day.
-    fn windows_from(
+    /// The working windows of `day` from `from` on, in local time; an error if no holiday
+    /// file covers the day.
+    fn day_windows(
         &self,
+        day: NaiveDate,
         from: NaiveDateTime,
-    ) -> impl Iterator<Item = (NaiveDateTime, NaiveDateTime)> + '_ {
-        from.date()
-            .iter_days()
-            .take(HORIZON_DAYS as usize)
-            .filter(|day| self.is_working_day(*day))
-            .flat_map(move |day| {
-                self.periods.iter().filter_map(move |p| {
-                    let start = day.and_time(p.start).max(from);
-                    let end = day.and_time(p.end);
-                    (start < end).then_some((start, end))
-                })
-            })
+    ) -> Result<impl Iterator<Item = (NaiveDateTime, NaiveDateTime)> + '_, CalendarError> {
+        if !self.covers(day) {
+            return Err(self.not_covered(day.year()));
+        }
+        let working = self.is_working_day(day);
+        Ok(self
+            .periods
+            .iter()
+            .filter(move |_| working)
+            .filter_map(move |p| {
+                let start = day.and_time(p.start).max(from);
+                let end = day.and_time(p.end);
+                (start < end).then_some((start, end))
+            }))
     }
 
     /// The instant `amount` of working time after `start` (the earliest such instant).
-    /// `None` only if the calendar has no working time within three years.
-    pub fn add(&self, start: DateTime<Utc>, amount: Duration) -> Option<DateTime<Utc>> {
+    /// An error when the count reaches a year no holiday file covers (the deadline cannot
+    /// be known), or when there is no working time within three years.
+    pub fn add(
+        &self,
+        start: DateTime<Utc>,
+        amount: Duration,
+    ) -> Result<DateTime<Utc>, CalendarError> {
         if amount <= Duration::zero() {
-            return Some(start);
+            return Ok(start);
         }
+        let from = self.local(start);
         let mut left = amount;
-        for (a, b) in self.windows_from(self.local(start)) {
-            let window = b - a;
-            if left <= window {
-                return Some(self.utc(a + left));
+        for day in from.date().iter_days().take(HORIZON_DAYS as usize) {
+            for (a, b) in self.day_windows(day, from)? {
+                let window = b - a;
+                if left <= window {
+                    return Ok(self.utc(a + left));
+                }
+                left -= window;
             }
-            left -= window;
         }
-        None
+        Err(CalendarError::NoWorkingTime)
     }
 
-    /// Working time between two instants (zero when `to` is not after `from`).
-    pub fn elapsed(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    /// Working time between two instants (zero when `to` is not after `from`); an error
+    /// when a day between them is in a year no holiday file covers.
+    pub fn elapsed(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Duration, CalendarError> {
         if to <= from {
-            return Duration::zero();
+            return Ok(Duration::zero());
         }
-        let end = self.local(to);
+        let (from, end) = (self.local(from), self.local(to));
         let mut total = Duration::zero();
-        for (a, b) in self.windows_from(self.local(from)) {
-            if a >= end {
+        for day in from.date().iter_days() {
+            if day.and_time(NaiveTime::MIN) >= end {
                 break;
             }
-            total += b.min(end) - a;
+            for (a, b) in self.day_windows(day, from)? {
+                if a < end {
+                    total += b.min(end) - a;
+                }
+            }
         }
-        total
+        Ok(total)
     }
+}
+
+/// `path` with `from_year` in its file name replaced by `year` (`cn-2026.toml` →
+/// `cn-2027.toml`); `None` when the name does not carry the year.
+pub fn renamed_for_year(path: &Path, from_year: i32, year: i32) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let from = from_year.to_string();
+    name.contains(&from)
+        .then(|| path.with_file_name(name.replacen(&from, &year.to_string(), 1)))
+}
+
+/// The working calendar of the sample tenants with the given years of
+/// `tenants/calendars`, for tests.
+#[cfg(test)]
+pub(crate) fn sample_calendar(years: &[i32]) -> WorkCalendar {
+    let mut cal = WorkCalendar::new(chrono_tz::Asia::Shanghai, WorkCalendar::default_periods())
+        .expect("calendar");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/calendars");
+    for year in years {
+        cal.load_year(&dir.join(format!("cn-{year}.toml")))
+            .expect("year file");
+    }
+    cal
 }
 
 /// Beijing local time (`YYYY-MM-DD HH:MM`) → UTC, for tests written in local time.
@@ -224,12 +390,24 @@ mod tests {
     use proptest::prelude::*;
 
     fn calendar() -> WorkCalendar {
-        let mut cal = WorkCalendar::new(chrono_tz::Asia::Shanghai, WorkCalendar::default_periods())
-            .expect("calendar");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/calendars");
-        cal.load_year(&dir.join("cn-2025.toml")).expect("2025");
-        cal.load_year(&dir.join("cn-2026.toml")).expect("2026");
-        cal
+        sample_calendar(&[2025, 2026])
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    /// A synthetic year file (no holidays) in a fresh folder, named `cn-YYYY.toml`.
+    fn plain_year_file(year: i32) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("citygrid-cal-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(format!("cn-{year}.toml"));
+        std::fs::write(
+            &path,
+            format!("year = {year}\nsource = \"test\"\nholidays = []\nworkdays = []\n"),
+        )
+        .expect("write");
+        (dir, path)
     }
 
     fn hours(h: i64) -> Duration {
@@ -242,26 +420,26 @@ mod tests {
         // Fri 2026-11-20 11:00 + 4 h: 1 h before lunch, 3 h after → 16:30 the same day.
         assert_eq!(
             cal.add(bj("2026-11-20 11:00"), hours(4)),
-            Some(bj("2026-11-20 16:30"))
+            Ok(bj("2026-11-20 16:30"))
         );
         // Fri 16:30 + 2 h: 1 h on Friday, then Monday 08:30 + 1 h.
         assert_eq!(
             cal.add(bj("2026-11-20 16:30"), hours(2)),
-            Some(bj("2026-11-23 09:30"))
+            Ok(bj("2026-11-23 09:30"))
         );
         // Starting in the lunch break or at night counts from the next period.
         assert_eq!(
             cal.add(bj("2026-11-23 12:30"), Duration::minutes(30)),
-            Some(bj("2026-11-23 14:00"))
+            Ok(bj("2026-11-23 14:00"))
         );
         assert_eq!(
             cal.add(bj("2026-11-23 22:00"), hours(1)),
-            Some(bj("2026-11-24 09:30"))
+            Ok(bj("2026-11-24 09:30"))
         );
         // A full working day is 7.5 h.
         assert_eq!(
             cal.elapsed(bj("2026-11-23 00:00"), bj("2026-11-24 00:00")),
-            Duration::minutes(450)
+            Ok(Duration::minutes(450))
         );
     }
 
@@ -271,11 +449,11 @@ mod tests {
         // National Day 2026: Oct 1–7 off. Wed Sep 30 17:00 + 1 h → Thu Oct 8 09:00.
         assert_eq!(
             cal.add(bj("2026-09-30 17:00"), hours(1)),
-            Some(bj("2026-10-08 09:00"))
+            Ok(bj("2026-10-08 09:00"))
         );
         assert_eq!(
             cal.elapsed(bj("2026-10-01 00:00"), bj("2026-10-08 00:00")),
-            Duration::zero()
+            Ok(Duration::zero())
         );
         // Spring Festival 2026 (Feb 15–23): nothing counts.
         assert!(
@@ -294,7 +472,7 @@ mod tests {
         // Fri Oct 9 17:00 + 1 h → Sat Oct 10 09:00 (调休上班).
         assert_eq!(
             cal.add(bj("2026-10-09 17:00"), hours(1)),
-            Some(bj("2026-10-10 09:00"))
+            Ok(bj("2026-10-10 09:00"))
         );
     }
 
@@ -315,7 +493,7 @@ mod tests {
             "year = 2026\nsource = \"x\"\nholidays = []\nworkdays = [\"2026-10-12\"]\n",
         )
         .expect("write");
-        let mut cal = calendar();
+        let mut cal = sample_calendar(&[2025]);
         let err = cal
             .load_year(&path)
             .expect_err("a Monday is no make-up day")
@@ -327,9 +505,156 @@ mod tests {
         std::fs::remove_dir_all(dir).ok();
     }
 
+    #[test]
+    fn a_deadline_in_a_year_without_a_file_is_an_error() {
+        let cal = calendar();
+        let missing = CalendarError::NotCovered {
+            year: 2027,
+            file: "cn-2027.toml".into(),
+        };
+        let not_2027 = Err(missing.clone());
+        // Thu 2026-12-31 is the last covered working day; 17:30 is its last minute.
+        assert_eq!(
+            cal.add(bj("2026-12-31 16:30"), hours(1)),
+            Ok(bj("2026-12-31 17:30"))
+        );
+        // One more minute would be counted in 2027.
+        assert_eq!(
+            cal.add(bj("2026-12-31 16:30"), Duration::minutes(61)),
+            not_2027
+        );
+        // A 30-working-day extension granted in late December.
+        assert_eq!(
+            cal.add(bj("2026-12-21 09:00"), hours(30 * 15 / 2)),
+            not_2027
+        );
+        // Starting after the last covered period is already in 2027.
+        assert_eq!(
+            cal.add(bj("2026-12-31 18:00"), Duration::minutes(1)),
+            not_2027
+        );
+        // Nothing to add needs no calendar.
+        assert_eq!(
+            cal.add(bj("2027-01-04 09:00"), Duration::zero()),
+            Ok(bj("2027-01-04 09:00"))
+        );
+        // Elapsed time that runs into 2027 is not counted either; up to its first minute is.
+        assert_eq!(
+            cal.elapsed(bj("2026-12-31 17:00"), bj("2027-01-01 00:00")),
+            Ok(Duration::minutes(30))
+        );
+        assert_eq!(
+            cal.elapsed(bj("2026-12-31 17:00"), bj("2027-01-04 10:00")),
+            Err(missing)
+        );
+        // Years before the first file are not covered either.
+        assert!(matches!(
+            cal.add(bj("2024-12-31 09:00"), hours(1)),
+            Err(CalendarError::NotCovered { year: 2024, .. })
+        ));
+        // A calendar with no file covers nothing.
+        let bare = WorkCalendar::new(chrono_tz::Asia::Shanghai, WorkCalendar::default_periods())
+            .expect("calendar");
+        assert_eq!(
+            bare.add(bj("2026-11-23 09:00"), hours(1)),
+            Err(CalendarError::NotCovered {
+                year: 2026,
+                file: "cn-2026.toml".into()
+            })
+        );
+    }
+
+    #[test]
+    fn the_next_file_is_named_like_the_loaded_ones() {
+        let cal = calendar();
+        assert_eq!(cal.file_for(2027), "cn-2027.toml");
+        assert_eq!(cal.years().collect::<Vec<_>>(), vec![2025, 2026]);
+        assert_eq!(
+            renamed_for_year(Path::new("../../calendars/cn-2026.toml"), 2026, 2027),
+            Some(PathBuf::from("../../calendars/cn-2027.toml"))
+        );
+        assert_eq!(
+            renamed_for_year(Path::new("holidays.toml"), 2026, 2027),
+            None
+        );
+    }
+
+    #[test]
+    fn a_year_loaded_twice_is_refused() {
+        let mut cal = calendar();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/calendars");
+        let err = cal
+            .load_year(&dir.join("cn-2026.toml"))
+            .expect_err("2026 twice")
+            .to_string();
+        assert!(err.contains("already loaded"), "{err}");
+    }
+
+    /// (today, years loaded) → (covers_until, days_left, missing_next_year, alarm), with the
+    /// default lead of 31 days.
+    #[test]
+    fn coverage_and_its_alarm() {
+        let (dir, path_2027) = plain_year_file(2027);
+        let mut with_2027 = calendar();
+        with_2027.load_year(&path_2027).expect("2027");
+        let cal = calendar();
+        let table = [
+            (&cal, "2025-06-01", Some("2026-12-31"), 579, false, false),
+            (&cal, "2026-01-01", Some("2026-12-31"), 365, true, false),
+            (&cal, "2026-11-25", Some("2026-12-31"), 37, true, false),
+            (&cal, "2026-11-30", Some("2026-12-31"), 32, true, false),
+            // From 1 December the missing file is an alarm.
+            (&cal, "2026-12-01", Some("2026-12-31"), 31, true, true),
+            (&cal, "2026-12-31", Some("2026-12-31"), 1, true, true),
+            // Past the turn of the year nothing working-timed can be computed.
+            (&cal, "2027-01-01", None, 0, true, true),
+            (
+                &with_2027,
+                "2026-12-01",
+                Some("2027-12-31"),
+                396,
+                false,
+                false,
+            ),
+            (&with_2027, "2027-12-15", Some("2027-12-31"), 17, true, true),
+        ];
+        for (cal, today, until, days_left, missing_next, alarm) in table {
+            let c = cal.coverage(day(today), 31);
+            assert_eq!(
+                (
+                    c.covers_until,
+                    c.days_left,
+                    c.missing_next_year,
+                    c.alarm,
+                    c.warning.is_some()
+                ),
+                (until.map(day), days_left, missing_next, alarm, alarm),
+                "{today}"
+            );
+        }
+        let c = cal.coverage(day("2026-12-01"), 31);
+        assert_eq!(
+            (c.missing_year, c.missing_file.as_str()),
+            (2027, "cn-2027.toml")
+        );
+        let warning = c.warning.expect("warning");
+        assert!(
+            warning.contains("cn-2027.toml") && warning.contains("31 day(s)"),
+            "{warning}"
+        );
+        // The lead is configurable: 10 days warns from 22 December only.
+        assert!(!cal.coverage(day("2026-12-21"), 10).alarm);
+        assert!(cal.coverage(day("2026-12-22"), 10).alarm);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
     fn instant() -> impl Strategy<Value = DateTime<Utc>> {
-        // Any minute of 2025–2026.
-        (0i64..(2 * 365 * 24 * 60)).prop_map(|m| bj("2025-01-01 00:00") + Duration::minutes(m))
+        // Any minute of 2025 to October 2026: the amounts below stay inside 2026.
+        (0i64..(660 * 24 * 60)).prop_map(|m| bj("2025-01-01 00:00") + Duration::minutes(m))
+    }
+
+    fn instant_in_2026() -> impl Strategy<Value = DateTime<Utc>> {
+        (0i64..(365 * 24 * 60)).prop_map(|m| bj("2026-01-01 00:00") + Duration::minutes(m))
     }
 
     proptest! {
@@ -346,15 +671,27 @@ mod tests {
         fn elapsed_undoes_add(t in instant(), n in 0i64..10_000) {
             let cal = calendar();
             let end = cal.add(t, Duration::minutes(n)).expect("working time exists");
-            prop_assert_eq!(cal.elapsed(t, end), Duration::minutes(n));
+            prop_assert_eq!(cal.elapsed(t, end), Ok(Duration::minutes(n)));
         }
 
         #[test]
         fn add_is_monotonic(t in instant(), a in 0i64..5000, b in 0i64..5000) {
             let cal = calendar();
             let (lo, hi) = (a.min(b), a.max(b));
-            prop_assert!(cal.add(t, Duration::minutes(lo)) <= cal.add(t, Duration::minutes(hi)));
+            prop_assert!(cal.add(t, Duration::minutes(lo)).ok() <= cal.add(t, Duration::minutes(hi)).ok());
             prop_assert!(cal.add(t, Duration::minutes(lo)).expect("exists") >= t);
+        }
+
+        /// Up to 60 working days from any instant of 2026 (the last covered year): the
+        /// deadline is in 2026, or the answer is that 2027 is not covered — never a date
+        /// in 2027 counted on weekdays alone.
+        #[test]
+        fn a_deadline_is_never_counted_in_an_uncovered_year(t in instant_in_2026(), n in 0i64..(60 * 450)) {
+            let cal = calendar();
+            match cal.add(t, Duration::minutes(n)) {
+                Ok(deadline) => prop_assert_eq!(cal.local_date(deadline).year(), 2026),
+                Err(e) => prop_assert_eq!(e, CalendarError::NotCovered { year: 2027, file: "cn-2027.toml".into() }),
+            }
         }
     }
 }

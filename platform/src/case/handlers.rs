@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
+use citygrid_kit::http::{NoParams, Path, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -10,6 +11,7 @@ use crate::api::json::Json;
 use crate::app::AppState;
 use crate::auth::{Caller, MaybeCaller};
 use crate::case::model::{Case, Record, SupervisionOrder};
+use crate::case::privacy::ContactAccess;
 use crate::case::requests::*;
 use crate::case::steps::{Step, StepRequest, Urgency};
 use crate::case::store::{self, CaseFilter, Idempotency, NewReport};
@@ -163,6 +165,7 @@ pub async fn report_case(
             Source::Public => ActorRole::Public,
         },
     };
+    let access = ContactAccess::of_caller(caller.as_ref().map(|c| &c.0));
     store::validate_report(&state.tenant, &report)?;
     let filing = store::filing_stage(&state.tenant, &report, Utc::now())?;
     let tenant = state.tenant.clone();
@@ -173,9 +176,9 @@ pub async fn report_case(
     state.outbox_written();
     if created {
         tracing::info!(case.id = %case.id, case.number = case.number, source = source.as_str(), "case reported");
-        Ok(HttpResponse::Created().json(CaseView::new(case, &state.tenant, Utc::now())))
+        Ok(HttpResponse::Created().json(CaseView::new(case, &state.tenant, Utc::now(), access)))
     } else {
-        Ok(HttpResponse::Ok().json(CaseView::new(case, &state.tenant, Utc::now())))
+        Ok(HttpResponse::Ok().json(CaseView::new(case, &state.tenant, Utc::now(), access)))
     }
 }
 
@@ -242,11 +245,11 @@ fn parse_filter(q: &ListQuery) -> Result<CaseFilter> {
 
 /// List cases, newest first, with filters and cursor paging.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
-    responses((status = 200, body = CasePage), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CasePage), (status = 400, body = ErrorBody, description = "unknown parameter"), (status = 422, body = ErrorBody)))]
 pub async fn list_cases(
     state: web::Data<AppState>,
-    _caller: Caller,
-    query: web::Query<ListQuery>,
+    caller: Caller,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let filter = parse_filter(&query)?;
     let limit = query.limit.unwrap_or(50);
@@ -259,7 +262,11 @@ pub async fn list_cases(
     })
     .await?;
     Ok(HttpResponse::Ok().json(CasePage {
-        items: CaseView::many(page.items, &state.tenant),
+        items: CaseView::many(
+            page.items,
+            &state.tenant,
+            ContactAccess::of(&caller.0.roles),
+        ),
         next_cursor: page.next_cursor,
     }))
 }
@@ -269,8 +276,8 @@ pub async fn list_cases(
     responses((status = 200, body = CaseDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_case(
     state: web::Data<AppState>,
-    _caller: Caller,
-    id: web::Path<Uuid>,
+    caller: Caller,
+    id: Path<Uuid>,
 ) -> Result<HttpResponse> {
     let id = id.into_inner();
     let (case, records, supervision_orders, notifications) = db::run(&state.pool, move |conn| {
@@ -282,7 +289,8 @@ pub async fn get_case(
         ))
     })
     .await?;
-    let case = CaseView::new(case, &state.tenant, Utc::now());
+    let access = ContactAccess::of(&caller.0.roles);
+    let case = CaseView::new(case, &state.tenant, Utc::now(), access);
     Ok(HttpResponse::Ok().json(CaseDetail {
         case,
         records,
@@ -295,10 +303,15 @@ pub async fn get_case(
 /// cases to close, supervisors what to verify or check, dispatchers what to dispatch,
 /// handlers their department's cases.
 #[utoipa::path(get, path = "/api/v1/queue", tag = "cases", responses((status = 200, body = Vec<CaseView>)))]
-pub async fn my_queue(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse> {
+pub async fn my_queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    _: Query<NoParams>,
+) -> Result<HttpResponse> {
+    let access = ContactAccess::of(&caller.0.roles);
     let claims = caller.0;
     let cases = db::run(&state.pool, move |conn| store::queue(conn, &claims, 200)).await?;
-    Ok(HttpResponse::Ok().json(CaseView::many(cases, &state.tenant)))
+    Ok(HttpResponse::Ok().json(CaseView::many(cases, &state.tenant, access)))
 }
 
 /// Every step endpoint: the body becomes a domain step, the store applies it.
@@ -310,6 +323,7 @@ async fn take_step(
 ) -> Result<HttpResponse> {
     let req = req.into();
     let tenant = state.tenant.clone();
+    let access = ContactAccess::of(&caller.0.roles);
     let claims = caller.0;
     let action = req.step.action();
     let case = db::run(&state.pool, move |conn| {
@@ -318,7 +332,7 @@ async fn take_step(
     .await?;
     state.outbox_written();
     tracing::info!(case.id = %case.id, action = action.as_str(), to = %case.state, "case step");
-    Ok(HttpResponse::Ok().json(CaseView::new(case, &state.tenant, Utc::now())))
+    Ok(HttpResponse::Ok().json(CaseView::new(case, &state.tenant, Utc::now(), access)))
 }
 
 /// 申请核实 (operator): ask a supervisor to confirm the report on site.
@@ -327,7 +341,7 @@ async fn take_step(
 pub async fn request_verification(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -345,7 +359,7 @@ pub async fn request_verification(
 pub async fn verify_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<VerifyBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -357,7 +371,7 @@ pub async fn verify_case(
 pub async fn file_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<FileBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -369,7 +383,7 @@ pub async fn file_case(
 pub async fn reject_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<RejectBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -381,7 +395,7 @@ pub async fn reject_case(
 pub async fn dispatch_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<DispatchBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -393,7 +407,7 @@ pub async fn dispatch_case(
 pub async fn return_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -411,7 +425,7 @@ pub async fn return_case(
 pub async fn handle_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -429,7 +443,7 @@ pub async fn handle_case(
 pub async fn check_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<CheckBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -441,7 +455,7 @@ pub async fn check_case(
 pub async fn callback_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<CallbackBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -453,7 +467,7 @@ pub async fn callback_case(
 pub async fn close_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -471,7 +485,7 @@ pub async fn close_case(
 pub async fn cancel_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -492,7 +506,11 @@ pub struct LightStats {
 
 /// Traffic lights of open timed cases per department and per street (for the big screen).
 #[utoipa::path(get, path = "/api/v1/stats/lights", tag = "cases", responses((status = 200, body = LightStats)))]
-pub async fn light_stats(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse> {
+pub async fn light_stats(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    _: Query<NoParams>,
+) -> Result<HttpResponse> {
     let now = Utc::now();
     let (by_department, by_street) = db::run(&state.pool, move |conn| {
         Ok((
@@ -514,7 +532,7 @@ pub async fn light_stats(state: web::Data<AppState>, _caller: Caller) -> Result<
 pub async fn request_extension(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<ExtensionRequestBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -526,7 +544,7 @@ pub async fn request_extension(
 pub async fn approve_extension(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<ExtensionApprovalBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -538,7 +556,7 @@ pub async fn approve_extension(
 pub async fn reject_extension(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -556,7 +574,7 @@ pub async fn reject_extension(
 pub async fn request_suspension(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -574,7 +592,7 @@ pub async fn request_suspension(
 pub async fn approve_suspension(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -592,7 +610,7 @@ pub async fn approve_suspension(
 pub async fn reject_suspension(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -610,7 +628,7 @@ pub async fn reject_suspension(
 pub async fn resume_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -629,7 +647,7 @@ pub async fn resume_case(
 pub async fn supervise_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<SuperviseBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0).await
@@ -641,7 +659,7 @@ pub async fn supervise_case(
 pub async fn acknowledge_supervision(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
     take_step(
@@ -659,7 +677,7 @@ pub async fn acknowledge_supervision(
 pub async fn urge_case(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: Path<Uuid>,
     body: Json<StepBody>,
 ) -> Result<HttpResponse> {
     take_step(state, caller, id.into_inner(), body.0.into_step(Step::Urge)).await

@@ -2,6 +2,7 @@
 
 pub mod handlers;
 pub mod model;
+pub mod privacy;
 pub mod requests;
 pub mod steps;
 pub mod store;

@@ -541,7 +541,7 @@ fn clock_changes(
         }
         StageChange::Pause => {
             let times = running_stage(case)?;
-            let left = deadline::remaining(&tenant.calendar, times.clock, times.deadline, now);
+            let left = deadline::remaining(&tenant.calendar, times.clock, times.deadline, now)?;
             changes.suspended_remaining_minutes = Some(Some(left.num_minutes() as i32));
             changes.stage_yellow_at = Some(None);
             changes.stage_deadline = Some(None);

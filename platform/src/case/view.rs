@@ -5,11 +5,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::case::model::Case;
+use crate::case::privacy::ContactAccess;
 use crate::case::steps::suggested_department;
 use crate::config::Tenant;
 use crate::deadline::{self, Light};
 use crate::manual::Clock;
 
+/// A case as one reader may see it: `reporter_name` and `reporter_phone` are masked
+/// (`张*`, `138****0000`) unless the reader calls back or verifies (see `case::privacy`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseView {
     #[serde(flatten)]
@@ -17,21 +20,24 @@ pub struct CaseView {
     /// green / yellow / red for the running stage; absent when untimed.
     pub light: Option<Light>,
     /// Time left in the running stage on its clock, in minutes; negative when overdue.
+    /// Absent when untimed, or when the working time between now and the deadline runs
+    /// through a year without a holiday file (see `/healthz` `calendar`).
     pub remaining_minutes: Option<i64>,
     /// The department the command manual names (派遣建议), once the case has a category.
     pub suggested_department: Option<String>,
 }
 
 impl CaseView {
-    pub fn new(case: Case, tenant: &Tenant, now: DateTime<Utc>) -> CaseView {
+    pub fn new(case: Case, tenant: &Tenant, now: DateTime<Utc>, access: ContactAccess) -> CaseView {
+        let case = access.apply(case);
         let (light, remaining_minutes) = match (case.stage_yellow_at, case.stage_deadline) {
             (Some(yellow), Some(deadline)) => {
                 // A running deadline always has its clock; working time is the default.
                 let clock = case.clock.unwrap_or(Clock::Working);
-                let left = deadline::remaining(&tenant.calendar, clock, deadline, now);
+                let left = deadline::remaining(&tenant.calendar, clock, deadline, now).ok();
                 (
                     Some(deadline::light(yellow, deadline, now)),
-                    Some(left.num_minutes()),
+                    left.map(|l| l.num_minutes()),
                 )
             }
             _ => (None, None),
@@ -45,11 +51,11 @@ impl CaseView {
         }
     }
 
-    pub fn many(cases: Vec<Case>, tenant: &Tenant) -> Vec<CaseView> {
+    pub fn many(cases: Vec<Case>, tenant: &Tenant, access: ContactAccess) -> Vec<CaseView> {
         let now = Utc::now();
         cases
             .into_iter()
-            .map(|c| CaseView::new(c, tenant, now))
+            .map(|c| CaseView::new(c, tenant, now, access))
             .collect()
     }
 }

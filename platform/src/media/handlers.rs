@@ -1,6 +1,7 @@
 //! `POST /api/v1/media` (raw bytes) and `GET /api/v1/media/{sha256}`.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use citygrid_kit::http::Path;
 use futures::StreamExt;
 
 use crate::app::AppState;
@@ -9,11 +10,12 @@ use crate::db;
 use crate::error::{Error, ErrorBody, Result};
 use crate::media::{self, Media};
 
-/// Upload a photo (JPEG, PNG or WebP) as the raw request body. The type is read from the
-/// bytes; the same bytes uploaded twice are stored once. Anonymous uploads are allowed
-/// for public reports.
+/// Upload a photo (JPEG, PNG or WebP) as the raw request body, with its type as the
+/// `Content-Type` (`image/jpeg`, `image/png` or `image/webp`); the type is also read from
+/// the bytes and must agree. The same bytes uploaded twice are stored once. Anonymous
+/// uploads are allowed for public reports.
 #[utoipa::path(post, path = "/api/v1/media", tag = "media",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = Vec<u8>, content_type = "image/png"),
     responses((status = 201, body = Media), (status = 200, body = Media, description = "already stored"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn upload_media(
@@ -22,6 +24,7 @@ pub async fn upload_media(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse> {
+    let content_type = declared_type(&req)?;
     let limit = state.tenant.config.media.max_bytes;
     let declared = req
         .headers()
@@ -43,7 +46,12 @@ pub async fn upload_media(
     if bytes.is_empty() {
         return Err(Error::invalid("body", "the upload is empty"));
     }
-    media::sniff(&bytes)?;
+    let sniffed = media::sniff(&bytes)?;
+    if sniffed != content_type {
+        return Err(Error::unsupported_media(format!(
+            "the bytes are {sniffed}, not the {content_type} the Content-Type says"
+        )));
+    }
     let uploader = caller.0.map(|c| c.0.sub);
     let store = state.media.clone();
     let (saved, created) = db::run(&state.pool, move |conn| {
@@ -58,6 +66,26 @@ pub async fn upload_media(
     Ok(response.json(saved))
 }
 
+/// The accepted image type the request's `Content-Type` names, else 415 (a form or a
+/// text/plain post from another site cannot upload).
+fn declared_type(req: &HttpRequest) -> Result<&'static str> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim());
+    media::ACCEPTED
+        .into_iter()
+        .find(|a| declared.is_some_and(|d| d.eq_ignore_ascii_case(a)))
+        .ok_or_else(|| {
+            Error::unsupported_media(format!(
+                "Content-Type {}; a photo is sent as {}",
+                declared.unwrap_or("missing"),
+                media::ACCEPTED.join(", ")
+            ))
+        })
+}
+
 /// Download a photo by its SHA-256.
 #[utoipa::path(get, path = "/api/v1/media/{sha256}", tag = "media",
     params(("sha256" = String, Path, description = "lowercase hex SHA-256")),
@@ -65,7 +93,7 @@ pub async fn upload_media(
 pub async fn download_media(
     state: web::Data<AppState>,
     _caller: Caller,
-    path: web::Path<String>,
+    path: Path<String>,
 ) -> Result<HttpResponse> {
     let sha256 = path.into_inner();
     if sha256.len() != 64

@@ -2,6 +2,7 @@
 //! the leaders, who answer for what the city sees.
 
 use actix_web::{HttpResponse, web};
+use citygrid_kit::http::{NoParams, Query};
 
 use super::{Status, StoredRejection};
 use crate::app::AppState;
@@ -40,6 +41,7 @@ pub async fn exchange_status(state: web::Data<AppState>, caller: Caller) -> Resu
 pub async fn exchange_rejections(
     state: web::Data<AppState>,
     caller: Caller,
+    _: Query<NoParams>,
 ) -> Result<HttpResponse> {
     require_overseer(&caller)?;
     let list = db::run(&state.pool, |conn| super::rejections(conn, 100)).await?;

@@ -5,9 +5,9 @@ use chrono::{Duration, Utc};
 use citygrid_platform::auth::token::{Keys, claims_for};
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, rubbish, tenant_path};
+use crate::helpers::{PASSWORD, TestApp, error_code, rubbish, tenant_path};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_districts_token_is_refused() {
@@ -150,4 +150,63 @@ async fn nobody_checks_their_own_handling() {
         .ok_step(&sup, &case, "check", json!({ "passed": true }))
         .await;
     assert_eq!(case["state"], "checked");
+}
+
+/// Signs in with a password; the status, the `Retry-After` seconds and the body.
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> (u16, Option<u64>, Value) {
+    let response = app
+        .http
+        .post(format!("{}/api/v1/auth/token", app.base))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (
+        status,
+        retry_after,
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// Five wrong passwords lock the username (`[auth.login] user_failures`): the sixth
+/// attempt and even the right password during the lockout are 429 with `Retry-After`;
+/// another user of the same client still signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_lock_the_username_only() {
+    let app = TestApp::spawn().await;
+    for attempt in 1..=5 {
+        let (status, retry_after, body) = sign_in(&app, "sc-op1", "wrong").await;
+        assert_eq!(
+            (status, retry_after),
+            (401, None),
+            "attempt {attempt}: {body}"
+        );
+    }
+    for password in ["wrong", PASSWORD] {
+        let (status, retry_after, body) = sign_in(&app, "sc-op1", password).await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(error_code(&body), "too_many_attempts");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert!(
+            retry_after.is_some_and(|s| (1..=60).contains(&s)),
+            "Retry-After {retry_after:?}"
+        );
+    }
+    let (status, _, body) = sign_in(&app, "sc-sup1", PASSWORD).await;
+    assert_eq!(status, 200, "another user is not locked: {body}");
+    // An unknown username locks the same way (nothing tells which usernames exist).
+    for _ in 1..=5 {
+        assert_eq!(sign_in(&app, "nobody", "x").await.0, 401);
+    }
+    assert_eq!(sign_in(&app, "nobody", "x").await.0, 429);
 }

@@ -262,6 +262,30 @@ async fn oversize_and_non_image_uploads_are_refused() {
     );
     let (status, _) = app.upload(Some(&sup), Vec::new()).await;
     assert_eq!(status, 422);
+    // A photo says what it is, and the bytes agree: a form or text/plain post is no upload.
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/octet-stream"),
+        Some("image/jpeg"),
+        Some("image/gif"),
+    ] {
+        let mut request = app
+            .http
+            .post(format!("{}/api/v1/media", app.base))
+            .bearer_auth(&sup)
+            .body(png("labelled"));
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, body) = app.send(request).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (415, "unsupported_media_type"),
+            "{content_type:?}: {body}"
+        );
+    }
 
     let mut exact = png("exact");
     exact.resize(4096, 0);
@@ -305,8 +329,323 @@ async fn error_bodies_have_the_documented_shape() {
         (401, Some("unknown user or wrong password")),
         "same answer for unknown users"
     );
+    // No route, or a route with other methods: the envelope too, and never sniffed.
+    let probes = [
+        (reqwest::Method::GET, "/api/v1/nowhere", 404, "not_found"),
+        (reqwest::Method::GET, "/nowhere/%00", 404, "not_found"),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/cases",
+            405,
+            "method_not_allowed",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/cases/00000000-0000-0000-0000-000000000000/file",
+            405,
+            "method_not_allowed",
+        ),
+        (reqwest::Method::POST, "/healthz", 405, "method_not_allowed"),
+    ];
+    for (method, path, status, code) in probes {
+        let response = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{method} {path}"
+        );
+        let answer = (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        );
+        assert_eq!(
+            (answer.0, error_code(&answer.1)),
+            (status, code),
+            "{method} {path}: {}",
+            answer.1
+        );
+    }
+}
+
+/// Rows in `cases`: what a refused request must not add to.
+fn case_count(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    let mut conn = app.pool.get().expect("conn");
+    citygrid_platform::schema::cases::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count")
+}
+
+/// One request the API must refuse: method, path, bearer, Content-Type, body, and the
+/// expected (status, code, field).
+type Probe<'a> = (
+    &'a str,
+    String,
+    Option<&'a str>,
+    Option<&'a str>,
+    String,
+    (u16, &'a str, Option<&'a str>),
+);
+
+/// Text PostgreSQL cannot store (U+0000) is 422 naming the field wherever it comes in (a
+/// JSON body at any depth, a filter, a path segment, the sign-in); a body that is not one
+/// JSON value or is not declared JSON is refused; an unknown filter is 400. None of it
+/// stores anything, and a well-formed request after them still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_trailing_data_foreign_types_and_unknown_filters_are_refused() {
+    let app = TestApp::spawn().await;
+    let (sup, op) = (app.login("sc-sup1").await, app.login("sc-op1").await);
+    let photo = app.photo(&sup).await;
+    let case = app.supervisor_report(&sup).await;
+    let id = case["id"].as_str().expect("id").to_owned();
+    let before = (fingerprint(&app, &case).await, case_count(&app));
+    let version = case["version"].clone();
+    let public = |description: &str| {
+        json!({ "description": description, "lon": LON, "lat": LAT }).to_string()
+    };
+    let json = Some("application/json");
+    let nul = (422, "invalid_field");
+    let probes: Vec<Probe> = vec![
+        // U+0000 in JSON bodies, at any depth, anonymous or signed in.
+        (
+            "POST",
+            "/api/v1/cases".into(),
+            None,
+            json,
+            public("a\0b"),
+            (nul.0, nul.1, Some("description")),
+        ),
+        (
+            "POST",
+            "/api/v1/cases".into(),
+            Some(&sup),
+            json,
+            json!({ "description": "x", "lon": LON, "lat": LAT, "photos": [photo],
+                    "category": { "kind": "event\0", "major": "01", "minor": "02" } })
+            .to_string(),
+            (nul.0, nul.1, Some("category.kind")),
+        ),
+        (
+            "POST",
+            "/api/v1/cases".into(),
+            Some(&sup),
+            json,
+            json!({ "description": "x", "lon": LON, "lat": LAT, "photos": [photo, "\0"] })
+                .to_string(),
+            (nul.0, nul.1, Some("photos[1]")),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/token".into(),
+            None,
+            json,
+            json!({ "username": "sc-op1\0", "password": "demo-pass-1" }).to_string(),
+            (nul.0, nul.1, Some("username")),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{id}/cancel"),
+            Some(&op),
+            json,
+            json!({ "version": version, "reason": "\0" }).to_string(),
+            (nul.0, nul.1, Some("reason")),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{id}/file"),
+            Some(&op),
+            json,
+            json!({ "version": version, "category": rubbish(), "description": "x\0" }).to_string(),
+            (nul.0, nul.1, Some("description")),
+        ),
+        // U+0000 in filters and path segments.
+        (
+            "GET",
+            "/api/v1/cases?q=a%00b".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (nul.0, nul.1, Some("q")),
+        ),
+        (
+            "GET",
+            "/api/v1/cases?state=%00".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (nul.0, nul.1, Some("state")),
+        ),
+        (
+            "GET",
+            "/api/v1/cases?department=d%00".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (nul.0, nul.1, Some("department")),
+        ),
+        (
+            "GET",
+            "/api/v1/cases/%00".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (nul.0, nul.1, Some("id")),
+        ),
+        (
+            "POST",
+            "/api/v1/cases/%00/cancel".into(),
+            Some(&op),
+            json,
+            json!({ "version": 1, "reason": "x" }).to_string(),
+            (nul.0, nul.1, Some("id")),
+        ),
+        (
+            "GET",
+            format!("/api/v1/media/{}%00", "a".repeat(63)),
+            Some(&op),
+            None,
+            String::new(),
+            (nul.0, nul.1, Some("sha256")),
+        ),
+        // Not one JSON value: the first object is not applied.
+        (
+            "POST",
+            "/api/v1/cases".into(),
+            None,
+            json,
+            format!("{} {}", public("first"), public("second")),
+            (400, "malformed_json", None),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{id}/cancel"),
+            Some(&op),
+            json,
+            format!("{} x", json!({ "version": version, "reason": "typo" })),
+            (400, "malformed_json", None),
+        ),
+        // Not declared JSON: what a cross-site form or text/plain post sends.
+        (
+            "POST",
+            "/api/v1/cases".into(),
+            None,
+            Some("text/plain"),
+            public("csrf"),
+            (415, "unsupported_media_type", None),
+        ),
+        (
+            "POST",
+            "/api/v1/cases".into(),
+            None,
+            Some("application/x-www-form-urlencoded"),
+            public("form"),
+            (415, "unsupported_media_type", None),
+        ),
+        (
+            "POST",
+            "/api/v1/cases".into(),
+            None,
+            None,
+            public("bare"),
+            (415, "unsupported_media_type", None),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{id}/cancel"),
+            Some(&op),
+            Some("text/plain"),
+            json!({ "version": version, "reason": "csrf" }).to_string(),
+            (415, "unsupported_media_type", None),
+        ),
+        // Unknown or mistyped parameters.
+        (
+            "GET",
+            "/api/v1/cases?staet=filed".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (400, "unknown_parameter", Some("staet")),
+        ),
+        (
+            "GET",
+            "/api/v1/cases?state=filed&colour=red".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (400, "unknown_parameter", Some("colour")),
+        ),
+        (
+            "GET",
+            "/api/v1/queue?state=filed".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (400, "unknown_parameter", Some("state")),
+        ),
+        (
+            "GET",
+            "/api/v1/cases?limit=ten".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (422, "invalid_field", Some("limit")),
+        ),
+        (
+            "GET",
+            "/api/v1/cases/not-a-uuid".into(),
+            Some(&op),
+            None,
+            String::new(),
+            (422, "invalid_field", Some("id")),
+        ),
+    ];
+    for (method, path, token, content_type, body, expected) in probes {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.base))
+            .body(body.clone());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, answer) = app.send(request).await;
+        assert_eq!(
+            (
+                status,
+                error_code(&answer),
+                answer["error"]["field"].as_str()
+            ),
+            expected,
+            "{method} {path} {content_type:?} {body}: {answer}"
+        );
+    }
+    assert_eq!(
+        (fingerprint(&app, &case).await, case_count(&app)),
+        before,
+        "nothing was stored"
+    );
+
+    // The same report, declared JSON with a charset, is accepted.
     let (status, body) = app
-        .send(app.http.get(format!("{}/api/v1/nowhere", app.base)))
+        .send(
+            app.http
+                .post(format!("{}/api/v1/cases", app.base))
+                .header("content-type", "application/json; charset=utf-8")
+                .body(public("first")),
+        )
         .await;
-    assert_eq!((status, error_code(&body)), (404, "not_found"));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(case_count(&app), before.1 + 1);
 }

@@ -218,10 +218,12 @@ impl TestApp {
         .await
     }
 
+    /// Uploads `bytes` as a PNG (`Content-Type: image/png`).
     pub async fn upload(&self, token: Option<&str>, bytes: Vec<u8>) -> (u16, Value) {
         let mut request = self
             .http
             .post(format!("{}/api/v1/media", self.base))
+            .header("content-type", "image/png")
             .body(bytes);
         if let Some(token) = token {
             request = request.bearer_auth(token);

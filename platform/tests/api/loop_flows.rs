@@ -463,6 +463,11 @@ async fn media_is_deduplicated_and_served_with_its_type() {
         .expect("get");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(
+        response.headers()["x-content-type-options"],
+        "nosniff",
+        "a browser must not guess another type for a photo"
+    );
     assert_eq!(response.bytes().await.expect("bytes").to_vec(), bytes);
     let (status, _) = app
         .get(&format!("/api/v1/media/{}", "0".repeat(64)), &sup)

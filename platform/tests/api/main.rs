@@ -3,12 +3,14 @@
 
 mod access;
 mod bad_input;
+mod calendar;
 use citygrid_test_support::broker;
 mod concurrency;
 mod deadlines;
 mod exchange;
 mod helpers;
 mod loop_flows;
+mod privacy;
 mod records;
 mod reminders;
 mod schema;
