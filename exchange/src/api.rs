@@ -4,7 +4,6 @@
 //! contract (`{"error": {"code", "message", "field"?}}`): the kit's error type and JSON
 //! extractor serve both sides.
 
-use std::future::{Ready, ready};
 use std::net::TcpListener;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, dev::Server, web};
@@ -14,10 +13,12 @@ use citygrid_kit::db::DbPool;
 use citygrid_kit::http::{BearerAuth, ErrorBody};
 use citygrid_kit::http::{Json, Path, Query, edge};
 use citygrid_kit::password;
+use citygrid_kit::session::{self, Refresh, RefreshRequest};
 use citygrid_kit::token::{Keys, bearer};
 use citygrid_schemas::Edition;
 use citygrid_schemas::catalogue::Mapping;
 use diesel::prelude::*;
+use futures::future::LocalBoxFuture;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,7 +28,9 @@ use uuid::Uuid;
 
 use crate::config::City;
 use crate::schema::{cases, city_users, media, records};
-use crate::{Error, blocking, warehouse};
+use crate::{Error, blocking, users, warehouse};
+
+mod page;
 
 type HttpResult<T> = std::result::Result<T, HttpError>;
 
@@ -76,6 +79,8 @@ pub struct CityClaims {
     pub username: String,
     pub city: String,
     pub roles: Vec<CityRole>,
+    /// The user's token version when the token was issued (`city_users.token_version`).
+    pub ver: i32,
     pub iat: i64,
     pub exp: i64,
 }
@@ -84,10 +89,15 @@ pub struct CityState {
     pub pool: DbPool,
     pub keys: Keys,
     pub city: String,
+    /// The life of an access token.
     pub ttl: Duration,
+    /// The life of a session (its refresh tokens), from sign-in.
+    pub session_ttl: Duration,
     pub catalogues: Catalogues,
     /// Sign-in: bounded password checks and the failure throttle (`[auth.login]`).
     pub login: citygrid_kit::login::Gate,
+    /// Users' token versions as lately read: the revocation check of every request.
+    pub versions: citygrid_kit::session::Versions,
 }
 
 /// The category catalogues the city knows, one per edition, and how each other edition
@@ -133,29 +143,45 @@ impl Catalogues {
     }
 }
 
-/// A signed-in person of this city's command center.
+/// A signed-in person of this city's command center: a token signed with the city's
+/// key, for this city, of a user that exists, at the user's current token version.
 pub struct CityCaller(pub CityClaims);
 
 impl FromRequest for CityCaller {
     type Error = HttpError;
-    type Future = Ready<HttpResult<Self>>;
+    type Future = LocalBoxFuture<'static, HttpResult<Self>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
-            let token = bearer(req)?
+        let parts = bearer(req).map(|token| {
+            (
+                token.map(str::to_owned),
+                req.app_data::<web::Data<CityState>>().cloned(),
+            )
+        });
+        Box::pin(async move {
+            let (token, state) = parts?;
+            let token = token
                 .ok_or_else(|| HttpError::Unauthenticated("a bearer token is required".into()))?;
-            let state = req
-                .app_data::<web::Data<CityState>>()
-                .ok_or_else(|| HttpError::Internal("application state missing".into()))?;
-            let claims: CityClaims = state.keys.verify(token)?;
+            let state =
+                state.ok_or_else(|| HttpError::Internal("application state missing".into()))?;
+            let claims: CityClaims = state.keys.verify(&token)?;
             if claims.city != state.city || claims.roles.is_empty() {
                 return Err(HttpError::forbidden(
                     "wrong_city",
                     format!("this token is not for city {}", state.city),
                 ));
             }
+            let (user, pool) = (claims.sub, state.pool.clone());
+            state
+                .versions
+                .admit(user, claims.ver, || async move {
+                    blocking(&pool, move |conn| users::token_version(conn, user))
+                        .await
+                        .map_err(HttpError::from)
+                })
+                .await?;
             Ok(CityCaller(claims))
-        })())
+        })
     }
 }
 
@@ -188,13 +214,49 @@ pub struct TokenRequest {
 /// A signed-in session of the command center.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
-    /// HS256 JWT; send it as `Authorization: Bearer <token>`.
+    /// HS256 JWT; send it as `Authorization: Bearer <token>`, until `expires_at`.
     token: String,
     /// Always `Bearer`.
     token_type: &'static str,
     expires_at: Option<DateTime<Utc>>,
+    /// Opaque; `POST /api/v1/auth/refresh` trades it, once, for a new pair.
+    refresh_token: String,
+    /// When the session ends (sign-in + `[auth] refresh_ttl_minutes`); refreshing does not
+    /// move it.
+    refresh_expires_at: DateTime<Utc>,
     city: String,
     roles: Vec<CityRole>,
+}
+
+/// An access token for `user` (at their current token version) and the session's refresh.
+fn respond(
+    state: &CityState,
+    user: users::CityUserRow,
+    refresh: Refresh,
+) -> HttpResult<HttpResponse> {
+    let now = Utc::now();
+    let claims = CityClaims {
+        sub: user.id,
+        username: user.username,
+        city: state.city.clone(),
+        roles: user.roles,
+        ver: user.token_version,
+        iat: now.timestamp(),
+        exp: (now + state.ttl).timestamp(),
+    };
+    let token = state.keys.issue(&claims)?;
+    state.versions.remember(user.id, user.token_version);
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(TokenResponse {
+            token,
+            token_type: "Bearer",
+            expires_at: DateTime::<Utc>::from_timestamp(claims.exp, 0),
+            refresh_token: refresh.token,
+            refresh_expires_at: refresh.expires_at,
+            city: claims.city,
+            roles: claims.roles,
+        }))
 }
 
 /// One case as the warehouse holds it: the district's newest snapshot.
@@ -208,7 +270,13 @@ pub struct CityCase {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseList {
-    items: Vec<CityCase>,
+    #[schema(value_type = Vec<CityCase>)]
+    items: Vec<Box<serde_json::value::RawValue>>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+    /// The page stopped early to stay under 1 MiB: fewer than `limit` items, and
+    /// `next_cursor` continues after the last one.
+    truncated: bool,
 }
 
 /// A case with its business records and the photos still missing.
@@ -251,36 +319,59 @@ async fn issue_token(
     // The row is read on the blocking pool and its connection returned; the password is
     // checked after, under the gate's memory budget.
     let lookup = blocking(&state.pool, move |conn| {
-        let user: Option<(Uuid, String, Vec<CityRole>)> = city_users::table
-            .filter(city_users::username.eq(&username))
-            .select((city_users::id, city_users::password_hash, city_users::roles))
-            .first(conn)
-            .optional()?;
-        Ok(user.map(|(id, hash, roles)| ((id, roles), hash)))
+        users::find_by_username(conn, &username)
     });
     let lookup = async { lookup.await.map_err(HttpError::from) };
     let client = state.login.client(&request);
-    let (id, roles) = state
+    let user = state
         .login
         .sign_in(client, &body.username, body.password, lookup)
         .await?;
-    let now = Utc::now();
-    let claims = CityClaims {
-        sub: id,
-        username: body.username,
-        city: state.city.clone(),
-        roles,
-        iat: now.timestamp(),
-        exp: (now + state.ttl).timestamp(),
-    };
-    let token = state.keys.issue(&claims)?;
-    Ok(HttpResponse::Ok().json(TokenResponse {
-        token,
-        token_type: "Bearer",
-        expires_at: DateTime::<Utc>::from_timestamp(claims.exp, 0),
-        city: claims.city,
-        roles: claims.roles,
-    }))
+    let (id, version, life) = (user.id, user.token_version, state.session_ttl);
+    let refresh = blocking(&state.pool, move |conn| {
+        Ok(session::start(conn, id, version, Utc::now(), life)?)
+    })
+    .await?;
+    respond(&state, user, refresh)
+}
+
+/// Trades a refresh token for a new access token and the session's next refresh token
+/// (the one presented is spent). A spent one presented again revokes the whole session.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "city", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse),
+        (status = 401, body = ErrorBody, description = "unknown, spent, revoked or expired refresh token"),
+        (status = 422, body = ErrorBody)))]
+async fn refresh_token(
+    state: web::Data<CityState>,
+    Json(body): Json<RefreshRequest>,
+) -> HttpResult<HttpResponse> {
+    let rotated = blocking(&state.pool, move |conn| {
+        session::rotate(conn, &body.refresh_token, Utc::now(), |conn, id| {
+            users::find_by_id(conn, id).map(|user| {
+                user.map(|u| {
+                    let version = u.token_version;
+                    (u, version)
+                })
+            })
+        })
+    })
+    .await?;
+    respond(&state, rotated.user, rotated.refresh)
+}
+
+/// Signs out: ends the session of the refresh token. The access token in hand stays valid
+/// until it expires; `citygrid city revoke` ends every session and token of a user.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "city", request_body = RefreshRequest,
+    responses((status = 204, description = "the session is over"), (status = 422, body = ErrorBody)))]
+async fn logout(
+    state: web::Data<CityState>,
+    Json(body): Json<RefreshRequest>,
+) -> HttpResult<HttpResponse> {
+    blocking(&state.pool, move |conn| {
+        Ok(session::end(conn, &body.refresh_token, Utc::now())?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Filters of the case list; all optional, combined with AND.
@@ -308,9 +399,12 @@ pub struct CaseQuery {
     to: Option<DateTime<Utc>>,
     /// 1 to 500, default 100.
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 /// Cases across districts, newest change first: each the latest snapshot with its district.
+/// A page holds at most `limit` cases and 1 MiB; `next_cursor` continues it.
 #[utoipa::path(get, path = "/api/v1/city/cases", tag = "city", params(CaseQuery),
     responses((status = 200, body = CaseList), (status = 400, body = ErrorBody, description = "unknown parameter"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -324,8 +418,24 @@ async fn list_cases(
     if !(1..=500).contains(&limit) {
         return Err(HttpError::invalid("limit", "between 1 and 500"));
     }
-    let rows: Vec<(String, Value)> = blocking(&state.pool, move |conn| {
+    let after = q
+        .cursor
+        .as_deref()
+        .map(page::CaseCursor::parse)
+        .transpose()?;
+    let mut rows: Vec<(String, Value, DateTime<Utc>, Uuid)> = blocking(&state.pool, move |conn| {
         let mut sql = cases::table.into_boxed();
+        if let Some(c) = after {
+            sql = sql.filter(
+                cases::updated_at
+                    .lt(c.updated_at)
+                    .or(cases::updated_at.eq(c.updated_at).and(
+                        cases::case_id.gt(c.case_id).or(cases::case_id
+                            .eq(c.case_id)
+                            .and(cases::district.gt(c.district))),
+                    )),
+            );
+        }
         if let Some(d) = q.district {
             sql = sql.filter(cases::district.eq(d));
         }
@@ -354,17 +464,46 @@ async fn list_cases(
             sql = sql.filter(cases::created_at.lt(to));
         }
         Ok(sql
-            .order((cases::updated_at.desc(), cases::case_id.asc()))
-            .limit(limit)
-            .select((cases::district, cases::snapshot))
+            .order((
+                cases::updated_at.desc(),
+                cases::case_id.asc(),
+                cases::district.asc(),
+            ))
+            .limit(limit + 1)
+            .select((
+                cases::district,
+                cases::snapshot,
+                cases::updated_at,
+                cases::case_id,
+            ))
             .load(conn)?)
     })
     .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let keys: Vec<page::CaseCursor> = rows
+        .iter()
+        .map(|(district, _, updated_at, case_id)| page::CaseCursor {
+            updated_at: *updated_at,
+            case_id: *case_id,
+            district: district.clone(),
+        })
+        .collect();
     let items = rows
         .into_iter()
-        .map(|(district, case)| CityCase { district, case })
-        .collect();
-    Ok(HttpResponse::Ok().json(CaseList { items }))
+        .map(|(district, case, _, _)| CityCase { district, case });
+    // At most 1 MiB: the rest from `next_cursor`.
+    let fitted = citygrid_kit::http::page::fit(items, citygrid_kit::http::page::PAGE_BYTES)?;
+    let next_cursor = (more || fitted.truncated)
+        .then(|| fitted.items.len().checked_sub(1))
+        .flatten()
+        .and_then(|last| keys.get(last))
+        .map(page::CaseCursor::encode);
+    Ok(HttpResponse::Ok().json(CaseList {
+        items: fitted.items,
+        next_cursor,
+        truncated: fitted.truncated,
+    }))
 }
 
 /// One case with its business records, as the district sent them.
@@ -528,7 +667,7 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    paths(healthz, readyz, metrics, issue_token, list_cases, get_case, exchange_status, catalogues),
+    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues),
     modifiers(&BearerAuth),
 )]
 pub struct CityApiDoc;
@@ -547,6 +686,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .route("/auth/token", web::post().to(issue_token))
+                .route("/auth/refresh", web::post().to(refresh_token))
+                .route("/auth/logout", web::post().to(logout))
                 .route("/city/cases", web::get().to(list_cases))
                 .route("/city/cases/{district}/{id}", web::get().to(get_case))
                 .route("/city/exchange/status", web::get().to(exchange_status))
@@ -561,9 +702,11 @@ pub fn server(pool: DbPool, city: &City, listener: TcpListener) -> std::io::Resu
         pool,
         keys: Keys::new(city.file.auth.jwt_secret.expose_secret().as_bytes()),
         city: city.file.city.code.clone(),
-        ttl: Duration::minutes(city.file.auth.token_ttl_minutes),
+        ttl: city.file.auth.access_ttl(),
+        session_ttl: city.file.auth.session_ttl(),
         catalogues: Catalogues::of(city),
         login: citygrid_kit::login::Gate::new(&city.file.auth.login),
+        versions: citygrid_kit::session::Versions::new(city.file.auth.version_cache()),
     });
     Ok(actix_web::HttpServer::new(move || {
         actix_web::App::new()

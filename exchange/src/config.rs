@@ -18,6 +18,11 @@ use crate::registry::{DistrictEntry, Registry};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CityFile {
+    /// `demo = true` at the top of the file: a demo deployment, which may run on the
+    /// repository's public keys and passwords (refused otherwise) and says so loudly at
+    /// start (docs/CITY-API.md).
+    #[serde(default)]
+    pub demo: bool,
     pub city: CitySection,
     /// The district registry: one entry per district of the city.
     pub districts: Vec<DistrictEntry>,
@@ -139,6 +144,56 @@ pub struct City {
     pub mappings: Vec<Mapping>,
 }
 
+/// The shortest broker password accepted outside a demo.
+const MIN_BROKER_PASSWORD_BYTES: usize = 16;
+
+/// The signing key and the broker passwords, refused when weak unless the file is marked
+/// demo (the kit's rule, as at the districts). A district's registry password counts only
+/// when its `CITYGRID_AMQP_PASSWORD_<code>` is not set (that one wins at provisioning).
+fn check_secrets(name: &str, file: &CityFile) -> Result<()> {
+    use citygrid_kit::config::{MIN_KEY_BYTES, require_strong_secret};
+    let demo = file.demo;
+    let broker = &file.broker;
+    let mut secrets = vec![
+        (
+            "auth.jwt_secret".to_owned(),
+            "CITYGRID_CITY_JWT_SECRET".to_owned(),
+            &file.auth.jwt_secret,
+            MIN_KEY_BYTES,
+        ),
+        (
+            "broker.city_password".to_owned(),
+            "CITYGRID_CITY_AMQP_PASSWORD".to_owned(),
+            &broker.city_password,
+            MIN_BROKER_PASSWORD_BYTES,
+        ),
+        (
+            "broker.admin_password".to_owned(),
+            "CITYGRID_BROKER_ADMIN_PASSWORD".to_owned(),
+            &broker.admin_password,
+            MIN_BROKER_PASSWORD_BYTES,
+        ),
+    ];
+    for (i, district) in file.districts.iter().enumerate() {
+        let variable = format!("CITYGRID_AMQP_PASSWORD_{}", district.code);
+        if let Some(password) = &district.broker_password
+            && std::env::var_os(&variable).is_none()
+        {
+            secrets.push((
+                format!("districts[{i}].broker_password"),
+                variable,
+                password,
+                MIN_BROKER_PASSWORD_BYTES,
+            ));
+        }
+    }
+    for (key, variable, secret, min_bytes) in secrets {
+        require_strong_secret(name, &key, &variable, secret, min_bytes, demo)
+            .map_err(|e| Error::Config(e.to_string()))?;
+    }
+    Ok(())
+}
+
 impl City {
     /// Reads and validates the city file; the `CITYGRID_*` variables named in the file's
     /// sections override it.
@@ -158,7 +213,8 @@ impl City {
             file.intake.gap_seconds = seconds;
         }
         let name = path.display();
-        if let Err((key, message)) = file.auth.login.validate() {
+        check_secrets(&name.to_string(), &file)?;
+        if let Err((key, message)) = file.auth.validate() {
             return Err(Error::Config(format!("{name}: {key}: {message}")));
         }
         let time_zone = file.city.time_zone.parse().map_err(|_| {

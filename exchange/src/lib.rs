@@ -9,6 +9,7 @@ pub mod intake;
 pub mod reconcile;
 pub mod registry;
 pub mod schema;
+pub mod users;
 pub mod warehouse;
 
 use std::sync::Arc;

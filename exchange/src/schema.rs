@@ -126,6 +126,7 @@ diesel::table! {
         password_hash -> Text,
         roles -> Array<Text>,
         created_at -> Timestamptz,
+        token_version -> Int4,
     }
 }
 

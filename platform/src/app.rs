@@ -25,6 +25,10 @@ pub struct AppState {
     pub uplink: Arc<Uplink>,
     /// Sign-in: bounded password checks and the failure throttle (`[auth.login]`).
     pub login: citygrid_kit::login::Gate,
+    /// Users' token versions as lately read: the revocation check of every request.
+    pub versions: citygrid_kit::session::Versions,
+    /// Write rates of anonymous callers and staff (`[limits]`).
+    pub limits: crate::limits::Limiter,
 }
 
 impl AppState {
@@ -32,6 +36,8 @@ impl AppState {
         let keys = Keys::new(tenant.jwt_secret());
         let media = MediaStore::new(&tenant.data_dir);
         let login = citygrid_kit::login::Gate::new(&tenant.config.auth.login);
+        let versions = citygrid_kit::session::Versions::new(tenant.config.auth.version_cache());
+        let limits = crate::limits::Limiter::new(&tenant.config.limits);
         AppState {
             tenant,
             pool,
@@ -39,6 +45,8 @@ impl AppState {
             media,
             uplink: Arc::new(Uplink::default()),
             login,
+            versions,
+            limits,
         }
     }
 

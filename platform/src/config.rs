@@ -25,12 +25,20 @@ use crate::vocab::DepartmentKind;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantFile {
+    /// `demo = true` at the top of the file: a demo deployment, which may run on the
+    /// repository's public keys and passwords (refused otherwise) and says so loudly at
+    /// start (docs/API.md, Demo deployments).
+    #[serde(default)]
+    pub demo: bool,
     pub district: DistrictSection,
     pub database: DatabaseSection,
     pub http: HttpSection,
     pub auth: AuthSection,
     #[serde(default)]
     pub media: MediaSection,
+    /// `[limits]`: write rates, list page bytes, orphan photo expiry (crate::limits).
+    #[serde(default)]
+    pub limits: crate::limits::LimitsSection,
     pub calendar: CalendarSection,
     #[serde(default)]
     pub notifications: NotificationsSection,
@@ -335,6 +343,9 @@ impl Tenant {
     }
 }
 
+/// The shortest broker password accepted outside a demo.
+const MIN_BROKER_PASSWORD_BYTES: usize = 16;
+
 fn validate(file: &str, c: &TenantFile) -> Result<()> {
     let err = |key: String, msg: String| Err(Error::config(file, key, msg));
     let code = &c.district.code;
@@ -353,13 +364,18 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
             format!("{:?} is not an address such as 127.0.0.1:8102", c.http.bind),
         );
     }
-    if c.auth.jwt_secret.expose_secret().len() < 32 {
-        return err("auth.jwt_secret".into(), "must be at least 32 bytes".into());
+    citygrid_kit::config::require_strong_secret(
+        file,
+        "auth.jwt_secret",
+        "CITYGRID_JWT_SECRET",
+        &c.auth.jwt_secret,
+        citygrid_kit::config::MIN_KEY_BYTES,
+        c.demo,
+    )?;
+    if let Err((key, message)) = c.auth.validate() {
+        return err(key, message);
     }
-    if c.auth.token_ttl_minutes <= 0 {
-        return err("auth.token_ttl_minutes".into(), "must be positive".into());
-    }
-    if let Err((key, message)) = c.auth.login.validate() {
+    if let Err((key, message)) = c.limits.validate() {
         return err(key, message);
     }
     if let Some(exchange) = &c.exchange {
@@ -372,6 +388,14 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
                 ),
             );
         }
+        citygrid_kit::config::require_strong_secret(
+            file,
+            "exchange.password",
+            "CITYGRID_AMQP_PASSWORD",
+            &exchange.password,
+            MIN_BROKER_PASSWORD_BYTES,
+            c.demo,
+        )?;
         if exchange.retention_days == 0 {
             return err(
                 "exchange.retention_days".into(),
@@ -664,6 +688,74 @@ mod tests {
         // The lead comes from the file.
         tenant.config.calendar.missing_year_alarm_days = 10;
         assert!(!tenant.calendar_coverage(bj("2026-12-01 09:00")).alarm);
+    }
+
+    /// The sample's key and broker password are public: they serve only a file marked
+    /// `demo = true`; the refusal names the file, the key and its variable, never the value.
+    #[test]
+    fn a_demo_or_short_secret_is_refused_unless_the_file_is_marked_demo() {
+        let original = std::fs::read_to_string(sample()).expect("sample");
+        assert!(original.contains("\ndemo = true\n"));
+        let tenant = Tenant::load(&sample()).expect("the demo-marked sample loads");
+        assert!(tenant.config.demo);
+        let undemo = original.replacen("\ndemo = true\n", "\n", 1);
+        let strong = "k".repeat(48);
+        let path = sample().with_file_name(format!(".nodemo-{}.toml", uuid::Uuid::new_v4()));
+        let cases = [
+            (
+                undemo.clone(),
+                "auth.jwt_secret",
+                "CITYGRID_JWT_SECRET",
+                "demo-only-330102-change-me",
+            ),
+            (
+                undemo.replacen(
+                    "demo-only-330102-change-me-in-production-0123456789",
+                    "short-but-not-demo",
+                    1,
+                ),
+                "auth.jwt_secret",
+                "shorter than 32 bytes",
+                "short-but-not-demo",
+            ),
+            (
+                undemo.replacen(
+                    "demo-only-330102-change-me-in-production-0123456789",
+                    &strong,
+                    1,
+                ),
+                "exchange.password",
+                "CITYGRID_AMQP_PASSWORD",
+                "demo-only-amqp-330102",
+            ),
+        ];
+        for (text, key, says, secret) in cases {
+            std::fs::write(&path, text).expect("write");
+            let err = Tenant::load(&path).expect_err(key).to_string();
+            assert!(
+                err.contains(".nodemo-")
+                    && err.contains(key)
+                    && err.contains(says)
+                    && err.contains("demo = true")
+                    && !err.contains(secret),
+                "{key}: {err}"
+            );
+        }
+        // Real secrets, no marker: a production file.
+        std::fs::write(
+            &path,
+            undemo
+                .replacen(
+                    "demo-only-330102-change-me-in-production-0123456789",
+                    &strong,
+                    1,
+                )
+                .replacen("demo-only-amqp-330102", "a-real-broker-password", 1),
+        )
+        .expect("write");
+        let tenant = Tenant::load(&path);
+        std::fs::remove_file(&path).ok();
+        assert!(!tenant.expect("production file").config.demo);
     }
 
     #[test]

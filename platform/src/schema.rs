@@ -19,6 +19,7 @@ diesel::table! {
         roles -> Array<Text>,
         department_code -> Nullable<Text>,
         created_at -> Timestamptz,
+        token_version -> Int4,
     }
 }
 

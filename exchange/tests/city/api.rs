@@ -40,7 +40,7 @@ fn forged(city_code: &str, secret: &str) -> String {
     jsonwebtoken::encode(
         &Header::default(),
         &json!({ "sub": uuid::Uuid::new_v4(), "username": "x", "city": city_code,
-                 "roles": ["city_leader"], "iat": now, "exp": now + 600 }),
+                 "roles": ["city_leader"], "ver": 1, "iat": now, "exp": now + 600 }),
         &EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("token")
@@ -354,6 +354,8 @@ async fn the_openapi_document_matches_the_routes() {
         "/readyz",
         "/metrics",
         "/api/v1/auth/token",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
         "/api/v1/city/cases",
         "/api/v1/city/cases/{district}/{id}",
         "/api/v1/city/exchange/status",
@@ -421,4 +423,225 @@ async fn wrong_passwords_lock_the_username_only() {
     }
     let (status, body) = token(&city, "hz-clead1", "demo-pass-1").await;
     assert_eq!(status, 200, "another user is not locked: {body}");
+}
+
+/// Who may call a city route.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Access {
+    /// Anyone; a token is not looked at.
+    Public,
+    /// Anyone; what proves the caller is in the body (a refresh token), not a bearer
+    /// token: refused with 401 without a good one, never 403.
+    Credential,
+    /// A valid token of this city, of either city role.
+    Signed,
+}
+
+/// Every route of the city API (exchange/src/api.rs `configure`), checked against the
+/// OpenAPI document so a new route cannot be left out.
+const CITY_ROUTES: &[(&str, &str, Access)] = &[
+    ("GET", "/healthz", Access::Public),
+    ("GET", "/readyz", Access::Public),
+    ("GET", "/metrics", Access::Public),
+    ("GET", "/openapi.json", Access::Public),
+    ("POST", "/api/v1/auth/token", Access::Public),
+    ("POST", "/api/v1/auth/refresh", Access::Credential),
+    ("POST", "/api/v1/auth/logout", Access::Credential),
+    ("GET", "/api/v1/city/cases", Access::Signed),
+    ("GET", "/api/v1/city/cases/{district}/{id}", Access::Signed),
+    ("GET", "/api/v1/city/exchange/status", Access::Signed),
+    ("GET", "/api/v1/city/catalogues", Access::Signed),
+];
+
+/// The `[auth] jwt_secret` of a sample file under tenants/hangzhou.
+fn sample_secret(file: &str) -> String {
+    let path = citygrid_test_support::repo()
+        .join("tenants/hangzhou")
+        .join(file);
+    let text = std::fs::read_to_string(&path).expect("sample file");
+    let parsed: toml::Value = toml::from_str(&text).expect("TOML");
+    parsed["auth"]["jwt_secret"]
+        .as_str()
+        .expect("jwt_secret")
+        .to_owned()
+}
+
+/// The tenant-isolation matrix of the city API: every route with no token, tampered and
+/// expired tokens, a district's token, a token of another city and one without a role —
+/// each refused with its documented status in the JSON envelope — and with each city role,
+/// never 401 or 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_city_route_refuses_strangers_and_forgeries() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+
+    let (status, doc) = get(&city, "/openapi.json", None).await;
+    assert_eq!(status, 200);
+    let mut documented: Vec<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, methods)| {
+            methods
+                .as_object()
+                .expect("methods")
+                .keys()
+                .map(move |m| format!("{} {path}", m.to_uppercase()))
+        })
+        .collect();
+    documented.push("GET /openapi.json".to_owned());
+    documented.sort();
+    let mut table: Vec<String> = CITY_ROUTES
+        .iter()
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
+    table.sort();
+    assert_eq!(table, documented, "the matrix and the routes differ");
+
+    let mut sessions = Vec::new();
+    for user in ["hz-csup1", "hz-clead1"] {
+        let (status, body) = token(&city, user, "demo-pass-1").await;
+        assert_eq!(status, 200, "{body}");
+        sessions.push(body["token"].as_str().expect("token").to_owned());
+    }
+    let keys = citygrid_kit::token::Keys::new(sample_secret("city.toml").as_bytes());
+    let claims: Value = keys.verify(&sessions[1]).expect("a city token");
+    let now = Utc::now().timestamp();
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut forged = claims.clone();
+        change(&mut forged);
+        forged
+    };
+    let parts: Vec<&str> = sessions[0].split('.').collect();
+    let leader_claims = sessions[1].split('.').nth(1).expect("claims");
+    let mut signature = parts[2].to_owned();
+    let mid = signature.len() / 2;
+    let flipped = if &signature[mid..=mid] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    signature.replace_range(mid..=mid, flipped);
+    let district_keys =
+        citygrid_kit::token::Keys::new(sample_secret("districts/330102.toml").as_bytes());
+    let bad: Vec<(&str, String, u16, &str)> = vec![
+        (
+            "signature altered",
+            format!("{}.{}.{signature}", parts[0], parts[1]),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "a leader's claims under a supervisor's signature",
+            format!("{}.{leader_claims}.{}", parts[0], parts[2]),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "alg none",
+            format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{leader_claims}."),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "expired an hour ago",
+            keys.issue(&with(&|c| {
+                c["iat"] = json!(now - 7200);
+                c["exp"] = json!(now - 3600);
+            }))
+            .expect("sign"),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "a district's key",
+            district_keys.issue(&claims).expect("sign"),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "another city's, with this key",
+            keys.issue(&with(&|c| c["city"] = json!("330200")))
+                .expect("sign"),
+            403,
+            "wrong_city",
+        ),
+        (
+            "without a role",
+            keys.issue(&with(&|c| c["roles"] = json!([])))
+                .expect("sign"),
+            403,
+            "wrong_city",
+        ),
+    ];
+
+    let nil = uuid::Uuid::nil();
+    let client = reqwest::Client::new();
+    let mut checked = 0;
+    for (method, template, access) in CITY_ROUTES {
+        let path = template
+            .replace("{district}", "330102")
+            .replace("{id}", &nil.to_string());
+        let send = |bearer: Option<String>| {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+            let mut request = client.request(method, format!("{}{path}", city.base));
+            if *template == "/api/v1/auth/token" {
+                request =
+                    request.json(&json!({ "username": "hz-csup1", "password": "demo-pass-1" }));
+            } else if template.starts_with("/api/v1/auth/") {
+                request = request.json(&json!({ "refresh_token": "not-a-refresh-token" }));
+            }
+            if let Some(bearer) = bearer {
+                request = request.bearer_auth(bearer);
+            }
+            call(request)
+        };
+        let what = |who: &str| format!("{method} {template} {who}");
+        let (status, body) = send(None).await;
+        if *access == Access::Credential {
+            assert!(
+                status != 403 && (status != 401 || body["error"]["code"] == "unauthenticated"),
+                "{}: {body}",
+                what("without a good refresh token")
+            );
+            continue;
+        }
+        if *access == Access::Public {
+            assert!(
+                !matches!(status, 401 | 403),
+                "{}: {body}",
+                what("without a token")
+            );
+            continue;
+        }
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("unauthenticated")),
+            "{}: {body}",
+            what("without a token")
+        );
+        for (who, bearer, status, code) in &bad {
+            let (got, body) = send(Some(bearer.clone())).await;
+            assert_eq!(
+                (got, body["error"]["code"].as_str()),
+                (*status, Some(*code)),
+                "{}: {body}",
+                what(who)
+            );
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{}: {body}",
+                what(who)
+            );
+            checked += 1;
+        }
+        for session in &sessions {
+            let (got, body) = send(Some(session.clone())).await;
+            assert!(!matches!(got, 401 | 403), "{}: {body}", what("signed in"));
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4 * (7 + 2));
 }

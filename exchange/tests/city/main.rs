@@ -4,8 +4,11 @@
 mod api;
 mod editions;
 mod examples;
+mod fuzz;
 use citygrid_test_support::broker;
 mod helpers;
 mod intake;
+mod paging;
 mod registry;
 mod schema;
+mod sessions;

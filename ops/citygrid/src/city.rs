@@ -70,6 +70,12 @@ pub async fn provision(city: &City) -> Result<(), String> {
 
 /// `citygrid city serve`: migrates the warehouse, serves the city API and runs the intake.
 pub async fn serve(city: City) -> Result<(), String> {
+    if city.file.demo {
+        citygrid_kit::config::warn_demo(
+            &format!("the city file of {}", city.file.city.name),
+            "city exchange",
+        );
+    }
     let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
     let bind = city.file.http.bind.clone();
     let listener = std::net::TcpListener::bind(&bind)
@@ -176,5 +182,23 @@ pub fn print_reconcile(
         };
         println!("  {} {}: {verdict}", o.district, o.day);
     }
+    Ok(())
+}
+
+/// `citygrid city revoke`: every token and session of a city user.
+pub fn revoke(city: &City, username: &str) -> Result<(), String> {
+    let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    citygrid_kit::db::migrate(&mut conn, citygrid_exchange::MIGRATIONS)
+        .map_err(|e| e.to_string())?;
+    let user =
+        citygrid_exchange::users::revoke_tokens(&mut conn, username).map_err(|e| e.to_string())?;
+    println!(
+        "city {}: every token and session of {} revoked (token version {}); the running exchange refuses them within {} s",
+        city.file.city.code,
+        user.username,
+        user.token_version,
+        city.file.auth.version_cache_seconds
+    );
     Ok(())
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
-use citygrid_platform::{app, db, reminder, uplink, user};
+use citygrid_platform::{app, db, media, reminder, uplink, user};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -129,6 +129,18 @@ enum CityCommand {
         #[arg(long)]
         day: Option<chrono::NaiveDate>,
     },
+    /// Revoke every token and session of a city user: the running exchange refuses them
+    /// within `[auth] version_cache_seconds`; they sign in again.
+    Revoke {
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
+        #[arg(long)]
+        username: String,
+    },
     /// Print where each district's stream stands in the warehouse.
     Status {
         #[arg(
@@ -171,6 +183,24 @@ enum UserCommand {
         #[arg(long, env = "CITYGRID_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Set a user's password (read from CITYGRID_PASSWORD): every token and session they
+    /// hold is revoked.
+    Password {
+        #[arg(long, env = "CITYGRID_TENANT")]
+        tenant: PathBuf,
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "CITYGRID_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Revoke every token and session of a user (a lost phone, a leaver): a running
+    /// instance refuses them within `[auth] version_cache_seconds`; they sign in again.
+    Revoke {
+        #[arg(long, env = "CITYGRID_TENANT")]
+        tenant: PathBuf,
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -209,6 +239,9 @@ fn main() -> ExitCode {
         Command::City {
             command: CityCommand::Status { config },
         } => city::load(&config).and_then(|c| city::print_status(&c)),
+        Command::City {
+            command: CityCommand::Revoke { config, username },
+        } => city::load(&config).and_then(|c| city::revoke(&c, &username)),
         Command::Broker {
             command: BrokerCommand::Provision { city },
         } => city::load(&city)
@@ -258,6 +291,11 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                 t.catalogue.version,
                 t.catalogue.categories.len()
             );
+            if t.config.demo {
+                println!(
+                    "  DEMO deployment (demo = true): the repository's public keys and passwords are accepted; never serve real users from it"
+                );
+            }
             // The same refusal as `serve` when the current year has no holiday file.
             let coverage = t
                 .check_calendar(chrono::Utc::now())
@@ -313,6 +351,9 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             timer_seconds,
         } => {
             let t = load(&tenant)?;
+            if t.config.demo {
+                citygrid_kit::config::warn_demo(&tenant.display().to_string(), "district instance");
+            }
             // No start without the current year's holidays: every working-time deadline
             // would be refused (the warning before the year turns is `watch_calendar`'s).
             t.check_calendar(chrono::Utc::now())
@@ -332,7 +373,9 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             let (digest_pool, digest_district, digest_zone) =
                 (pool.clone(), t.code().to_owned(), t.time_zone);
             let calendar_tenant = t.clone();
+            let orphan_age = t.config.limits.orphan_media_age();
             let state = app::AppState::new(t, pool);
+            let (expiry_pool, expiry_store) = (state.pool.clone(), state.media.clone());
             let relay = uplink::relay::Relay::new(
                 &state.tenant,
                 state.pool.clone(),
@@ -349,6 +392,12 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                     let period = std::time::Duration::from_secs(timer_seconds.max(1));
                     actix_web::rt::spawn(app::watch_calendar(calendar_tenant));
                     actix_web::rt::spawn(reminder::run_timer(timer_pool, channels, period));
+                    actix_web::rt::spawn(media::run_expiry(
+                        expiry_pool,
+                        expiry_store,
+                        orphan_age,
+                        std::time::Duration::from_secs(60 * 60),
+                    ));
                     if let Some(relay) = relay {
                         actix_web::rt::spawn(relay.run());
                         actix_web::rt::spawn(uplink::digest::run_daily(
@@ -367,22 +416,52 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
 }
 
 fn run_user(command: UserCommand) -> Result<(), String> {
-    let UserCommand::Add {
-        tenant,
-        username,
-        name,
-        roles,
-        department,
-        password,
-    } = command;
+    let (tenant, username, name, roles, department, password) = match command {
+        UserCommand::Add {
+            tenant,
+            username,
+            name,
+            roles,
+            department,
+            password,
+        } => (tenant, username, name, roles, department, password),
+        UserCommand::Password {
+            tenant,
+            username,
+            password,
+        } => {
+            let t = load(&tenant)?;
+            let mut conn = user_database(&t)?;
+            let changed =
+                user::set_password(&mut conn, &username, &password).map_err(|e| e.to_string())?;
+            println!(
+                "district {}: password of {} changed; every token and session of theirs is revoked (token version {})",
+                t.code(),
+                changed.username,
+                changed.token_version
+            );
+            return Ok(());
+        }
+        UserCommand::Revoke { tenant, username } => {
+            let t = load(&tenant)?;
+            let mut conn = user_database(&t)?;
+            let revoked = user::revoke_tokens(&mut conn, &username).map_err(|e| e.to_string())?;
+            println!(
+                "district {}: every token and session of {} revoked (token version {}); a running instance refuses them within {} s",
+                t.code(),
+                revoked.username,
+                revoked.token_version,
+                t.config.auth.version_cache_seconds
+            );
+            return Ok(());
+        }
+    };
     let t = load(&tenant)?;
     let roles = roles
         .iter()
         .map(|r| Role::parse(r).ok_or_else(|| format!("unknown role {r:?}: use supervisor, operator, dispatcher, handler, leader or admin")))
         .collect::<Result<Vec<_>, _>>()?;
-    let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
-    app::prepare(&t, &pool).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = user_database(&t)?;
     let spec = user::NewUserSpec {
         username,
         display_name: name,
@@ -403,4 +482,11 @@ fn run_user(command: UserCommand) -> Result<(), String> {
             .join(", ")
     );
     Ok(())
+}
+
+/// The district's database, migrated, for the user commands.
+fn user_database(t: &Tenant) -> Result<db::DbConn, String> {
+    let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
+    app::prepare(t, &pool).map_err(|e| e.to_string())?;
+    pool.get().map_err(|e| e.to_string())
 }

@@ -51,11 +51,23 @@ pub struct HttpSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSection {
-    /// HMAC key for tokens; the files in the repo carry demo keys only, production sets
-    /// it from the environment.
+    /// HMAC key for tokens; the files in the repo carry demo keys only (refused outside a
+    /// file marked `demo = true`, see [`require_strong_secret`]), production sets it from
+    /// the environment.
     pub jwt_secret: SecretString,
+    /// Life of an access token (the bearer JWT): short, since a stolen one works until it
+    /// expires or its user's tokens are revoked. Default 15.
     #[serde(default = "default_token_ttl")]
     pub token_ttl_minutes: i64,
+    /// Life of a session (its refresh tokens, from sign-in, whatever the refreshes): a
+    /// working shift. Default 480 (8 h).
+    #[serde(default = "default_refresh_ttl")]
+    pub refresh_ttl_minutes: i64,
+    /// How long an instance trusts a user's token version it has read (see
+    /// [`crate::session::Versions`]): a revocation made by another process (the CLI) takes
+    /// effect within this; 0 reads it on every request. Default 5, at most 60.
+    #[serde(default = "default_version_cache")]
+    pub version_cache_seconds: u64,
     /// `[auth.login]`: how many password checks run at once and when sign-ins are
     /// throttled (see [`crate::login`]).
     #[serde(default)]
@@ -63,7 +75,119 @@ pub struct AuthSection {
 }
 
 fn default_token_ttl() -> i64 {
-    480
+    15
+}
+fn default_refresh_ttl() -> i64 {
+    8 * 60
+}
+fn default_version_cache() -> u64 {
+    5
+}
+
+/// The shortest signing key accepted outside a demo.
+pub const MIN_KEY_BYTES: usize = 32;
+
+impl AuthSection {
+    /// The life of an access token.
+    pub fn access_ttl(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.token_ttl_minutes)
+    }
+
+    /// The life of a session (its refresh tokens), from sign-in.
+    pub fn session_ttl(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.refresh_ttl_minutes)
+    }
+
+    /// How long a user's token version read from the database is trusted.
+    pub fn version_cache(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.version_cache_seconds)
+    }
+
+    /// The key at fault (`auth.…`) and why. The signing key is checked apart, with the
+    /// file's demo marker ([`require_strong_secret`]).
+    pub fn validate(&self) -> std::result::Result<(), (String, String)> {
+        let fail = |key: &str, message: &str| Err((format!("auth.{key}"), message.to_owned()));
+        // A year at most: far beyond any shift, near enough that no time arithmetic overflows.
+        const YEAR: i64 = 366 * 24 * 60;
+        if !(1..=YEAR).contains(&self.token_ttl_minutes) {
+            return fail("token_ttl_minutes", "must be between 1 and 527040 (a year)");
+        }
+        if !(1..=YEAR).contains(&self.refresh_ttl_minutes) {
+            return fail(
+                "refresh_ttl_minutes",
+                "must be between 1 and 527040 (a year)",
+            );
+        }
+        if self.refresh_ttl_minutes < self.token_ttl_minutes {
+            return fail(
+                "refresh_ttl_minutes",
+                "must be at least token_ttl_minutes (a session outlives its access tokens)",
+            );
+        }
+        if self.version_cache_seconds > 60 {
+            return fail(
+                "version_cache_seconds",
+                "must be at most 60 (a revocation waits this long to take effect)",
+            );
+        }
+        self.login.validate()
+    }
+}
+
+/// The values the repository's sample files carry start with this: they are public, so
+/// they serve only a deployment marked `demo = true`.
+pub const DEMO_PREFIX: &str = "demo-only";
+
+/// Why `secret` cannot serve a real deployment (a sample value, a broker's default, or
+/// shorter than `min_bytes`), if it cannot.
+pub fn weak_secret(secret: &SecretString, min_bytes: usize) -> Option<String> {
+    let value = secret.expose_secret();
+    if value.starts_with(DEMO_PREFIX) {
+        Some(format!(
+            "is a demo value from the repository (it starts with {DEMO_PREFIX:?})"
+        ))
+    } else if value == "guest" {
+        Some("is RabbitMQ's default password".to_owned())
+    } else if value.len() < min_bytes {
+        Some(format!("is shorter than {min_bytes} bytes"))
+    } else {
+        None
+    }
+}
+
+/// Refuses a weak secret ([`weak_secret`]) unless the file is marked `demo = true`: the
+/// error names the file, the key and the environment variable that overrides it, never
+/// the value.
+pub fn require_strong_secret(
+    file: &str,
+    key: &str,
+    variable: &str,
+    secret: &SecretString,
+    min_bytes: usize,
+    demo: bool,
+) -> Result<()> {
+    match weak_secret(secret, min_bytes) {
+        Some(why) if !demo => Err(Error::config(
+            file,
+            key,
+            format!(
+                "the value {why}: set {variable} to a random secret of at least {min_bytes} \
+                 bytes (e.g. `openssl rand -base64 48`), or, for a demo only, put \
+                 `demo = true` at the top of the file"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The loud warning a demo-marked instance logs when it starts.
+pub fn warn_demo(file: &str, what: &str) {
+    tracing::warn!(
+        config.file = file,
+        "DEMO DEPLOYMENT: {file} is marked `demo = true`, so this {what} accepts the public \
+         signing key and passwords of the repository's sample files: anyone with the \
+         repository can sign tokens for it. Never serve real users or data from it."
+    );
 }
 
 /// `[auth.login]`: the limits of sign-in (docs/API.md, "Sign-in limits").
@@ -243,6 +367,68 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn session_lifetimes_are_checked() {
+        let auth: AuthSection = toml::from_str("jwt_secret = \"k\"").expect("parse");
+        assert_eq!(
+            (
+                auth.token_ttl_minutes,
+                auth.refresh_ttl_minutes,
+                auth.version_cache_seconds
+            ),
+            (15, 480, 5)
+        );
+        assert_eq!(auth.validate(), Ok(()));
+        for (bad, key) in [
+            ("token_ttl_minutes = 0", "auth.token_ttl_minutes"),
+            (
+                "token_ttl_minutes = 60\nrefresh_ttl_minutes = 30",
+                "auth.refresh_ttl_minutes",
+            ),
+            ("version_cache_seconds = 61", "auth.version_cache_seconds"),
+            ("[login]\nuser_failures = 0", "auth.login.user_failures"),
+        ] {
+            let auth: AuthSection =
+                toml::from_str(&format!("jwt_secret = \"k\"\n{bad}")).expect("parse");
+            assert_eq!(
+                auth.validate().map_err(|(k, _)| k),
+                Err(key.to_owned()),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn weak_secrets_serve_a_demo_only() {
+        let secret = |s: &str| SecretString::from(s.to_owned());
+        let demo_key = secret("demo-only-330102-change-me-in-production-0123456789");
+        let strong = secret(&"x".repeat(MIN_KEY_BYTES));
+        assert!(weak_secret(&demo_key, MIN_KEY_BYTES).is_some());
+        assert!(weak_secret(&secret("guest"), 1).is_some());
+        assert!(weak_secret(&secret(&"x".repeat(MIN_KEY_BYTES - 1)), MIN_KEY_BYTES).is_some());
+        assert_eq!(weak_secret(&strong, MIN_KEY_BYTES), None);
+        let check = |secret: &SecretString, demo| {
+            require_strong_secret(
+                "f.toml",
+                "auth.jwt_secret",
+                "CITYGRID_JWT_SECRET",
+                secret,
+                MIN_KEY_BYTES,
+                demo,
+            )
+        };
+        assert!(check(&demo_key, true).is_ok());
+        assert!(check(&strong, false).is_ok());
+        let err = check(&demo_key, false).expect_err("demo key").to_string();
+        assert!(
+            err.contains("f.toml")
+                && err.contains("auth.jwt_secret")
+                && err.contains("CITYGRID_JWT_SECRET")
+                && !err.contains("change-me"),
+            "{err}"
+        );
     }
 
     #[test]

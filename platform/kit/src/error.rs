@@ -43,6 +43,13 @@ pub enum Error {
         message: String,
         retry_after_secs: u64,
     },
+    /// Over a rate limit (anonymous reports and uploads, staff writes): 429 with
+    /// `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("configuration error in {file}: {key}: {message}")]
     Config {
         file: String,
@@ -103,6 +110,7 @@ impl Error {
             Error::MethodNotAllowed(_) => "method_not_allowed",
             Error::Unavailable(_) => "unavailable",
             Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::RateLimited { .. } => "rate_limited",
             Error::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 "conflict"
             }
@@ -126,7 +134,9 @@ impl Error {
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooManyAttempts { .. } | Error::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Error::Config { .. } | Error::Database(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -160,6 +170,9 @@ impl Error {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Error::TooManyAttempts {
+                retry_after_secs, ..
+            }
+            | Error::RateLimited {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             _ => None,

@@ -7,6 +7,7 @@
 
 pub mod edge;
 pub mod extract;
+pub mod page;
 
 pub use extract::{NUL_MESSAGE, NoParams, Path, Query};
 
@@ -73,7 +74,7 @@ impl ResponseError for Error {
     }
 }
 
-/// Adds `Retry-After` (seconds) when the error says how long to wait (429 on sign-in).
+/// Adds `Retry-After` (seconds) when the error says how long to wait (429).
 pub fn with_retry_after(mut response: HttpResponse, error: &Error) -> HttpResponse {
     if let Some(seconds) = error.retry_after() {
         response.headers_mut().insert(

@@ -13,6 +13,8 @@ pub mod error;
 pub mod http;
 pub mod login;
 pub mod password;
+pub mod rate;
+pub mod session;
 pub mod telemetry;
 pub mod token;
 pub mod vocabulary;

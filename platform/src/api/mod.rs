@@ -71,7 +71,8 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
     info(title = "CityGrid district API", description = "One district's 数字城管 case loop. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     paths(
         healthz, readyz, categories,
-        crate::auth::handlers::issue_token,
+        crate::auth::handlers::issue_token, crate::auth::handlers::refresh_token,
+        crate::auth::handlers::logout, crate::auth::handlers::revoke_tokens,
         crate::media::handlers::upload_media, crate::media::handlers::download_media,
         crate::case::handlers::report_case, crate::case::handlers::list_cases, crate::case::handlers::get_case,
         crate::case::handlers::my_queue, crate::case::handlers::light_stats,

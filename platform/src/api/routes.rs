@@ -20,6 +20,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .route("/auth/token", web::post().to(auth::issue_token))
+            .route("/auth/refresh", web::post().to(auth::refresh_token))
+            .route("/auth/logout", web::post().to(auth::logout))
+            .route(
+                "/users/{username}/revoke-tokens",
+                web::post().to(auth::revoke_tokens),
+            )
             .route("/categories", web::get().to(api::categories))
             .route("/queue", web::get().to(case::my_queue))
             .route("/stats/lights", web::get().to(case::light_stats))

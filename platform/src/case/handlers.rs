@@ -2,8 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use citygrid_kit::http::{NoParams, Path, Query};
+use citygrid_kit::http::{NoParams, Path, Query, page};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -15,6 +16,7 @@ use crate::case::privacy::ContactAccess;
 use crate::case::requests::*;
 use crate::case::steps::{Step, StepRequest, Urgency};
 use crate::case::store::{self, CaseFilter, Idempotency, NewReport};
+use crate::case::text;
 use crate::case::view::CaseView;
 use crate::case::workflow::{Role, Source, State};
 use crate::catalogue::CategoryRef;
@@ -32,12 +34,14 @@ pub struct ReportRequest {
     /// entered for a citizen) or public (anonymous callers; the only choice without a token).
     #[serde(default)]
     pub source: Option<Source>,
+    /// At most 4,000 characters.
+    #[serde(deserialize_with = "text::description")]
     pub description: String,
     /// WGS84 longitude; must fall inside the district.
     pub lon: f64,
     /// WGS84 latitude.
     pub lat: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::address_opt")]
     pub address: Option<String>,
     /// 9-digit street code, if known.
     #[serde(default)]
@@ -47,12 +51,12 @@ pub struct ReportRequest {
     pub category: Option<CategoryRef>,
     #[serde(default)]
     pub urgency: Option<Urgency>,
-    /// SHA-256 of photos uploaded to `/api/v1/media`. Required for supervisors.
-    #[serde(default)]
+    /// SHA-256 of photos uploaded to `/api/v1/media` (at most 20). Required for supervisors.
+    #[serde(default, deserialize_with = "text::photos")]
     pub photos: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::name_opt")]
     pub reporter_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::phone_opt")]
     pub reporter_phone: Option<String>,
 }
 
@@ -69,9 +73,13 @@ pub struct CaseDetail {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CasePage {
-    pub items: Vec<CaseView>,
+    #[schema(value_type = Vec<CaseView>)]
+    pub items: Vec<Box<RawValue>>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<i64>,
+    /// The page stopped early to stay under `[limits] page_kib` (1 MiB): fewer than
+    /// `limit` items, and `next_cursor` continues after the last one.
+    pub truncated: bool,
 }
 
 fn report_source(caller: Option<&Caller>, asked: Option<Source>) -> Result<Source> {
@@ -109,10 +117,12 @@ fn report_source(caller: Option<&Caller>, asked: Option<Source>) -> Result<Sourc
 
 /// Report a problem (上报). Send an `Idempotency-Key` header to make retries safe: the
 /// same key and body return the case the first attempt created (200 instead of 201).
+/// Anonymous keys belong to the client address, so use a random one (a UUID).
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "client-chosen retry key, at most 128 characters")),
     responses((status = 201, body = CaseView), (status = 200, body = Case, description = "replayed"),
-        (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 422, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "over a write limit; see Retry-After")))]
 pub async fn report_case(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -121,6 +131,11 @@ pub async fn report_case(
 ) -> Result<HttpResponse> {
     let body = body.0;
     let caller = caller.0;
+    let client = state.login.client(&req);
+    match &caller {
+        Some(c) => state.limits.staff_write(c.0.sub)?,
+        None => state.limits.public_report(client)?,
+    }
     let source = report_source(caller.as_ref(), body.source)?;
     let idempotency = match req.headers().get("Idempotency-Key") {
         None => None,
@@ -138,9 +153,16 @@ pub async fn report_case(
             let canonical =
                 serde_json::to_vec(&body).map_err(|e| Error::internal(e.to_string()))?;
             Some(Idempotency {
-                scope: caller
-                    .as_ref()
-                    .map_or_else(|| "public".to_owned(), |c| c.0.sub.to_string()),
+                // Anonymous keys are scoped to the client address: strangers never share.
+                scope: caller.as_ref().map_or_else(
+                    || {
+                        format!(
+                            "public:{}",
+                            client.map_or("unknown".into(), |ip| ip.to_string())
+                        )
+                    },
+                    |c| c.0.sub.to_string(),
+                ),
                 key: key.to_owned(),
                 request_hash: sha256_hex(&canonical),
             })
@@ -261,13 +283,27 @@ pub async fn list_cases(
         store::list(conn, &filter, cursor, limit)
     })
     .await?;
+    let numbers: Vec<i64> = page.items.iter().map(|c| c.number).collect();
+    let views = CaseView::many(
+        page.items,
+        &state.tenant,
+        ContactAccess::of(&caller.0.roles),
+    );
+    let fitted = page::fit(&views, state.tenant.config.limits.page_bytes())?;
+    // Cut by bytes: go on after the last case sent.
+    let next_cursor = if fitted.truncated {
+        fitted
+            .items
+            .len()
+            .checked_sub(1)
+            .and_then(|last| numbers.get(last).copied())
+    } else {
+        page.next_cursor
+    };
     Ok(HttpResponse::Ok().json(CasePage {
-        items: CaseView::many(
-            page.items,
-            &state.tenant,
-            ContactAccess::of(&caller.0.roles),
-        ),
-        next_cursor: page.next_cursor,
+        items: fitted.items,
+        next_cursor,
+        truncated: fitted.truncated,
     }))
 }
 
@@ -299,19 +335,41 @@ pub async fn get_case(
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// `X-Next-Cursor` of the previous answer.
+    pub cursor: Option<i64>,
+}
+
 /// The caller's work queue (待办), by role: operators see reports to file and checked
 /// cases to close, supervisors what to verify or check, dispatchers what to dispatch,
-/// handlers their department's cases.
-#[utoipa::path(get, path = "/api/v1/queue", tag = "cases", responses((status = 200, body = Vec<CaseView>)))]
+/// handlers their department's cases. At most 200 cases and `[limits] page_kib` bytes;
+/// when there are more, `X-Next-Cursor` (pass it as `cursor`) says where to go on, and
+/// `X-Truncated: true` that the byte budget cut the answer.
+#[utoipa::path(get, path = "/api/v1/queue", tag = "cases", params(QueueQuery), responses((status = 200, body = Vec<CaseView>)))]
 pub async fn my_queue(
     state: web::Data<AppState>,
     caller: Caller,
-    _: Query<NoParams>,
+    query: Query<QueueQuery>,
 ) -> Result<HttpResponse> {
+    const ROWS: i64 = 200;
     let access = ContactAccess::of(&caller.0.roles);
     let claims = caller.0;
-    let cases = db::run(&state.pool, move |conn| store::queue(conn, &claims, 200)).await?;
-    Ok(HttpResponse::Ok().json(CaseView::many(cases, &state.tenant, access)))
+    let offset = query.cursor.unwrap_or(0);
+    if !(0..=100_000).contains(&offset) {
+        return Err(Error::invalid("cursor", "not a cursor this endpoint gave"));
+    }
+    let mut cases = db::run(&state.pool, move |conn| {
+        store::queue(conn, &claims, offset, ROWS + 1)
+    })
+    .await?;
+    let more = cases.len() as i64 > ROWS;
+    cases.truncate(ROWS as usize);
+    let views = CaseView::many(cases, &state.tenant, access);
+    let fitted = page::fit(&views, state.tenant.config.limits.page_bytes())?;
+    let next = (more || fitted.truncated).then(|| (offset + fitted.items.len() as i64).to_string());
+    Ok(page::array(&fitted, next)?)
 }
 
 /// Every step endpoint: the body becomes a domain step, the store applies it.
@@ -322,6 +380,7 @@ async fn take_step(
     req: impl Into<StepRequest>,
 ) -> Result<HttpResponse> {
     let req = req.into();
+    state.limits.staff_write(caller.0.sub)?;
     let tenant = state.tenant.clone();
     let access = ContactAccess::of(&caller.0.roles);
     let claims = caller.0;

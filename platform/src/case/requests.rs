@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::case::steps::{RejectReason, Step, StepRequest, SupervisionLevel, Urgency};
+use crate::case::text;
 use crate::catalogue::CategoryRef;
 
 /// Fields every step carries.
@@ -16,10 +17,10 @@ use crate::catalogue::CategoryRef;
 pub struct StepBody {
     /// The case version you saw; a newer one makes the step fail with 409 `stale_version`.
     pub version: i32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::comment_opt")]
     pub comment: Option<String>,
-    /// SHA-256 of photos uploaded to `/api/v1/media`.
-    #[serde(default)]
+    /// SHA-256 of photos uploaded to `/api/v1/media` (at most 20).
+    #[serde(default, deserialize_with = "text::photos")]
     pub media: Vec<String>,
 }
 
@@ -41,9 +42,9 @@ pub struct VerifyBody {
     pub version: i32,
     /// Did the supervisor find the reported problem on site?
     pub confirmed: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::comment_opt")]
     pub comment: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::photos")]
     pub media: Vec<String>,
 }
 
@@ -65,14 +66,14 @@ impl From<VerifyBody> for StepRequest {
 pub struct FileBody {
     pub version: i32,
     pub category: CategoryRef,
-    /// Replaces the reporter's description when given.
-    #[serde(default)]
+    /// Replaces the reporter's description when given (at most 4,000 characters).
+    #[serde(default, deserialize_with = "text::description_opt")]
     pub description: Option<String>,
     #[serde(default)]
     pub street: Option<String>,
     #[serde(default)]
     pub urgency: Option<Urgency>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::comment_opt")]
     pub comment: Option<String>,
 }
 
@@ -100,7 +101,7 @@ pub struct RejectBody {
     /// Required when `reason` is `duplicate`.
     #[serde(default)]
     pub duplicate_of: Option<Uuid>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::comment_opt")]
     pub comment: Option<String>,
 }
 
@@ -125,7 +126,7 @@ pub struct DispatchBody {
     /// Department code from the tenant file; omitted, the command manual's choice.
     #[serde(default)]
     pub department: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::comment_opt")]
     pub comment: Option<String>,
 }
 
@@ -146,6 +147,7 @@ impl From<DispatchBody> for StepRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     pub version: i32,
+    #[serde(deserialize_with = "text::comment")]
     pub reason: String,
 }
 
@@ -167,9 +169,9 @@ pub struct CheckBody {
     pub version: i32,
     /// false sends the case back to the same department (返工); then `comment` is required.
     pub passed: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::comment_opt")]
     pub comment: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::photos")]
     pub media: Vec<String>,
 }
 
@@ -189,7 +191,7 @@ impl From<CheckBody> for StepRequest {
 pub struct CallbackBody {
     pub version: i32,
     pub satisfied: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::comment_opt")]
     pub comment: Option<String>,
 }
 
@@ -212,6 +214,7 @@ pub struct ExtensionRequestBody {
     pub version: i32,
     /// More time wanted on the running stage's clock (working minutes for most categories).
     pub minutes: i64,
+    #[serde(deserialize_with = "text::comment")]
     pub reason: String,
 }
 
@@ -233,7 +236,7 @@ pub struct ExtensionApprovalBody {
     /// Minutes granted; omitted, what was asked.
     #[serde(default)]
     pub minutes: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::comment_opt")]
     pub comment: Option<String>,
 }
 
@@ -253,7 +256,8 @@ impl From<ExtensionApprovalBody> for StepRequest {
 pub struct SuperviseBody {
     pub version: i32,
     pub level: SupervisionLevel,
-    /// What the department must do.
+    /// What the department must do (at most 2,000 characters).
+    #[serde(deserialize_with = "text::comment")]
     pub text: String,
     /// When the leader expects it done (RFC 3339).
     pub due_at: DateTime<Utc>,

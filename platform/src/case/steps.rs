@@ -126,8 +126,6 @@ pub struct Plan {
     pub to: State,
     pub changes: CaseChanges,
     pub details: serde_json::Value,
-    /// Whether the caller must not be the one who handled the case (the check judges it).
-    pub judges_handling: bool,
 }
 
 fn required_text(value: &Option<String>, field: &str, why: &str) -> Result<()> {
@@ -242,7 +240,6 @@ fn authorize(case: &Case, caller: &Claims, req: &StepRequest, action: Action) ->
 fn content(
     case: &Case,
     tenant: &Tenant,
-    caller: &Claims,
     req: &StepRequest,
     now: DateTime<Utc>,
 ) -> Result<(CaseChanges, Option<serde_json::Value>)> {
@@ -251,12 +248,7 @@ fn content(
         Step::RequestVerification => record(details::RequestVerification {})?,
         Step::Close => record(details::Close {})?,
         Step::Verify { confirmed } => {
-            if case.reporter_id == Some(caller.sub) {
-                return Err(Error::forbidden(
-                    "own_work",
-                    "a report is verified by someone other than its reporter",
-                ));
-            }
+            // Not by the reporter: the separation of duties (`duties`, in the store).
             changes.verified = Some(Some(*confirmed));
             record(details::Verify {
                 confirmed: *confirmed,
@@ -604,7 +596,7 @@ pub fn plan(
 ) -> Result<Plan> {
     let (from, action) = (case.state, req.step.action());
     let to = authorize(case, caller, req, action)?;
-    let (mut changes, details) = content(case, tenant, caller, req, now)?;
+    let (mut changes, details) = content(case, tenant, req, now)?;
     let limits = manual_limits(case, tenant, req, &mut changes)?;
     let clock_details = clock_changes(case, tenant, req, limits, now, &mut changes)?;
     // Exactly one of the two says what the record keeps; the standard must read it.
@@ -641,6 +633,5 @@ pub fn plan(
         to,
         changes,
         details,
-        judges_handling: matches!(action, Action::CheckPass | Action::Rework),
     })
 }

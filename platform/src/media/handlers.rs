@@ -13,11 +13,13 @@ use crate::media::{self, Media};
 /// Upload a photo (JPEG, PNG or WebP) as the raw request body, with its type as the
 /// `Content-Type` (`image/jpeg`, `image/png` or `image/webp`); the type is also read from
 /// the bytes and must agree. The same bytes uploaded twice are stored once. Anonymous
-/// uploads are allowed for public reports.
+/// uploads are allowed for public reports, within the `[limits]` of the caller's address.
+/// A photo that no report or step references within `[limits] orphan_media_hours` (24)
+/// is deleted.
 #[utoipa::path(post, path = "/api/v1/media", tag = "media",
     request_body(content = Vec<u8>, content_type = "image/png"),
     responses((status = 201, body = Media), (status = 200, body = Media, description = "already stored"),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn upload_media(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -34,6 +36,14 @@ pub async fn upload_media(
     if declared.is_some_and(|n| n > limit) {
         return Err(Error::payload_too_large(limit));
     }
+    let client = state.login.client(&req);
+    let anonymous = caller.0.is_none();
+    match &caller.0 {
+        Some(c) => state.limits.staff_write(c.0.sub)?,
+        None => state
+            .limits
+            .public_upload(client, declared.map(|n| n as u64))?,
+    }
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
@@ -45,6 +55,9 @@ pub async fn upload_media(
     }
     if bytes.is_empty() {
         return Err(Error::invalid("body", "the upload is empty"));
+    }
+    if anonymous {
+        state.limits.public_bytes(client, bytes.len() as u64)?;
     }
     let sniffed = media::sniff(&bytes)?;
     if sniffed != content_type {
@@ -110,7 +123,12 @@ pub async fn download_media(
     let file = state.media.path(&found.sha256);
     let bytes = web::block(move || std::fs::read(file))
         .await
-        .map_err(|e| Error::internal(e.to_string()))??;
+        .map_err(|e| Error::internal(e.to_string()))?
+        // Expired (an orphan) between the row read and the file read.
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::not_found(format!("media {}", found.sha256)),
+            _ => e.into(),
+        })?;
     Ok(HttpResponse::Ok()
         .content_type(found.content_type.as_str())
         .insert_header((

@@ -2,7 +2,7 @@
 //! the leaders, who answer for what the city sees.
 
 use actix_web::{HttpResponse, web};
-use citygrid_kit::http::{NoParams, Query};
+use citygrid_kit::http::{Query, page};
 
 use super::{Status, StoredRejection};
 use crate::app::AppState;
@@ -36,14 +36,36 @@ pub async fn exchange_status(state: web::Data<AppState>, caller: Caller) -> Resu
     Ok(HttpResponse::Ok().json(status))
 }
 
-/// The messages the city refused, newest first (at most 100).
-#[utoipa::path(get, path = "/api/v1/exchange/rejections", tag = "exchange", responses((status = 200, body = Vec<StoredRejection>)))]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RejectionsQuery {
+    /// `X-Next-Cursor` of the previous answer.
+    pub cursor: Option<i64>,
+}
+
+/// The messages the city refused, newest first: at most 100 and `[limits] page_kib`
+/// bytes; `X-Next-Cursor` (pass it as `cursor`) when there are more, `X-Truncated: true`
+/// when the byte budget cut the answer.
+#[utoipa::path(get, path = "/api/v1/exchange/rejections", tag = "exchange", params(RejectionsQuery), responses((status = 200, body = Vec<StoredRejection>)))]
 pub async fn exchange_rejections(
     state: web::Data<AppState>,
     caller: Caller,
-    _: Query<NoParams>,
+    query: Query<RejectionsQuery>,
 ) -> Result<HttpResponse> {
+    const ROWS: i64 = 100;
     require_overseer(&caller)?;
-    let list = db::run(&state.pool, |conn| super::rejections(conn, 100)).await?;
-    Ok(HttpResponse::Ok().json(list))
+    let before = query.cursor;
+    let mut list = db::run(&state.pool, move |conn| {
+        super::rejections(conn, before, ROWS + 1)
+    })
+    .await?;
+    let more = list.len() as i64 > ROWS;
+    list.truncate(ROWS as usize);
+    let fitted = page::fit(&list, state.tenant.config.limits.page_bytes())?;
+    let next = (more || fitted.truncated)
+        .then(|| fitted.items.len().checked_sub(1))
+        .flatten()
+        .and_then(|last| list.get(last))
+        .map(|r| r.id.to_string());
+    Ok(page::array(&fitted, next)?)
 }

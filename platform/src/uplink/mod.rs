@@ -135,9 +135,17 @@ pub struct StoredRejection {
     pub field: Option<String>,
 }
 
-/// The newest rejections first.
-pub fn rejections(conn: &mut PgConnection, limit: i64) -> Result<Vec<StoredRejection>> {
-    Ok(exchange_rejections::table
+/// The newest rejections first; with `before`, those older than that id.
+pub fn rejections(
+    conn: &mut PgConnection,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StoredRejection>> {
+    let mut query = exchange_rejections::table.into_boxed();
+    if let Some(before) = before {
+        query = query.filter(exchange_rejections::id.lt(before));
+    }
+    Ok(query
         .order(exchange_rejections::id.desc())
         .limit(limit)
         .select(StoredRejection::as_select())

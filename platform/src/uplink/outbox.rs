@@ -211,7 +211,10 @@ pub fn write_change(
             .filter(media::announced_seq.is_null())
             .order(media::sha256.asc())
             .select((media::sha256, media::content_type, media::size_bytes))
-            .for_update()
+            // Not FOR UPDATE: that would wait on the KEY SHARE locks `require_media` takes
+            // (and two changes naming one photo would deadlock); this still serialises the
+            // announcements, and the expiry's DELETE still waits for both.
+            .for_no_key_update()
             .load(conn)?;
         for (sha256, content_type, size_bytes) in fresh {
             let size = size_bytes.max(0) as u64;
@@ -264,15 +267,7 @@ pub(crate) fn append(
         let text = serde_json::to_string(&envelope)?;
         if text.len() > v1::MAX_MESSAGE_BYTES {
             // Refused here, with the change, rather than stuck in the relay forever.
-            return Err(Error::invalid(
-                "body",
-                format!(
-                    "this change would make a {} message of {} bytes; the interchange limit is {}",
-                    message.kind.as_str(),
-                    text.len(),
-                    v1::MAX_MESSAGE_BYTES
-                ),
-            ));
+            return Err(too_large(message.kind, text.len(), &envelope.body));
         }
         rows.push((
             outbox::seq.eq(seq),
@@ -285,6 +280,50 @@ pub(crate) fn append(
         .values(&rows)
         .execute(conn)?;
     Ok(())
+}
+
+/// The 422 for a message over the interchange limit: which message, how big, the limit,
+/// and the field that made it big (the largest part of the body; within `details`, the
+/// largest detail), named as the request field (`description`, `comment`, `text`, …).
+fn too_large(kind: v1::Kind, size: usize, body: &serde_json::Value) -> Error {
+    fn largest(value: &serde_json::Value) -> Option<(&str, &serde_json::Value, usize)> {
+        value
+            .as_object()?
+            .iter()
+            .map(|(key, v)| (key.as_str(), v, v.to_string().len()))
+            .max_by_key(|(_, _, len)| *len)
+    }
+    let mut culprit = largest(body);
+    if let Some((_, details, _)) = culprit.filter(|(key, _, _)| *key == "details") {
+        culprit = largest(details).or(culprit);
+    }
+    let what = kind.as_str().replace('_', " ");
+    let limit = v1::MAX_MESSAGE_BYTES;
+    match culprit {
+        Some((field, value, bytes)) => {
+            let chars = value
+                .as_str()
+                .map(|t| format!(", {} characters", t.chars().count()))
+                .unwrap_or_default();
+            Error::invalid(
+                field,
+                format!(
+                    "this step would make the {what} message {size} bytes, over the \
+                     interchange limit of {limit} bytes (512 KiB): `{field}` is {bytes} \
+                     bytes of it{chars}. Text is capped at input (description 4,000 characters, \
+                     comment 2,000), so only text stored before the caps gets here: \
+                     shorten it"
+                ),
+            )
+        }
+        None => Error::invalid(
+            "body",
+            format!(
+                "this step would make the {what} message {size} bytes, over the \
+                 interchange limit of {limit} bytes (512 KiB)"
+            ),
+        ),
+    }
 }
 
 /// The newest seq handed out.

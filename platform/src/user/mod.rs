@@ -18,6 +18,8 @@ pub struct User {
     pub password_hash: String,
     pub roles: Vec<Role>,
     pub department_code: Option<String>,
+    /// Held to every access token's `ver`: a bump revokes the user's tokens.
+    pub token_version: i32,
 }
 
 /// What `citygrid user add` and the seed both create.
@@ -79,9 +81,7 @@ pub fn add(conn: &mut PgConnection, tenant: &Tenant, spec: &NewUserSpec) -> Resu
     if spec.username.trim().is_empty() {
         return Err(Error::invalid("username", "must not be empty"));
     }
-    if spec.password.chars().count() < 8 {
-        return Err(Error::invalid("password", "must be at least 8 characters"));
-    }
+    check_password(&spec.password)?;
     if spec.roles.is_empty() {
         return Err(Error::invalid("roles", "a user needs at least one role"));
     }
@@ -127,6 +127,52 @@ pub fn add(conn: &mut PgConnection, tenant: &Tenant, spec: &NewUserSpec) -> Resu
 pub fn find_by_username(conn: &mut PgConnection, username: &str) -> Result<Option<User>> {
     Ok(users::table
         .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        return Err(Error::invalid("password", "must be at least 8 characters"));
+    }
+    Ok(())
+}
+
+/// Revokes every token of `username`: bumps their token version (every access token
+/// issued before is refused from now on) and ends every session (refresh token) of theirs.
+/// Returns the user with the new version.
+pub fn revoke_tokens(conn: &mut PgConnection, username: &str) -> Result<User> {
+    conn.transaction(|conn| {
+        let user: User = diesel::update(users::table)
+            .filter(users::username.eq(username))
+            .set(users::token_version.eq(users::token_version + 1))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .optional()?
+            .ok_or_else(|| Error::not_found(format!("user {username:?}")))?;
+        citygrid_kit::session::end_all(conn, user.id, chrono::Utc::now())?;
+        Ok(user)
+    })
+}
+
+/// Sets a new password for `username`, revoking every token they hold (as
+/// [`revoke_tokens`]): whoever knew the old one is signed out.
+pub fn set_password(conn: &mut PgConnection, username: &str, password: &str) -> Result<User> {
+    check_password(password)?;
+    let hash = password::hash(password)?;
+    conn.transaction(|conn| {
+        let user = revoke_tokens(conn, username)?;
+        diesel::update(users::table.find(user.id))
+            .set(users::password_hash.eq(hash))
+            .execute(conn)?;
+        Ok(user)
+    })
+}
+
+pub fn find_by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>> {
+    Ok(users::table
+        .find(id)
         .select(User::as_select())
         .first(conn)
         .optional()?)

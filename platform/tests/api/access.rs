@@ -23,6 +23,7 @@ async fn another_districts_token_is_refused() {
         "330105",
         vec![Role::Leader, Role::Operator],
         None,
+        1,
         Utc::now(),
         Duration::minutes(5),
     );
@@ -67,7 +68,10 @@ async fn each_role_takes_only_its_own_steps() {
         app.login("sc-lead1").await,
         app.login("sc-admin1").await,
     );
-    let huanwei = app.login("sc-hdl-huanwei").await;
+    let (huanwei, sup2) = (
+        app.login("sc-hdl-huanwei").await,
+        app.login("sc-sup2").await,
+    );
     let case = app.supervisor_report(&sup).await;
 
     // Filing is the operator's: not the dispatcher's, the supervisor's or the admin's.
@@ -87,8 +91,9 @@ async fn each_role_takes_only_its_own_steps() {
     let case = app
         .ok_step(&huanwei, &case, "handle", json!({ "media": [photo] }))
         .await;
+    // Checked by a supervisor other than the reporter (separation of duties).
     let case = app
-        .ok_step(&sup, &case, "check", json!({ "passed": true }))
+        .ok_step(&sup2, &case, "check", json!({ "passed": true }))
         .await;
 
     // A dispatcher trying to close → 403, and the case is unchanged.
@@ -136,7 +141,8 @@ async fn nobody_checks_their_own_handling() {
     .expect("add user");
     drop(conn);
     let both = app.login("both-hats").await;
-    let sup = app.login("sc-sup1").await;
+    // Not sc-sup1, who reported the case: the reporter does not check it either.
+    let sup = app.login("sc-sup2").await;
     let case = app.dispatched_case("huanwei").await;
     let photo = app.photo(&both).await;
     let case = app

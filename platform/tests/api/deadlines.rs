@@ -121,8 +121,10 @@ async fn stages_lights_and_counts() {
         (case["stage"].as_str(), case["light"].as_str()),
         (Some("check"), Some("green"))
     );
+    // Checked by a supervisor other than the reporter (separation of duties).
+    let checker = app.login("sc-sup2").await;
     let case = app
-        .ok_step(&sup, &case, "check", json!({ "passed": true }))
+        .ok_step(&checker, &case, "check", json!({ "passed": true }))
         .await;
     assert!(case["stage"].is_null() && case["light"].is_null());
     let (_, stats) = app.get("/api/v1/stats/lights", &lead).await;

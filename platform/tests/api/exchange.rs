@@ -289,6 +289,207 @@ async fn the_broker_refuses_a_district_speaking_for_another() {
     assert_eq!(ids, [Some("own-1".to_owned())]);
 }
 
+/// What the broker answers a publish on a fresh channel of `connection` (confirms on):
+/// `Ok` for an ack, else the error's text.
+async fn try_publish(
+    connection: &lapin::Connection,
+    exchange: &str,
+    key: &str,
+    user_id: &str,
+) -> Result<(), String> {
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let props = citygrid_kit::broker::properties("matrix-1", v1::Kind::CaseSnapshot, user_id);
+    let confirm = channel
+        .basic_publish(
+            exchange.into(),
+            key.into(),
+            BasicPublishOptions::default(),
+            b"{}",
+            props,
+        )
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    if confirm.is_ack() {
+        Ok(())
+    } else {
+        Err(format!("{confirm:?}"))
+    }
+}
+
+/// What the broker answers on a fresh channel of `connection` to `attempt`.
+async fn try_on<F, T>(connection: &lapin::Connection, attempt: F) -> Result<(), String>
+where
+    F: AsyncFnOnce(&lapin::Channel) -> Result<T, lapin::Error>,
+{
+    let channel = connection.create_channel().await.expect("channel");
+    attempt(&channel)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// The broker side of tenant isolation, as a matrix: every district's broker user against
+/// every other district's keys and command queue, and against the city's own resources
+/// (the intake and dead-letter queues, the default exchange straight into the intake, the
+/// dead-letter exchange, declaring or binding anything); and the city's user against the
+/// districts' exchange. Each is ACCESS_REFUSED; the district's own key and queue work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_broker_user_is_kept_to_its_own_keys_and_queues() {
+    let broker = TestBroker::new().await;
+    let codes: Vec<String> = broker.districts.iter().map(|(c, _)| c.clone()).collect();
+    assert!(codes.len() >= 2, "{codes:?}");
+    let refused = |what: String, outcome: Result<(), String>| match outcome {
+        Err(e) if e.contains("ACCESS_REFUSED") => {}
+        other => panic!("{what}: {other:?}"),
+    };
+    for (code, account) in &broker.districts {
+        let connection = broker.connect(account).await;
+        let me = account.user.as_str();
+        // Its own key and queue work (so each refusal below is about the resource).
+        try_publish(
+            &connection,
+            amqp::DISTRICTS_EXCHANGE,
+            &format!("district.{code}.case_snapshot"),
+            me,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{code} publishing under its own key: {e}"));
+        let own = amqp::command_queue(code);
+        try_on(&connection, async |c| {
+            c.basic_consume(
+                own.as_str().into(),
+                "own".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{code} reading its own commands: {e}"));
+
+        for other in codes.iter().filter(|o| *o != code) {
+            for kind in [v1::Kind::CaseSnapshot, v1::Kind::SyncBatch] {
+                let key = amqp::district_key(other, kind);
+                refused(
+                    format!("{code} publishing under {key}"),
+                    try_publish(&connection, amqp::DISTRICTS_EXCHANGE, &key, me).await,
+                );
+            }
+            let theirs = amqp::command_queue(other);
+            refused(
+                format!("{code} reading {theirs}"),
+                try_on(&connection, async |c| {
+                    c.basic_consume(
+                        theirs.as_str().into(),
+                        "snoop".into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await
+                })
+                .await,
+            );
+            refused(
+                format!("{code} taking one of {theirs}"),
+                try_on(&connection, async |c| {
+                    c.basic_get(theirs.as_str().into(), Default::default())
+                        .await
+                })
+                .await,
+            );
+            refused(
+                format!("{code} publishing a command to {other}"),
+                try_publish(
+                    &connection,
+                    amqp::CITY_EXCHANGE,
+                    &amqp::city_key(other, v1::Kind::SyncRequest),
+                    me,
+                )
+                .await,
+            );
+        }
+        for queue in [amqp::INTAKE_QUEUE, amqp::DEAD_QUEUE] {
+            refused(
+                format!("{code} reading {queue}"),
+                try_on(&connection, async |c| {
+                    c.basic_consume(
+                        queue.into(),
+                        "snoop".into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await
+                })
+                .await,
+            );
+            // The default exchange routes by queue name: no way around the topic check.
+            refused(
+                format!("{code} publishing straight into {queue}"),
+                try_publish(&connection, "", queue, me).await,
+            );
+        }
+        refused(
+            format!("{code} publishing to the dead-letter exchange"),
+            try_publish(
+                &connection,
+                amqp::DEAD_EXCHANGE,
+                &format!("district.{code}.case_snapshot"),
+                me,
+            )
+            .await,
+        );
+        refused(
+            format!("{code} declaring a queue"),
+            try_on(&connection, async |c| {
+                c.queue_declare(
+                    format!("snoop-{code}").as_str().into(),
+                    Default::default(),
+                    FieldTable::default(),
+                )
+                .await
+            })
+            .await,
+        );
+        refused(
+            format!("{code} binding its queue to every district's messages"),
+            try_on(&connection, async |c| {
+                c.queue_bind(
+                    own.as_str().into(),
+                    amqp::DISTRICTS_EXCHANGE.into(),
+                    "district.#".into(),
+                    Default::default(),
+                    FieldTable::default(),
+                )
+                .await
+            })
+            .await,
+        );
+        let _ = connection.close(200, "matrix done".into()).await;
+    }
+    // The city reads the districts' messages and sends commands; it cannot speak for a
+    // district.
+    let city = broker.connect(&broker.city).await;
+    for code in &codes {
+        refused(
+            format!("the city publishing as {code}"),
+            try_publish(
+                &city,
+                amqp::DISTRICTS_EXCHANGE,
+                &amqp::district_key(code, v1::Kind::CaseSnapshot),
+                &broker.city.user,
+            )
+            .await,
+        );
+    }
+    let _ = city.close(200, "matrix done".into()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_resumes_after_its_connection_is_killed_without_gap_or_duplicate() {
     let broker = TestBroker::new().await;

@@ -1,10 +1,12 @@
 //! What CityGrid's tests share, so no test crate copies another's helpers: a PostgreSQL
 //! database of the test's own ([`pg`]), a RabbitMQ vhost of its own provisioned like the
-//! real one ([`broker`]), and sample media ([`png`]).
+//! real one ([`broker`]), sample media ([`png`]) and the fuzz properties' random input
+//! ([`fuzz`]).
 //!
 //! Test code: it panics with a message instead of returning errors.
 
 pub mod broker;
+pub mod fuzz;
 pub mod pg;
 pub mod schema;
 

@@ -137,8 +137,14 @@ pub fn queue_states(role: Role) -> &'static [State] {
 
 /// The caller's work queue: the union over their roles, nearest deadline first; handlers see only
 /// their department's cases, dispatchers also the requests waiting for their decision.
-/// Cases with an unacknowledged supervision order come first.
-pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec<Case>> {
+/// Cases with an unacknowledged supervision order come first. `offset` cases are skipped
+/// (the next page; the order ends on the case number, so it is total).
+pub fn queue(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Case>> {
     let mut states: Vec<&str> = Vec::new();
     let mut handler_only = true;
     for role in &caller.roles {
@@ -168,6 +174,7 @@ pub fn queue(conn: &mut PgConnection, caller: &Claims, limit: i64) -> Result<Vec
             cases::stage_deadline.asc().nulls_last(),
             cases::number.asc(),
         ))
+        .offset(offset)
         .limit(limit)
         .load(conn)?)
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::case::model::{Case, NewRecord, Record};
 use crate::case::steps::Urgency;
+use crate::case::text;
 use crate::case::workflow::{Action, Source, State};
 use crate::catalogue::CategoryRef;
 use crate::config::Tenant;
@@ -40,14 +41,17 @@ pub struct NewReport {
 /// A client-chosen key that makes a report safe to retry.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
-    /// Who the key belongs to (user id, or `public`): keys of different callers never clash.
+    /// Who the key belongs to (user id, or `public:<client address>`): keys of different
+    /// callers never clash.
     pub scope: String,
     pub key: String,
     /// Hash of the request body: the same key with another body is a client bug.
     pub request_hash: String,
 }
 
-/// Checks that every referenced photo was uploaded; names the first missing one.
+/// Checks that every referenced photo was uploaded; names the first missing one. The rows
+/// stay locked `FOR KEY SHARE` until the transaction ends, so the expiry of orphan uploads
+/// (`media::expire_orphans`) cannot delete a photo this change is about to reference.
 pub(super) fn require_media(conn: &mut PgConnection, field: &str, hashes: &[String]) -> Result<()> {
     if hashes.is_empty() {
         return Ok(());
@@ -55,6 +59,7 @@ pub(super) fn require_media(conn: &mut PgConnection, field: &str, hashes: &[Stri
     let found: Vec<String> = media::table
         .filter(media::sha256.eq_any(hashes))
         .select(media::sha256)
+        .for_key_share()
         .load(conn)?;
     match hashes.iter().enumerate().find(|(_, h)| !found.contains(h)) {
         Some((i, h)) => Err(Error::invalid(
@@ -70,6 +75,10 @@ pub(super) fn require_media(conn: &mut PgConnection, field: &str, hashes: &[Stri
 pub fn validate_report(tenant: &Tenant, report: &NewReport) -> Result<()> {
     if report.description.trim().is_empty() {
         return Err(Error::invalid("description", "describe the problem"));
+    }
+    text::check("description", &report.description, text::DESCRIPTION_CHARS)?;
+    if let Some(address) = &report.address {
+        text::check("address", address, text::ADDRESS_CHARS)?;
     }
     if !(-180.0..=180.0).contains(&report.lon) || !report.lon.is_finite() {
         return Err(Error::invalid("lon", "longitude must be within -180..180"));

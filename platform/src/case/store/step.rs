@@ -9,6 +9,7 @@ use super::effects;
 use super::read::get;
 use super::report::require_media;
 use crate::auth::Claims;
+use crate::case::duties;
 use crate::case::model::{Case, NewRecord, Record};
 use crate::case::steps::{self, StepRequest};
 use crate::case::workflow::Action;
@@ -44,18 +45,19 @@ pub fn apply_step(
                     Error::invalid("duplicate_of", format!("no case {other} in this district"))
                 })?;
         }
-        if plan.judges_handling {
-            let handled_by: Option<Option<Uuid>> = case_records::table
+        // Separation of duties: the caller's earlier steps on this case, when a rule
+        // restricts this one (one read on the records' (case_id, …) index).
+        if duties::restricted(plan.action) {
+            let mine: Vec<Action> = case_records::table
                 .filter(case_records::case_id.eq(case_id))
-                .filter(case_records::action.eq(Action::Handle))
-                .order(case_records::case_version.desc())
-                .select(case_records::actor_id)
-                .first(conn)
-                .optional()?;
-            if handled_by.flatten() == Some(caller.sub) {
+                .filter(case_records::actor_id.eq(caller.sub))
+                .select(case_records::action)
+                .distinct()
+                .load(conn)?;
+            if let Some(rule) = duties::conflict(plan.action, case.source, &mine) {
                 return Err(Error::forbidden(
                     "own_work",
-                    "the check is done by someone other than the handler",
+                    format!("separation of duties: {}", rule.rule),
                 ));
             }
         }
