@@ -16,7 +16,14 @@ use crate::helpers::TestApp;
 
 async fn with_exchange(broker: &TestBroker) -> TestApp {
     let section = crate::helpers::exchange_section(broker, "330102");
-    TestApp::spawn_with(|t| t.config.exchange = Some(section)).await
+    TestApp::spawn_with(|t| {
+        t.config.exchange = Some(section);
+        // These tests drive one user at machine speed to fill the outbox; the staff rate
+        // limit (tests/api/limits.rs) is not what they are about.
+        t.config.limits.staff_write_burst = 1_000_000;
+        t.config.limits.staff_writes_per_minute = 1_000_000;
+    })
+    .await
 }
 
 fn last_seq(app: &TestApp) -> i64 {
