@@ -15,7 +15,7 @@ pub use citygrid_kit::config::{
     AuthSection, DatabaseSection, HttpSection, env_override, env_secret,
 };
 
-use crate::calendar::{Coverage, Period, WorkCalendar, renamed_for_year};
+use crate::calendar::{Coverage, Period, UnpublishedYear, WorkCalendar, renamed_for_year};
 use crate::case::workflow::Role;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
@@ -149,6 +149,11 @@ pub struct CalendarSection {
     /// warn (log, `/healthz`); default 31, i.e. from 1 December. At most 366.
     #[serde(default = "default_missing_year_alarm_days")]
     pub missing_year_alarm_days: u32,
+    /// What a working-time count does in a year with no holiday file: `refuse` (the
+    /// default, 503 `calendar_not_covered`) or `weekdays` (Monday to Friday, holidays
+    /// ignored; only in a file marked `demo = true`, so a demo runs on any day).
+    #[serde(default)]
+    pub unpublished_year: UnpublishedYear,
 }
 
 fn default_working_hours() -> Vec<String> {
@@ -315,7 +320,7 @@ impl Tenant {
     /// (whose `alarm` the caller logs).
     pub fn check_calendar(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Coverage> {
         let coverage = self.calendar_coverage(now);
-        if coverage.covers_until.is_some() {
+        if coverage.covers_until.is_some() || coverage.weekdays_assumed {
             return Ok(coverage);
         }
         let year = coverage.missing_year;
@@ -377,6 +382,15 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
     }
     if let Err((key, message)) = c.limits.validate() {
         return err(key, message);
+    }
+    if c.calendar.unpublished_year == UnpublishedYear::Weekdays && !c.demo {
+        return err(
+            "calendar.unpublished_year".into(),
+            "\"weekdays\" ignores the holidays of a year with no holiday file and serves \
+             only a file marked demo = true; a district adds the State Council's \
+             arrangement instead"
+                .into(),
+        );
     }
     if let Some(exchange) = &c.exchange {
         if !exchange.broker.contains(':') {
@@ -563,6 +577,7 @@ fn load_calendar(
     for path in &section.holidays {
         calendar.load_year(&dir.join(path))?;
     }
+    calendar.set_unpublished_year(section.unpublished_year);
     if section.missing_year_alarm_days > 366 {
         return Err(Error::config(
             file,
@@ -659,8 +674,21 @@ mod tests {
     fn a_district_refuses_to_start_without_the_current_years_holidays() {
         use crate::calendar::beijing as bj;
         let mut tenant = Tenant::load(&sample()).expect("sample tenant is valid");
-        // The sample covers 2025 and 2026: a quiet start in November, an alarm from
-        // 1 December, a refusal from 1 January 2027.
+        // The demo sample counts an unpublished year as weekdays: it starts in 2027, and
+        // says why its deadlines ignore that year's holidays.
+        let demo = tenant
+            .check_calendar(bj("2027-01-01 00:00"))
+            .expect("a demo starts");
+        assert!(demo.alarm && demo.weekdays_assumed && demo.covers_until.is_none());
+        assert!(
+            demo.warning
+                .as_deref()
+                .is_some_and(|w| w.contains("Monday to Friday") && w.contains("cn-2027.toml")),
+            "{demo:?}"
+        );
+        // A real district refuses: a quiet start in November, an alarm from 1 December,
+        // a refusal from 1 January 2027.
+        tenant.calendar.set_unpublished_year(UnpublishedYear::Refuse);
         let november = tenant
             .check_calendar(bj("2026-11-25 09:00"))
             .expect("covered");
@@ -701,6 +729,7 @@ mod tests {
         let undemo = original.replacen("\ndemo = true\n", "\n", 1);
         let strong = "k".repeat(48);
         let path = sample().with_file_name(format!(".nodemo-{}.toml", uuid::Uuid::new_v4()));
+        let undemo = undemo.replacen("unpublished_year = \"weekdays\"", "", 1);
         let cases = [
             (
                 undemo.clone(),
@@ -741,18 +770,24 @@ mod tests {
                 "{key}: {err}"
             );
         }
+        // Real secrets but weekdays for an unpublished year: a demo setting.
+        let secrets = |text: &str| {
+            text.replacen(
+                "demo-only-330102-change-me-in-production-0123456789",
+                &strong,
+                1,
+            )
+            .replacen("demo-only-amqp-330102", "a-real-broker-password", 1)
+        };
+        std::fs::write(&path, secrets(&original.replacen("\ndemo = true\n", "\n", 1)))
+            .expect("write");
+        let err = Tenant::load(&path).expect_err("weekdays").to_string();
+        assert!(
+            err.contains("calendar.unpublished_year") && err.contains("demo = true"),
+            "{err}"
+        );
         // Real secrets, no marker: a production file.
-        std::fs::write(
-            &path,
-            undemo
-                .replacen(
-                    "demo-only-330102-change-me-in-production-0123456789",
-                    &strong,
-                    1,
-                )
-                .replacen("demo-only-amqp-330102", "a-real-broker-password", 1),
-        )
-        .expect("write");
+        std::fs::write(&path, secrets(&undemo)).expect("write");
         let tenant = Tenant::load(&path);
         std::fs::remove_file(&path).ok();
         assert!(!tenant.expect("production file").config.demo);

@@ -76,6 +76,9 @@ pub struct Coverage {
     pub alarm: bool,
     /// What to do, for people; present when `alarm` is.
     pub warning: Option<String>,
+    /// Years without a file count Monday to Friday as working days instead of being
+    /// refused (`calendar.unpublished_year = "weekdays"`, demo tenants only).
+    pub weekdays_assumed: bool,
 }
 
 /// A district's working calendar.
@@ -88,6 +91,23 @@ pub struct WorkCalendar {
     workdays: BTreeSet<NaiveDate>,
     /// The years with a loaded holiday file, and the file each came from.
     years: BTreeMap<i32, PathBuf>,
+    /// What a year with no file counts as (`calendar.unpublished_year`).
+    unpublished: UnpublishedYear,
+}
+
+/// What a working-time count does in a year whose holiday file is not loaded
+/// (`calendar.unpublished_year`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnpublishedYear {
+    /// Refuse the count (503 `calendar_not_covered`): a deadline that ignores the Spring
+    /// Festival is worse than none. Every real district.
+    #[default]
+    Refuse,
+    /// Count Monday to Friday as working days, with the alarm kept on. Demo tenants only
+    /// (`demo = true`), so a demo runs on any day of the year, including before the
+    /// State Council has published the coming year's arrangement.
+    Weekdays,
 }
 
 /// A yearly holiday file (`tenants/calendars/cn-YYYY.toml`).
@@ -142,6 +162,7 @@ impl WorkCalendar {
             holidays: BTreeSet::new(),
             workdays: BTreeSet::new(),
             years: BTreeMap::new(),
+            unpublished: UnpublishedYear::Refuse,
         })
     }
 
@@ -194,6 +215,17 @@ impl WorkCalendar {
         self.years.contains_key(&day.year())
     }
 
+    /// Sets what a year with no holiday file counts as (refused unless told otherwise).
+    pub fn set_unpublished_year(&mut self, unpublished: UnpublishedYear) {
+        self.unpublished = unpublished;
+    }
+
+    /// Whether a working-time count may run through `day`: its year has a file, or the
+    /// tenant (a demo) counts such years as weekdays.
+    fn countable(&self, day: NaiveDate) -> bool {
+        self.covers(day) || self.unpublished == UnpublishedYear::Weekdays
+    }
+
     /// The file name `year`'s data is expected under: named like the last file loaded
     /// (`cn-2026.toml` → `cn-2027.toml`), `cn-YYYY.toml` when there is none.
     pub fn file_for(&self, year: i32) -> String {
@@ -230,12 +262,25 @@ impl WorkCalendar {
         let days_left = covers_until.map_or(0, |last| (last - today).num_days() + 1);
         let alarm = days_left <= i64::from(alarm_days);
         let missing_file = self.file_for(missing_year);
+        let weekdays_assumed = self.unpublished == UnpublishedYear::Weekdays;
         let warning = alarm.then(|| match covers_until {
+            None if weekdays_assumed => format!(
+                "the working calendar does not cover {missing_year}, the current year: this \
+                 demo district counts Monday to Friday as working days, ignoring holidays, \
+                 until {missing_file} (the State Council's {missing_year} holiday \
+                 arrangement) is added to calendar.holidays"
+            ),
             None => format!(
                 "the working calendar does not cover {missing_year}, the current year: \
                  working-time deadlines are refused until {missing_file} (the State \
                  Council's {missing_year} holiday arrangement) is added to calendar.holidays \
                  and the district restarted"
+            ),
+            Some(last) if weekdays_assumed => format!(
+                "no holiday file for {missing_year}: after {last} this demo district will \
+                 count Monday to Friday as working days, ignoring holidays; add \
+                 {missing_file} (the State Council's {missing_year} holiday arrangement, \
+                 published each November) to calendar.holidays"
             ),
             Some(last) => format!(
                 "no holiday file for {missing_year}: working-time deadlines after {last} \
@@ -253,6 +298,7 @@ impl WorkCalendar {
             missing_file,
             alarm,
             warning,
+            weekdays_assumed,
         }
     }
 
@@ -283,7 +329,7 @@ impl WorkCalendar {
         day: NaiveDate,
         from: NaiveDateTime,
     ) -> Result<impl Iterator<Item = (NaiveDateTime, NaiveDateTime)> + '_, CalendarError> {
-        if !self.covers(day) {
+        if !self.countable(day) {
             return Err(self.not_covered(day.year()));
         }
         let working = self.is_working_day(day);
@@ -562,6 +608,24 @@ mod tests {
                 file: "cn-2026.toml".into()
             })
         );
+    }
+
+    /// A demo counts an unpublished year as weekdays: 1 January 2027 (a Friday, surely a
+    /// holiday) is worked, the weekend is not; its coverage still raises the alarm.
+    #[test]
+    fn a_demo_counts_an_unpublished_year_as_weekdays() {
+        let mut cal = calendar();
+        cal.set_unpublished_year(UnpublishedYear::Weekdays);
+        assert_eq!(
+            cal.add(bj("2026-12-31 16:30"), Duration::minutes(61)),
+            Ok(bj("2027-01-01 08:31"))
+        );
+        assert_eq!(
+            cal.add(bj("2027-01-01 17:00"), hours(1)),
+            Ok(bj("2027-01-04 09:00"))
+        );
+        let coverage = cal.coverage(NaiveDate::from_ymd_opt(2027, 1, 1).expect("date"), 31);
+        assert!(coverage.alarm && coverage.weekdays_assumed && coverage.covers_until.is_none());
     }
 
     #[test]
