@@ -688,7 +688,9 @@ mod tests {
         );
         // A real district refuses: a quiet start in November, an alarm from 1 December,
         // a refusal from 1 January 2027.
-        tenant.calendar.set_unpublished_year(UnpublishedYear::Refuse);
+        tenant
+            .calendar
+            .set_unpublished_year(UnpublishedYear::Refuse);
         let november = tenant
             .check_calendar(bj("2026-11-25 09:00"))
             .expect("covered");
@@ -779,8 +781,11 @@ mod tests {
             )
             .replacen("demo-only-amqp-330102", "a-real-broker-password", 1)
         };
-        std::fs::write(&path, secrets(&original.replacen("\ndemo = true\n", "\n", 1)))
-            .expect("write");
+        std::fs::write(
+            &path,
+            secrets(&original.replacen("\ndemo = true\n", "\n", 1)),
+        )
+        .expect("write");
         let err = Tenant::load(&path).expect_err("weekdays").to_string();
         assert!(
             err.contains("calendar.unpublished_year") && err.contains("demo = true"),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod deadline;
 pub mod error;
+pub mod grid;
 pub mod limits;
 pub mod manual;
 pub mod media;

@@ -5,6 +5,7 @@ mod city;
 mod client;
 mod demo;
 mod e2e_bench;
+mod grid;
 mod intake_bench;
 mod relay_bench;
 mod stats;
@@ -98,6 +99,11 @@ enum DistrictCommand {
     Check {
         #[arg(long, env = "CITYGRID_TENANT")]
         tenant: PathBuf,
+    },
+    /// The unit grid (万米单元网格): check a grid file, or make a synthetic one.
+    Grid {
+        #[command(subcommand)]
+        command: grid::GridCommand,
     },
 }
 
@@ -278,6 +284,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 fn run_district(command: DistrictCommand) -> Result<(), String> {
     match command {
+        DistrictCommand::Grid { command } => grid::run(command),
         DistrictCommand::Check { tenant } => {
             let t = load(&tenant)?;
             println!(

@@ -69,8 +69,8 @@ async fn a_report_is_refused_when_the_current_year_has_no_holiday_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_extension_into_an_uncovered_year_is_refused_and_the_request_stays() {
     // As a real district: the demo sample would count the unpublished year as weekdays.
-    let app = TestApp::spawn_with(|t| t.calendar.set_unpublished_year(UnpublishedYear::Refuse))
-        .await;
+    let app =
+        TestApp::spawn_with(|t| t.calendar.set_unpublished_year(UnpublishedYear::Refuse)).await;
     let (hw, disp) = (
         app.login("sc-hdl-huanwei").await,
         app.login("sc-disp1").await,
