@@ -19,6 +19,7 @@ use crate::calendar::{Coverage, Period, UnpublishedYear, WorkCalendar, renamed_f
 use crate::case::workflow::Role;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
+use crate::grid::{self, Cell, Grid};
 use crate::manual::Manual;
 use crate::vocab::DepartmentKind;
 
@@ -61,6 +62,14 @@ pub struct DistrictSection {
     /// The command manual (指挥手册).
     pub manual: PathBuf,
     pub boundary: PathBuf,
+    /// The unit grid (万米单元网格), a GeoJSON file of cells (crate::grid). Optional: without
+    /// one, cases get no cell and the street is the reporter's or the operator's.
+    pub grid: Option<PathBuf>,
+    /// Serve with a grid whose check found overlaps, gaps or cells reaching outside the
+    /// district (an overlap resolves to the lower code; a gap leaves its cases without a
+    /// cell). Malformed cells are refused regardless.
+    #[serde(default)]
+    pub grid_accept_warnings: bool,
     pub data_dir: PathBuf,
 }
 
@@ -216,6 +225,8 @@ pub struct Tenant {
     pub manual: Manual,
     pub calendar: WorkCalendar,
     pub boundary: MultiPolygon<f64>,
+    /// The unit grid, when `district.grid` names one; checked in full by [`Tenant::check_grid`].
+    pub grid: Option<Grid>,
     /// `district.data_dir`, resolved against the file's folder.
     pub data_dir: PathBuf,
 }
@@ -264,6 +275,12 @@ impl Tenant {
         )?;
         let calendar = load_calendar(&file, dir, time_zone, &config.calendar)?;
         let boundary = load_boundary(&dir.join(&config.district.boundary))?;
+        let grid = config
+            .district
+            .grid
+            .as_ref()
+            .map(|path| load_grid(&dir.join(path)))
+            .transpose()?;
         let data_dir = match std::env::var("CITYGRID_DATA_DIR") {
             Ok(data_dir) => PathBuf::from(data_dir),
             Err(_) => dir.join(&config.district.data_dir),
@@ -276,6 +293,7 @@ impl Tenant {
             manual,
             calendar,
             boundary,
+            grid,
             data_dir,
         })
     }
@@ -293,6 +311,47 @@ impl Tenant {
         self.boundary
             .interior_point()
             .map_or((0.0, 0.0), |p| (p.x(), p.y()))
+    }
+
+    /// The grid cell at a point, if the district has a grid and the point is in a cell.
+    pub fn cell_at(&self, lon: f64, lat: f64) -> Option<&Cell> {
+        self.grid.as_ref()?.locate(lon, lat)
+    }
+
+    /// The full grid check (codes against the streets and communities, overlaps, gaps):
+    /// `None` without a grid, an error naming the file when the grid may not be served
+    /// (problems beyond what `district.grid_accept_warnings` accepts). Takes about a second
+    /// for thousands of cells, so `serve` and `check` run it, not every load.
+    pub fn check_grid(&self) -> Result<Option<grid::Report>> {
+        let Some(grid) = &self.grid else {
+            return Ok(None);
+        };
+        let (report, _) = grid::check(&grid::Frame::of(self), grid.cells().to_vec(), Vec::new());
+        let accept = self.config.district.grid_accept_warnings;
+        if report.acceptable(accept) {
+            return Ok(Some(report));
+        }
+        let first: Vec<&str> = report
+            .problems
+            .iter()
+            .filter(|p| !(accept && p.kind.is_coverage()))
+            .take(3)
+            .map(|p| p.message.as_str())
+            .collect();
+        Err(Error::config(
+            self.file.display().to_string(),
+            "district.grid",
+            format!(
+                "the grid has {} problem(s), e.g. {}; `citygrid district grid check` lists them{}",
+                report.problems.len(),
+                first.join("; "),
+                if report.acceptable(true) {
+                    " (district.grid_accept_warnings = true serves it with its overlaps and gaps)"
+                } else {
+                    ""
+                }
+            ),
+        ))
     }
 
     pub fn street(&self, code: &str) -> Option<&Street> {
@@ -593,6 +652,27 @@ fn load_calendar(
         ));
     }
     Ok(calendar)
+}
+
+/// Reads a grid file for lookups. A feature that is not a cell makes the file unusable
+/// (a case there would silently get no cell); the rest is [`Tenant::check_grid`]'s.
+fn load_grid(path: &Path) -> Result<Grid> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::config(&file, "-", format!("cannot read: {e}")))?;
+    let (cells, problems) = grid::read(&text).map_err(|e| Error::config(&file, "-", e))?;
+    if let Some(first) = problems.first() {
+        return Err(Error::config(
+            &file,
+            first.cells.join(", "),
+            format!(
+                "{} ({} feature(s) are not cells)",
+                first.message,
+                problems.len()
+            ),
+        ));
+    }
+    Ok(Grid::new(cells))
 }
 
 /// Reads a GeoJSON Feature or geometry holding a Polygon or MultiPolygon (lon, lat).

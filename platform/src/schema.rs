@@ -78,6 +78,8 @@ diesel::table! {
         supervision_pending -> Bool,
         supervision_level -> Nullable<Text>,
         next_reminder_at -> Nullable<Timestamptz>,
+        cell_code -> Nullable<Text>,
+        community_code -> Nullable<Text>,
     }
 }
 

@@ -303,7 +303,21 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                     "  DEMO deployment (demo = true): the repository's public keys and passwords are accepted; never serve real users from it"
                 );
             }
-            // The same refusal as `serve` when the current year has no holiday file.
+            // The same refusals as `serve`: a grid it may not serve, no holidays this year.
+            if let Some(report) = t.check_grid().map_err(|e| e.to_string())? {
+                println!(
+                    "  grid: {} cells in {} streets, {} communities, {:.2} km²{}",
+                    report.cells,
+                    report.streets,
+                    report.communities,
+                    report.area_m2 / 1e6,
+                    if report.problems.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} accepted problem(s))", report.problems.len())
+                    }
+                );
+            }
             let coverage = t
                 .check_calendar(chrono::Utc::now())
                 .map_err(|e| e.to_string())?;
@@ -365,6 +379,19 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             // would be refused (the warning before the year turns is `watch_calendar`'s).
             t.check_calendar(chrono::Utc::now())
                 .map_err(|e| e.to_string())?;
+            // Nor with a grid that would put cases in the wrong cell or none.
+            if let Some(report) = t.check_grid().map_err(|e| e.to_string())? {
+                tracing::info!(
+                    district = t.code(),
+                    cells = report.cells,
+                    streets = report.streets,
+                    communities = report.communities,
+                    "unit grid checked"
+                );
+                for problem in &report.problems {
+                    tracing::warn!(district = t.code(), kind = ?problem.kind, cells = ?problem.cells, "accepted grid problem: {}", problem.message);
+                }
+            }
             let pool = db::pool(&t.config.database).map_err(|e| e.to_string())?;
             let (migrated, seeded) = app::prepare(&t, &pool).map_err(|e| e.to_string())?;
             let listener = TcpListener::bind(&t.config.http.bind).map_err(|e| {

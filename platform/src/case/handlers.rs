@@ -22,6 +22,7 @@ use crate::case::workflow::{Role, Source, State};
 use crate::catalogue::CategoryRef;
 use crate::db;
 use crate::error::{Error, ErrorBody, Result};
+use crate::grid::CELL_CODE_LEN;
 use crate::media::sha256_hex;
 use crate::reminder::{self, Notification};
 use crate::vocab::{ActorRole, CategoryKind};
@@ -214,6 +215,10 @@ pub struct ListQuery {
     pub department: Option<String>,
     /// 9-digit street code.
     pub street: Option<String>,
+    /// 12-digit community code.
+    pub community: Option<String>,
+    /// 15-digit unit grid cell code.
+    pub cell: Option<String>,
     /// Reported at or after (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Reported before (RFC 3339).
@@ -259,6 +264,21 @@ fn parse_filter(q: &ListQuery) -> Result<CaseFilter> {
     }
     filter.department = q.department.clone();
     filter.street = q.street.clone();
+    for (field, value, digits) in [
+        ("community", &q.community, 12),
+        ("cell", &q.cell, CELL_CODE_LEN),
+    ] {
+        if let Some(code) = value
+            && !(code.len() == digits && code.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(Error::invalid(
+                field,
+                format!("a {field} code is {digits} digits"),
+            ));
+        }
+    }
+    filter.community = q.community.clone();
+    filter.cell = q.cell.clone();
     filter.from = q.from;
     filter.to = q.to;
     filter.text = q.q.clone().filter(|t| !t.trim().is_empty());

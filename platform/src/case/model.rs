@@ -77,6 +77,11 @@ pub struct Case {
     pub supervision_level: Option<SupervisionLevel>,
     /// When the reminder timer looks at the case next (yellow, then red instant).
     pub next_reminder_at: Option<DateTime<Utc>>,
+    /// 15-digit unit grid cell (万米单元网格) the point lies in, found when reported; none
+    /// without a grid or in a gap of it.
+    pub cell_code: Option<String>,
+    /// 12-digit community (社区) of that cell.
+    pub community_code: Option<String>,
 }
 
 /// 督办单: a supervision order on a case.

@@ -10,6 +10,7 @@ mod deadlines;
 mod duties;
 mod exchange;
 mod fuzz;
+mod grid;
 mod helpers;
 mod isolation;
 mod limits;

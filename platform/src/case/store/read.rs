@@ -47,6 +47,8 @@ pub struct CaseFilter {
     pub category_minor: Option<String>,
     pub department: Option<String>,
     pub street: Option<String>,
+    pub community: Option<String>,
+    pub cell: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub text: Option<String>,
@@ -83,6 +85,12 @@ pub fn list(
     }
     if let Some(street) = &filter.street {
         query = query.filter(cases::street_code.eq(street.clone()));
+    }
+    if let Some(community) = &filter.community {
+        query = query.filter(cases::community_code.eq(community.clone()));
+    }
+    if let Some(cell) = &filter.cell {
+        query = query.filter(cases::cell_code.eq(cell.clone()));
     }
     if let Some(from) = filter.from {
         query = query.filter(cases::created_at.ge(from));

@@ -151,6 +151,10 @@ pub fn create_report(
         require_media(conn, "photos", &report.photos)?;
         let now = Utc::now();
         let id = Uuid::new_v4();
+        // The grid knows the street better than the reporter: its cell decides when there
+        // is one; the reporter's street stands only where the grid has none.
+        let cell = tenant.cell_at(report.lon, report.lat);
+        let street = cell.map_or(report.street.as_deref(), |c| Some(c.code.street()));
         let inserted: Option<Case> = diesel::insert_into(cases::table)
             .values((
                 cases::id.eq(id),
@@ -165,7 +169,9 @@ pub fn create_report(
                 cases::address.eq(&report.address),
                 cases::lon.eq(report.lon),
                 cases::lat.eq(report.lat),
-                cases::street_code.eq(&report.street),
+                cases::street_code.eq(street),
+                cases::cell_code.eq(cell.map(|c| c.code.as_str())),
+                cases::community_code.eq(cell.map(|c| c.code.community())),
                 cases::reporter_id.eq(report.reporter_id),
                 cases::reporter_name.eq(&report.reporter_name),
                 cases::reporter_phone.eq(&report.reporter_phone),
