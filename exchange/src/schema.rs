@@ -42,6 +42,8 @@ diesel::table! {
         snapshot -> Jsonb,
         category_edition -> Nullable<Text>,
         category_compared -> Nullable<Text>,
+        community_code -> Nullable<Text>,
+        cell_code -> Nullable<Text>,
     }
 }
 

@@ -301,6 +301,16 @@ pub struct CaseSnapshot {
     /// 9-digit street (街道) code the point falls in.
     #[schemars(regex(pattern = r"^[0-9]{9}$"))]
     pub street_code: Option<String>,
+    /// 12-digit community (社区) code: the first 12 digits of `cell_code` (since v1.2).
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_code: Option<String>,
+    /// 15-digit unit grid cell (万米单元网格) the point falls in (since v1.2): district 6,
+    /// street 3, community 3 and serial 3 digits, so it begins with `street_code`. Absent
+    /// when the district has no grid or the point lies in none of its cells.
+    #[schemars(regex(pattern = r"^[0-9]{15}$"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_code: Option<String>,
     /// Code of the department it is dispatched to (district-local; see the district's
     /// department list).
     pub department_code: Option<String>,

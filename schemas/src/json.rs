@@ -175,6 +175,8 @@ pub fn example_snapshot() -> CaseSnapshot {
             lat: 30.2571,
         },
         street_code: Some("330102001".into()),
+        community_code: Some("330102001002".into()),
+        cell_code: Some("330102001002017".into()),
         department_code: Some("huanwei".into()),
         reporter_id: Some(Uuid::from_u128(0x51)),
         verified: None,

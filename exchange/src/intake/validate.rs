@@ -594,7 +594,7 @@ fn check_envelope(
     // What the schema says first, then what makes sense for the district.
     conforms(&body)
         .and_then(|()| match &body {
-            Body::Snapshot(snapshot) => check_snapshot(registry, snapshot),
+            Body::Snapshot(snapshot) => check_snapshot(registry, &sender.code, snapshot),
             _ => Ok(()),
         })
         .map_err(|(field, message)| {
@@ -670,6 +670,16 @@ fn conforms(body: &Body) -> Result<(), (&'static str, String)> {
                     format!("{street:?} is not a 9-digit street code"),
                 ));
             }
+            for (field, code, digits) in [
+                ("body.community_code", &s.community_code, 12),
+                ("body.cell_code", &s.cell_code, 15),
+            ] {
+                if let Some(code) = code
+                    && !matches_digits(code, digits)
+                {
+                    return Err((field, format!("{code:?} is not a {digits}-digit code")));
+                }
+            }
             if let Some(category) = &s.category {
                 if !matches_digits(&category.major, 2) {
                     return Err((
@@ -728,11 +738,36 @@ fn conforms(body: &Body) -> Result<(), (&'static str, String)> {
 /// edition keeps the codes its earlier cases were filed under.
 fn check_snapshot(
     registry: &Registry,
+    district: &str,
     snapshot: &v1::CaseSnapshot,
 ) -> Result<(), (&'static str, String)> {
     use v1::CaseState::*;
     if snapshot.version == 0 {
         return Err(("body.version", "versions start at 1".into()));
+    }
+    // A cell code spells out its district, street and community: they must agree.
+    if let Some(cell) = &snapshot.cell_code {
+        let parts = [
+            ("the district", Some(district), 6),
+            ("body.street_code", snapshot.street_code.as_deref(), 9),
+            (
+                "body.community_code",
+                snapshot.community_code.as_deref(),
+                12,
+            ),
+        ];
+        if let Some((what, code, _)) = parts
+            .into_iter()
+            .find(|(_, code, n)| code.is_some_and(|code| cell.get(..*n).is_none_or(|p| p != code)))
+        {
+            return Err((
+                "body.cell_code",
+                format!(
+                    "cell {cell} does not lie in {what} {}",
+                    code.unwrap_or_default()
+                ),
+            ));
+        }
     }
     if let Some(category) = &snapshot.category {
         let edition = category.edition();

@@ -230,12 +230,13 @@ fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Re
         diesel::sql_query(
             "INSERT INTO cases (district, case_id, version, state, source, urgency, category_kind, \
                 category_major, category_minor, category_edition, category_compared, street_code, \
-                department_code, created_at, updated_at, snapshot) \
+                community_code, cell_code, department_code, created_at, updated_at, snapshot) \
              SELECT DISTINCT ON (case_id) $1, case_id, version, s->>'state', s->>'source', \
                 s->>'urgency', c->>'kind', c->>'major', c->>'minor', edition, \
                 (SELECT compared FROM category_map m WHERE m.edition = body.edition \
                     AND m.kind = c->>'kind' AND m.code = (c->>'major') || (c->>'minor')), \
-                s->>'street_code', s->>'department_code', (s->>'created_at')::timestamptz, \
+                s->>'street_code', s->>'community_code', s->>'cell_code', s->>'department_code', \
+                (s->>'created_at')::timestamptz, \
                 (s->>'updated_at')::timestamptz, s \
              FROM (SELECT envelope->'body' AS s, envelope->'body'->'category' AS c, \
                           CASE WHEN envelope->'body'->'category'->>'kind' IS NOT NULL THEN \
@@ -251,6 +252,7 @@ fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Re
                 category_minor = EXCLUDED.category_minor, \
                 category_edition = EXCLUDED.category_edition, \
                 category_compared = EXCLUDED.category_compared, street_code = EXCLUDED.street_code, \
+                community_code = EXCLUDED.community_code, cell_code = EXCLUDED.cell_code, \
                 department_code = EXCLUDED.department_code, created_at = EXCLUDED.created_at, \
                 updated_at = EXCLUDED.updated_at, snapshot = EXCLUDED.snapshot \
              WHERE cases.version < EXCLUDED.version",

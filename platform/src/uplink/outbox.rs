@@ -90,6 +90,8 @@ fn snapshot_with(case: &Case, edition: v1::Edition, facts: Facts) -> Result<v1::
             lat: case.lat,
         },
         street_code: case.street_code.clone(),
+        community_code: case.community_code.clone(),
+        cell_code: case.cell_code.clone(),
         department_code: case.department_code.clone(),
         reporter_id: case.reporter_id,
         verified: case.verified,

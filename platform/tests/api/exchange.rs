@@ -164,6 +164,15 @@ async fn every_change_reaches_the_city_in_seq_order_as_valid_v1_messages() {
     assert_eq!(snapshot.version, 3);
     assert_eq!(snapshot.department_code.as_deref(), Some("huanwei"));
     assert!(snapshot.milestones.dispatched_at.is_some());
+    // The grid cell travels with it (v1.2), agreeing with the street and community.
+    let cell = snapshot.cell_code.clone().expect("a cell");
+    assert_eq!(
+        (
+            snapshot.street_code.as_deref(),
+            snapshot.community_code.as_deref()
+        ),
+        (Some(&cell[..9]), Some(&cell[..12]))
+    );
     let dispatch: v1::BusinessRecord =
         serde_json::from_value(outbox_messages[5].body["body"].clone()).expect("record");
     assert_eq!(dispatch.action, v1::Action::Dispatch);

@@ -1,0 +1,1 @@
+ALTER TABLE cases DROP COLUMN community_code, DROP COLUMN cell_code;
