@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, dev::Serve
 use chrono::{DateTime, Duration, Utc};
 use citygrid_kit::Error as HttpError;
 use citygrid_kit::db::DbPool;
-use citygrid_kit::http::{BearerAuth, ErrorBody};
+use citygrid_kit::http::{Contract, ErrorBody};
 use citygrid_kit::http::{Json, Path, Query, edge};
 use citygrid_kit::password;
 use citygrid_kit::session::{self, Refresh, RefreshRequest};
@@ -406,8 +406,7 @@ pub struct CaseQuery {
 /// Cases across districts, newest change first: each the latest snapshot with its district.
 /// A page holds at most `limit` cases and 1 MiB; `next_cursor` continues it.
 #[utoipa::path(get, path = "/api/v1/city/cases", tag = "city", params(CaseQuery),
-    responses((status = 200, body = CaseList), (status = 400, body = ErrorBody, description = "unknown parameter"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = CaseList), (status = 400, body = ErrorBody, description = "unknown parameter"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_cases(
     state: web::Data<CityState>,
     _caller: CityCaller,
@@ -509,8 +508,7 @@ async fn list_cases(
 /// One case with its business records, as the district sent them.
 #[utoipa::path(get, path = "/api/v1/city/cases/{district}/{id}", tag = "city",
     params(("district" = String, Path, description = "6-digit district code"), ("id" = Uuid, Path)),
-    responses((status = 200, body = CityCaseDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = CityCaseDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_case(
     state: web::Data<CityState>,
     _caller: CityCaller,
@@ -562,16 +560,14 @@ async fn get_case(
 /// The catalogue editions, their districts, and each mapping to the compare edition:
 /// which categories correspond (by published code or by name) and which have none.
 #[utoipa::path(get, path = "/api/v1/city/catalogues", tag = "city",
-    responses((status = 200, body = Catalogues), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Catalogues), (status = 401, body = ErrorBody)))]
 async fn catalogues(state: web::Data<CityState>, _caller: CityCaller) -> HttpResponse {
     HttpResponse::Ok().json(&state.catalogues)
 }
 
 /// Per district: last contiguous seq, lag, intake rate, rejections.
 #[utoipa::path(get, path = "/api/v1/city/exchange/status", tag = "city",
-    responses((status = 200, body = ExchangeStatus), (status = 401, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = ExchangeStatus), (status = 401, body = ErrorBody)))]
 async fn exchange_status(
     state: web::Data<CityState>,
     _caller: CityCaller,
@@ -584,7 +580,8 @@ async fn exchange_status(
 }
 
 /// Prometheus text format, computed from the warehouse on each scrape.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String),
+    (status = 503, body = ErrorBody, description = "the warehouse does not answer")))]
 async fn metrics(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
     let rows = blocking(&state.pool, warehouse::status).await?;
     let mut out = String::new();
@@ -668,9 +665,25 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues),
-    modifiers(&BearerAuth),
+    modifiers(&CONTRACT),
 )]
 pub struct CityApiDoc;
+
+/// Who may call what (docs/CITY-API.md): the document's `security` per operation and the
+/// refusals every operation shares, added by the kit (`citygrid_kit::http::openapi`).
+/// Every operation not named needs a token; the city API has no write limits.
+const CONTRACT: Contract = Contract {
+    public: &[
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "POST /api/v1/auth/token",
+        "POST /api/v1/auth/refresh",
+        "POST /api/v1/auth/logout",
+    ],
+    optional: &[],
+    rate_limited: &[],
+};
 
 async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(CityApiDoc::openapi())
@@ -693,6 +706,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/city/exchange/status", web::get().to(exchange_status))
                 .route("/city/catalogues", web::get().to(catalogues)),
         )
+        .app_data(web::Data::new(
+            edge::Allowed::from_openapi(&CityApiDoc::openapi()).with("/openapi.json", "GET"),
+        ))
         .default_service(web::to(edge::unmatched));
 }
 

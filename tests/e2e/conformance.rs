@@ -17,7 +17,7 @@ const VENV_PYTHON: &str = "conformance-venv/bin/python";
 /// `CITYGRID_CONFORMANCE_PYTHON`, else the venv of `ops/up` in `CARGO_TARGET_DIR` or in a
 /// directory above this test binary (`<target>/debug/deps/e2e-…`), else the repository's
 /// `target/`. Err lists where it looked.
-fn kit_python() -> Result<PathBuf, String> {
+pub(crate) fn kit_python() -> Result<PathBuf, String> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(python) = std::env::var_os("CITYGRID_CONFORMANCE_PYTHON") {
         candidates.push(python.into());

@@ -497,6 +497,17 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         .collect();
     table.sort();
     assert_eq!(table, documented, "the matrix and the routes differ");
+    // And it says who may call each: no token needed, or a token.
+    for (method, path, access) in CITY_ROUTES {
+        let Some(operation) = doc["paths"][path].get(method.to_lowercase()) else {
+            continue; // the document itself
+        };
+        let wanted = match access {
+            Access::Public | Access::Credential => json!([]),
+            Access::Signed => json!([{ "bearer": [] }]),
+        };
+        assert_eq!(operation["security"], wanted, "{method} {path}");
+    }
 
     let mut sessions = Vec::new();
     for user in ["hz-csup1", "hz-clead1"] {

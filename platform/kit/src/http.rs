@@ -1,15 +1,18 @@
 //! The HTTP edge both sides share: the one error envelope and a JSON body extractor whose
 //! errors name the field at fault; the query and path extractors ([`extract`]) and the
-//! middleware ([`edge`]) that keep every other input and answer to the same contract.
+//! middleware ([`edge`]) that keep every other input and answer to the same contract, and
+//! what both OpenAPI documents say of it ([`openapi`]).
 //!
 //! actix's own `Json` reports serde's message without the path; clients (and the error
 //! contract) need `field`, so bodies go through `serde_path_to_error`.
 
 pub mod edge;
 pub mod extract;
+pub mod openapi;
 pub mod page;
 
 pub use extract::{NUL_MESSAGE, NoParams, Path, Query};
+pub use openapi::Contract;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 use futures::future::LocalBoxFuture;
@@ -83,29 +86,6 @@ pub fn with_retry_after(mut response: HttpResponse, error: &Error) -> HttpRespon
         );
     }
     response
-}
-
-/// The OpenAPI security scheme both APIs use: `Authorization: Bearer <JWT>`, named
-/// `bearer` (use as `modifiers(&BearerAuth)` and `security(("bearer" = []))`).
-#[derive(Debug)]
-pub struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .build(),
-                ),
-            );
-    }
 }
 
 #[derive(Debug)]

@@ -161,8 +161,7 @@ pub struct Revoked {
 #[utoipa::path(post, path = "/api/v1/users/{username}/revoke-tokens", tag = "auth",
     params(("username" = String, Path)),
     responses((status = 200, body = Revoked), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_tokens(
     state: web::Data<AppState>,
     caller: Caller,

@@ -17,7 +17,8 @@ use crate::media::{self, Media};
 /// A photo that no report or step references within `[limits] orphan_media_hours` (24)
 /// is deleted.
 #[utoipa::path(post, path = "/api/v1/media", tag = "media",
-    request_body(content = Vec<u8>, content_type = "image/png"),
+    request_body(content(
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))),
     responses((status = 201, body = Media), (status = 200, body = Media, description = "already stored"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn upload_media(
@@ -102,7 +103,9 @@ fn declared_type(req: &HttpRequest) -> Result<&'static str> {
 /// Download a photo by its SHA-256.
 #[utoipa::path(get, path = "/api/v1/media/{sha256}", tag = "media",
     params(("sha256" = String, Path, description = "lowercase hex SHA-256")),
-    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the photo, in the type it was uploaded as",
+        content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))),
+        (status = 404, body = ErrorBody)))]
 pub async fn download_media(
     state: web::Data<AppState>,
     _caller: Caller,

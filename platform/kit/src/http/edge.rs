@@ -5,16 +5,19 @@
 //!
 //! ```ignore
 //! App::new()
+//!     .app_data(web::Data::new(edge::Allowed::from_openapi(&ApiDoc::openapi())))
 //!     .wrap(edge::json_errors())
 //!     .wrap(edge::default_headers())
 //!     .default_service(web::to(edge::unmatched))
 //! ```
 
+use std::collections::HashMap;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::{ErrorBody, ErrorDetail};
 use crate::error::Error;
@@ -25,15 +28,62 @@ pub fn default_headers() -> DefaultHeaders {
     DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
 }
 
+/// The methods each route pattern (`/api/v1/cases/{id}`) answers, for the `Allow` header
+/// every 405 must carry (RFC 9110). Read from the app's OpenAPI document, which tests keep
+/// equal to its routes; register it with `app_data(web::Data::new(…))`.
+#[derive(Debug, Clone, Default)]
+pub struct Allowed(HashMap<String, Vec<String>>);
+
+impl Allowed {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Allowed {
+        let mut allowed = Allowed::default();
+        for (path, item) in &doc.paths.paths {
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("PUT", item.put.is_some()),
+                ("POST", item.post.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("OPTIONS", item.options.is_some()),
+                ("HEAD", item.head.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("TRACE", item.trace.is_some()),
+            ];
+            for (method, present) in methods {
+                if present {
+                    allowed = allowed.with(path, method);
+                }
+            }
+        }
+        allowed
+    }
+
+    /// A route the document does not list (the document itself, its page).
+    pub fn with(mut self, pattern: &str, method: &str) -> Allowed {
+        let methods = self.0.entry(pattern.to_owned()).or_default();
+        if !methods.iter().any(|m| m == method) {
+            methods.push(method.to_owned());
+        }
+        self
+    }
+}
+
 /// The default service of both apps: 405 `method_not_allowed` when a route exists for the
-/// path with other methods, else 404 `not_found`.
+/// path with other methods (with `Allow` when [`Allowed`] knows them), else 404 `not_found`.
 pub async fn unmatched(req: HttpRequest) -> Result<HttpResponse, Error> {
-    if req.resource_map().has_resource(req.path()) {
-        Err(Error::MethodNotAllowed(format!(
-            "{} is not allowed on {}",
-            req.method(),
-            req.path()
-        )))
+    let map = req.resource_map();
+    if map.has_resource(req.path()) {
+        let refused =
+            Error::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()));
+        let allow = req.app_data::<web::Data<Allowed>>().and_then(|allowed| {
+            let pattern = map.match_pattern(req.path())?;
+            allowed.0.get(&pattern).map(|methods| methods.join(", "))
+        });
+        let Some(allow) = allow.and_then(|a| header::HeaderValue::from_str(&a).ok()) else {
+            return Err(refused);
+        };
+        let mut response = refused.error_response();
+        response.headers_mut().insert(header::ALLOW, allow);
+        Ok(response)
     } else {
         Err(Error::NotFound(format!(
             "route {} {}",
@@ -114,6 +164,7 @@ mod tests {
                 .wrap(json_errors())
                 .wrap(default_headers())
                 // A resource of its own: actix answers another method with an empty 405.
+                .app_data(web::Data::new(Allowed::default().with("/guarded", "GET")))
                 .service(web::resource("/only-get").route(web::get().to(HttpResponse::Ok)))
                 .route("/guarded", web::get().to(HttpResponse::Ok))
                 .route(
@@ -154,6 +205,13 @@ mod tests {
             );
             if status == 200 {
                 continue;
+            }
+            if path == "/guarded" {
+                // RFC 9110: a 405 says which methods the route answers.
+                assert_eq!(
+                    response.headers().get(header::ALLOW),
+                    Some(&header::HeaderValue::from_static("GET"))
+                );
             }
             let body: serde_json::Value = test::read_body_json(response).await;
             assert_eq!(
