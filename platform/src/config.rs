@@ -70,6 +70,9 @@ pub struct DistrictSection {
     /// cell). Malformed cells are refused regardless.
     #[serde(default)]
     pub grid_accept_warnings: bool,
+    /// The address points (地址库), a CSV or GeoJSON file (crate::address). Optional:
+    /// without one, `/geo/geocode` and `/geo/reverse` answer 404 and a report needs a point.
+    pub addresses: Option<PathBuf>,
     pub data_dir: PathBuf,
 }
 
@@ -197,7 +200,8 @@ pub struct Community {
 pub struct Department {
     pub code: String,
     pub name: String,
-    /// municipal, landscaping, sanitation, enforcement, street_office or other.
+    /// municipal, landscaping, sanitation, enforcement, street_office, utility,
+    /// public_safety, bureau or other.
     pub kind: DepartmentKind,
     pub street: Option<String>,
     /// Mobile numbers that receive the department's reminders by SMS.
@@ -227,6 +231,8 @@ pub struct Tenant {
     pub boundary: MultiPolygon<f64>,
     /// The unit grid, when `district.grid` names one; checked in full by [`Tenant::check_grid`].
     pub grid: Option<Grid>,
+    /// The gazetteer, when `district.addresses` names one.
+    pub addresses: Option<crate::address::Gazetteer>,
     /// `district.data_dir`, resolved against the file's folder.
     pub data_dir: PathBuf,
 }
@@ -241,6 +247,17 @@ impl Tenant {
     /// the file (secrets stay out of the repo; one file
     /// serves several test or benchmark instances).
     pub fn load(path: &Path) -> Result<Tenant> {
+        let mut tenant = Self::load_without_addresses(path)?;
+        if let Some(file) = &tenant.config.district.addresses {
+            let file = path.parent().unwrap_or(Path::new(".")).join(file);
+            tenant.addresses = Some(crate::address::load(&tenant, &file)?);
+        }
+        Ok(tenant)
+    }
+
+    /// All but the address points (`citygrid district address check|synth`, which check
+    /// and make them: a bad file must not stop them).
+    pub fn load_without_addresses(path: &Path) -> Result<Tenant> {
         let file = path.display().to_string();
         let mut config: TenantFile = citygrid_kit::config::read_toml(path)?;
         env_secret(&mut config.auth.jwt_secret, "CITYGRID_JWT_SECRET");
@@ -294,6 +311,7 @@ impl Tenant {
             calendar,
             boundary,
             grid,
+            addresses: None,
             data_dir,
         })
     }

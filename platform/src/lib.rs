@@ -1,6 +1,7 @@
 //! CityGrid district platform: one district's instance of the 数字城管 closed loop —
 //! reports, filing, dispatch, handling, check and closing — over HTTP, on PostgreSQL.
 
+pub mod address;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -32,6 +32,11 @@ pub struct LimitsSection {
     pub public_upload_burst: u64,
     /// Anonymous upload bytes per client address, in MiB an hour (all of it at once too).
     pub public_upload_mib_per_hour: u64,
+    /// Anonymous address lookups (`GET /geo/geocode`, `/geo/reverse`) per client address:
+    /// this many an hour, at most `public_lookup_burst` at once. Reads, so they spend
+    /// nothing of the report and write limits.
+    pub public_lookups_per_hour: u64,
+    pub public_lookup_burst: u64,
     /// Anonymous reports and uploads together, from every address: a minute's worth at once.
     pub public_writes_per_minute: u64,
     /// Anonymous upload bytes from every address, in MiB an hour.
@@ -59,6 +64,8 @@ impl Default for LimitsSection {
             public_uploads_per_hour: 120,
             public_upload_burst: 20,
             public_upload_mib_per_hour: 100,
+            public_lookups_per_hour: 600,
+            public_lookup_burst: 60,
             public_writes_per_minute: 120,
             public_upload_total_mib_per_hour: 2048,
             staff_writes_per_minute: 600,
@@ -83,6 +90,8 @@ impl LimitsSection {
                 "public_upload_mib_per_hour",
                 self.public_upload_mib_per_hour,
             ),
+            ("public_lookups_per_hour", self.public_lookups_per_hour),
+            ("public_lookup_burst", self.public_lookup_burst),
             ("public_writes_per_minute", self.public_writes_per_minute),
             (
                 "public_upload_total_mib_per_hour",
@@ -126,6 +135,7 @@ struct Counters {
     reports: Buckets<IpAddr>,
     uploads: Buckets<IpAddr>,
     upload_bytes: Buckets<IpAddr>,
+    lookups: Buckets<IpAddr>,
     public: Bucket,
     public_rate: Rate,
     public_bytes: Bucket,
@@ -176,6 +186,7 @@ impl Limiter {
                     s.public_upload_mib_per_hour * MIB,
                     s.public_upload_mib_per_hour * MIB,
                 ),
+                lookups: per_address(s.public_lookup_burst, s.public_lookups_per_hour),
                 public: Bucket::full(public_rate, now),
                 public_rate,
                 public_bytes: Bucket::full(public_bytes_rate, now),
@@ -268,6 +279,22 @@ impl Limiter {
         let rate = c.public_bytes_rate;
         c.upload_bytes.take(&ip, bytes, now);
         c.public_bytes.take(rate, bytes, now);
+        Ok(())
+    }
+
+    /// An anonymous address lookup from `client` (geocoding): one of the address's lookups.
+    pub fn public_lookup(&self, client: Option<IpAddr>) -> Result<()> {
+        self.public_lookup_at(client, Instant::now())
+    }
+
+    fn public_lookup_at(&self, client: Option<IpAddr>, now: Instant) -> Result<()> {
+        let ip = client.unwrap_or(UNKNOWN);
+        let mut c = self.counters();
+        if let Some(wait) = c.lookups.wait(&ip, 1, now) {
+            tracing::debug!(client.ip = %ip, "address lookup refused: address limit");
+            return Err(refused("too many address lookups from this address", wait));
+        }
+        c.lookups.take(&ip, 1, now);
         Ok(())
     }
 
@@ -379,6 +406,30 @@ mod tests {
             retry(limiter.public_bytes_at(ip("2001:db9::"), MIB, t0)),
             None
         );
+    }
+
+    #[test]
+    fn anonymous_lookups_per_address_spend_no_reports() {
+        let t0 = Instant::now();
+        let limiter = Limiter::at(
+            &LimitsSection {
+                public_lookups_per_hour: 60,
+                public_lookup_burst: 2,
+                public_report_burst: 1,
+                ..LimitsSection::default()
+            },
+            t0,
+        );
+        let a = ip("192.0.2.1");
+        assert_eq!(retry(limiter.public_lookup_at(a, t0)), None);
+        assert_eq!(retry(limiter.public_lookup_at(a, t0)), None);
+        assert_eq!(
+            retry(limiter.public_lookup_at(a, t0)),
+            Some((429, "rate_limited", 60))
+        );
+        assert_eq!(retry(limiter.public_lookup_at(ip("192.0.2.2"), t0)), None);
+        // The address may still report.
+        assert_eq!(retry(limiter.public_report_at(a, t0)), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod json {
 }
 
 use actix_web::{HttpResponse, web};
-use citygrid_kit::http::BearerAuth;
+use citygrid_kit::http::Contract;
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -88,8 +88,32 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
         crate::case::handlers::resume_case,
         crate::case::handlers::urge_case, crate::case::handlers::supervise_case, crate::case::handlers::acknowledge_supervision,
         crate::uplink::handlers::exchange_status, crate::uplink::handlers::exchange_rejections,
+        crate::address::handlers::geocode, crate::address::handlers::reverse_geocode,
     ),
-    modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    modifiers(&CONTRACT),
 )]
 pub struct ApiDoc;
+
+/// Who may call what (docs/API.md, "Auth") and which writes are limited ("Limits"): the
+/// document's `security` per operation and the refusals every operation shares, added by
+/// the kit (`citygrid_kit::http::openapi`). Every operation not named needs a token.
+const CONTRACT: Contract = Contract {
+    public: &[
+        "GET /healthz",
+        "GET /readyz",
+        "POST /api/v1/auth/token",
+        "POST /api/v1/auth/refresh",
+        "POST /api/v1/auth/logout",
+    ],
+    optional: &[
+        "POST /api/v1/cases",
+        "POST /api/v1/media",
+        "GET /api/v1/geo/*",
+    ],
+    rate_limited: &[
+        "POST /api/v1/cases",
+        "POST /api/v1/media",
+        "POST /api/v1/cases/{id}/*",
+        "GET /api/v1/geo/*",
+    ],
+};

@@ -5,6 +5,7 @@ use citygrid_kit::http::edge;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::address::handlers as address;
 use crate::api::{self, ApiDoc};
 use crate::auth::handlers as auth;
 use crate::case::handlers as case;
@@ -13,8 +14,9 @@ use crate::uplink::handlers as exchange;
 
 /// Handlers take their input through the kit's extractors (`Json`, `Query`, `Path`), which
 /// refuse text PostgreSQL cannot store, unknown query parameters and non-JSON bodies with
-/// the error envelope; `unmatched` answers 404 or 405 in it.
+/// the error envelope; `unmatched` answers 404 or 405 (with `Allow`) in it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    let doc = ApiDoc::openapi();
     // Static paths first and one dynamic scope per resource: actix matches dynamic
     // segments with a regex, tried route by route, which showed up in the intake profile.
     cfg.service(
@@ -34,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/exchange/rejections",
                 web::get().to(exchange::exchange_rejections),
             )
+            .route("/geo/geocode", web::get().to(address::geocode))
+            .route("/geo/reverse", web::get().to(address::reverse_geocode))
             .route("/media", web::post().to(media::upload_media))
             .route("/cases", web::post().to(case::report_case))
             .route("/cases", web::get().to(case::list_cases))
@@ -87,6 +91,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(api::healthz))
     .route("/readyz", web::get().to(api::readyz))
-    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+    .app_data(web::Data::new(
+        edge::Allowed::from_openapi(&doc)
+            .with("/openapi.json", "GET")
+            .with("/docs/{_:.*}", "GET"),
+    ))
     .default_service(web::to(edge::unmatched));
 }

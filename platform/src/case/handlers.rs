@@ -38,10 +38,15 @@ pub struct ReportRequest {
     /// At most 4,000 characters.
     #[serde(deserialize_with = "text::description")]
     pub description: String,
-    /// WGS84 longitude; must fall inside the district.
-    pub lon: f64,
+    /// WGS84 longitude; must fall inside the district. Required with `lat`, unless an
+    /// `address` is given that the district's gazetteer places (score ≥ 0.8).
+    #[serde(default)]
+    pub lon: Option<f64>,
     /// WGS84 latitude.
-    pub lat: f64,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// At most 500 characters. Without `lon` and `lat`, the case is placed at this
+    /// address (`GET /api/v1/geo/geocode`); with them, the point wins and this stays text.
     #[serde(default, deserialize_with = "text::address_opt")]
     pub address: Option<String>,
     /// 9-digit street code, if known.
@@ -169,11 +174,13 @@ pub async fn report_case(
             })
         }
     };
+    let (lon, lat) =
+        store::place_report(&state.tenant, body.lon, body.lat, body.address.as_deref())?;
     let report = NewReport {
         source,
         description: body.description,
-        lon: body.lon,
-        lat: body.lat,
+        lon,
+        lat,
         address: body.address,
         street: body.street,
         category: body.category,

@@ -40,6 +40,8 @@ impl Scratch {
             "catalogue-gbt47678.toml",
             "manual.toml",
             "boundaries",
+            "grids",
+            "addresses",
         ] {
             std::os::unix::fs::symlink(
                 tenants.join("hangzhou").join(name),

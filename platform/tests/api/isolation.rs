@@ -73,6 +73,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/api/v1/exchange/rejections",
         Signed(&[Role::Leader, Role::Admin]),
     ),
+    ("GET", "/api/v1/geo/geocode", Anonymous(ALL)),
+    ("GET", "/api/v1/geo/reverse", Anonymous(ALL)),
     ("POST", "/api/v1/media", Anonymous(ALL)),
     ("GET", "/api/v1/media/{sha256}", Signed(ALL)),
     (
@@ -310,6 +312,18 @@ async fn every_route_refuses_strangers_forgeries_and_the_wrong_roles() {
     let mut table: Vec<String> = ROUTES.iter().map(|(m, p, _)| format!("{m} {p}")).collect();
     table.sort();
     assert_eq!(table, documented, "the matrix and the routes differ");
+    // And it says who may call each: no token needed, a token or none, a token.
+    for (method, path, access) in ROUTES {
+        let Some(operation) = doc["paths"][path].get(method.to_lowercase()) else {
+            continue; // the document itself and its page
+        };
+        let wanted = match access {
+            Public | Credential => json!([]),
+            Anonymous(_) => json!([{}, { "bearer": [] }]),
+            Signed(_) => json!([{ "bearer": [] }]),
+        };
+        assert_eq!(operation["security"], wanted, "{method} {path}");
+    }
 
     let case = app.dispatched_case("huanwei").await;
     let id = case["id"].as_str().expect("id").to_owned();

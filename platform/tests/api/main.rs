@@ -2,6 +2,7 @@
 //! test gets its own database, cloned from a migrated and seeded template.
 
 mod access;
+mod address;
 mod bad_input;
 mod calendar;
 use citygrid_test_support::broker;

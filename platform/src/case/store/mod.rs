@@ -14,5 +14,7 @@ pub use read::{
     CaseFilter, LightCount, LightGroup, Page, count_by_state, get, light_counts, list, queue,
     queue_states, records, supervision_orders,
 };
-pub use report::{Idempotency, NewReport, create_report, filing_stage, validate_report};
+pub use report::{
+    Idempotency, NewReport, create_report, filing_stage, place_report, validate_report,
+};
 pub use step::apply_step;

@@ -6,6 +6,7 @@ use citygrid_schemas::details;
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::address;
 use crate::case::model::{Case, NewRecord, Record};
 use crate::case::steps::Urgency;
 use crate::case::text;
@@ -68,6 +69,61 @@ pub(super) fn require_media(conn: &mut PgConnection, field: &str, hashes: &[Stri
         )),
         None => Ok(()),
     }
+}
+
+/// Where a report is: its point when it gives one, else the point of its `address` in the
+/// district's gazetteer (地址库) when the best match scores at least
+/// [`address::PLACE_SCORE`]. Refusals name the field: `lon` or `lat` for half a point or
+/// neither a point nor an address (or an address in a district without address data),
+/// `address` for an address that could not be placed, with up to three candidates.
+pub fn place_report(
+    tenant: &Tenant,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    address: Option<&str>,
+) -> Result<(f64, f64)> {
+    match (lon, lat) {
+        (Some(lon), Some(lat)) => return Ok((lon, lat)),
+        (Some(_), None) => return Err(Error::invalid("lat", "missing field `lat`")),
+        (None, Some(_)) => return Err(Error::invalid("lon", "missing field `lon`")),
+        (None, None) => {}
+    }
+    let Some(address) = address.filter(|a| !a.trim().is_empty()) else {
+        return Err(Error::invalid(
+            "lon",
+            "missing field `lon`: give the point (lon and lat) or an address",
+        ));
+    };
+    text::check("address", address, text::ADDRESS_CHARS)?;
+    let district = format!("district {} {}", tenant.code(), tenant.config.district.name);
+    let Some(gazetteer) = &tenant.addresses else {
+        return Err(Error::invalid(
+            "lon",
+            format!(
+                "{district} has no address data (地址库) to place an address: give lon and lat"
+            ),
+        ));
+    };
+    let hits = gazetteer.geocode(address, 3);
+    if let Some(best) = hits.first().filter(|h| h.score >= address::PLACE_SCORE) {
+        return Ok((best.point.lon, best.point.lat));
+    }
+    let candidates = if hits.is_empty() {
+        "no address there is like it".to_owned()
+    } else {
+        let listed: Vec<String> = hits
+            .iter()
+            .map(|h| format!("{} ({})", h.point.address, h.score))
+            .collect();
+        format!("candidates: {}", listed.join(", "))
+    };
+    Err(Error::invalid(
+        "address",
+        format!(
+            "cannot place {address:?} in {district} (a match needs a score of {}); {candidates}; give lon and lat, or one of the candidates",
+            address::PLACE_SCORE
+        ),
+    ))
 }
 
 /// Validates a report against the district (inside the boundary, known street and
