@@ -4,9 +4,10 @@
 //! At the bottom of the crate on purpose: the workflow, the store, the API and the
 //! interchange mapping all speak these types, never strings. Each is stored as its
 //! snake_case name in a `TEXT` column that diesel reads and writes directly; a CHECK
-//! constraint in the migrations (2026-11-26-000001_vocabulary) refuses a name the code does
-//! not know, and reading an unknown name is an error, never a silent default. Each maps to
-//! the interchange standard's type with `From`, checked at compile time.
+//! constraint in the migrations (2026-11-26-000001_vocabulary, replaced by a later migration
+//! when an enum grows, e.g. 2026-12-03-000002_department_kinds) refuses a name the code
+//! does not know, and reading an unknown name is an error, never a silent default. Each
+//! maps to the interchange standard's type with `From`, checked at compile time.
 
 use citygrid_kit::vocabulary;
 use citygrid_schemas as v1;
@@ -608,6 +609,14 @@ pub enum DepartmentKind {
     Enforcement,
     /// 街道办事处
     StreetOffice,
+    /// 公用事业企业: the owner of a network or its street furniture — water, gas, power,
+    /// telecoms, cable, heat, public transport, post (a district branch or service centre).
+    Utility,
+    /// 公安、交警、消防救援: public security, traffic police, fire and rescue.
+    PublicSafety,
+    /// 政府职能部门: a district bureau that owns or regulates facilities — 住建, 应急管理,
+    /// 生态环境…
+    Bureau,
     Other,
 }
 
@@ -617,6 +626,9 @@ vocabulary!(DepartmentKind {
     Sanitation => "sanitation",
     Enforcement => "enforcement",
     StreetOffice => "street_office",
+    Utility => "utility",
+    PublicSafety => "public_safety",
+    Bureau => "bureau",
     Other => "other",
 });
 

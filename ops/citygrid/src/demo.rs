@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use citygrid_platform::case::steps::Urgency;
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
+use citygrid_platform::manual::parse_category;
 use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -71,7 +73,25 @@ async fn sign_in(api: &Api, tenant: &Tenant, role: Role, nth: usize) -> Result<S
         .await
 }
 
+/// The departments whose handlers act in the demo: sanitation (A), landscaping (D's wrong
+/// dispatch) and the one the manual names for C, a broken 上水井盖 (the water utility).
+fn acting_departments(tenant: &Tenant) -> Result<Vec<String>, String> {
+    let cover = parse_category("component:0101").ok_or("no category component:0101")?;
+    let row = tenant.manual.row(&cover, Urgency::Urgent).ok_or_else(|| {
+        format!(
+            "{}: the manual has no row for component:0101",
+            tenant.file.display()
+        )
+    })?;
+    Ok(vec![
+        "huanwei".into(),
+        "yuanlin".into(),
+        row.department_for(None),
+    ])
+}
+
 async fn cast(api: &Api, tenant: &Tenant) -> Result<Cast, String> {
+    let acting = acting_departments(tenant)?;
     let mut handlers = BTreeMap::new();
     for user in tenant
         .config
@@ -79,7 +99,7 @@ async fn cast(api: &Api, tenant: &Tenant) -> Result<Cast, String> {
         .iter()
         .filter(|u| u.roles.iter().any(|r| r == "handler"))
     {
-        if let Some(department) = &user.department {
+        if let Some(department) = user.department.as_ref().filter(|d| acting.contains(d)) {
             handlers.insert(
                 department.clone(),
                 api.login(&user.username, user.password.expose_secret())
@@ -184,7 +204,8 @@ async fn drive_district(tenant: &Tenant, api: &Api, progress: &ProgressBar) -> R
         .await?;
     progress.inc(1);
 
-    // C: a citizen reports a broken manhole cover; verified, fixed, called back, closed.
+    // C: a citizen reports a broken water-main cover; verified, sent where the manual says
+    // (the water utility), fixed, called back, closed.
     step(format!(
         "{code}: public report with verification and call-back"
     ));
@@ -218,14 +239,12 @@ async fn drive_district(tenant: &Tenant, api: &Api, progress: &ProgressBar) -> R
             json!({ "category": category("component", "0101"), "urgency": "urgent" }),
         )
         .await?;
-    let c = cast
-        .dispatcher
-        .step(&c, "dispatch", json!({ "department": "shizheng" }))
-        .await?;
-    let fix = handler(&cast, "shizheng")?
+    let c = cast.dispatcher.step(&c, "dispatch", json!({})).await?;
+    let water = handler(&cast, c["department_code"].as_str().unwrap_or_default())?;
+    let fix = water
         .upload(client::photo(&format!("{code}-c-fix")))
         .await?;
-    let c = handler(&cast, "shizheng")?
+    let c = water
         .step(
             &c,
             "handle",

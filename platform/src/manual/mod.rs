@@ -325,6 +325,77 @@ mod tests {
         assert_eq!(stall.department_for(None), "zhifa");
     }
 
+    /// The sample manual's routing as checked by hand (the comment at the top of
+    /// tenants/hangzhou/manual.toml): a facility goes to its owner, cleanliness to
+    /// sanitation, behaviour to enforcement, and both urgencies of a category agree.
+    #[test]
+    fn the_sample_manual_routes_to_the_owner() {
+        let t = tenant();
+        let to = |label: &str| {
+            let category = parse_category(label).expect("code");
+            let normal = t.manual.row(&category, Urgency::Normal).expect("row");
+            let urgent = t.manual.row(&category, Urgency::Urgent).expect("row");
+            assert_eq!(normal.department, urgent.department, "{label}");
+            normal.department.clone()
+        };
+        for (label, department) in [
+            ("component:0101", "shuiwu"),   // 上水井盖
+            ("component:0102", "shizheng"), // 污水井盖
+            ("component:0105", "gongdian"), // 电力井盖
+            ("component:0111", "ranqi"),    // 燃气井盖
+            ("component:0210", "jiaojing"), // 交通信号灯
+            ("component:0208", "shizheng"), // 跨河桥
+            ("component:0606", "hedao"),    // 防汛墙
+            ("event:0102", "huanwei"),      // 暴露垃圾
+            ("event:0110", "shizheng"),     // 道路破损
+            ("event:0111", "hedao"),        // 河堤破损
+            ("event:0401", "shizheng"),     // 路面塌陷
+            ("event:0402", "shuiwu"),       // 自来水管破裂
+            ("event:0403", "ranqi"),        // 燃气管道破裂
+            ("event:0405", "reli"),         // 热力管道破裂
+            ("event:0409", "gongan"),       // 群发性事件
+            ("event:0302", "zhifa"),        // 工地扬尘
+        ] {
+            assert_eq!(to(label), department, "{label}");
+        }
+    }
+
+    /// Every sample district knows every department the shared manual names, and has a
+    /// seed handler in each of its departments, so the demo and the tests can handle a
+    /// case of any category anywhere.
+    #[test]
+    fn every_sample_district_has_every_department_and_a_handler_in_each() {
+        let tenants = ["330102", "330105", "330106"].map(|code| {
+            Tenant::load(
+                &Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("../tenants/hangzhou/districts/{code}.toml")),
+            )
+            .expect("tenant")
+        });
+        for t in &tenants {
+            for row in t.manual.rows() {
+                assert!(
+                    t.department(&row.department).is_some(),
+                    "{}: {}",
+                    t.code(),
+                    row.department
+                );
+            }
+            for d in &t.config.departments {
+                assert!(
+                    t.config
+                        .users
+                        .iter()
+                        .any(|u| u.department.as_ref() == Some(&d.code)
+                            && u.roles.iter().any(|r| r == "handler")),
+                    "{}: no seed handler in {}",
+                    t.code(),
+                    d.code
+                );
+            }
+        }
+    }
+
     #[test]
     fn bad_rows_name_file_row_and_field() {
         let t = tenant();

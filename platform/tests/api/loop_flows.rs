@@ -163,7 +163,7 @@ async fn public_report_is_verified_and_called_back() {
             &op,
             &case,
             "file",
-            json!({ "category": category("component", "01", "01") }),
+            json!({ "category": category("component", "01", "03") }),
         )
         .await;
     assert_eq!(
@@ -190,7 +190,7 @@ async fn public_report_is_verified_and_called_back() {
             &op,
             &case,
             "file",
-            json!({ "category": category("component", "01", "01"), "urgency": "urgent" }),
+            json!({ "category": category("component", "01", "03"), "urgency": "urgent" }),
         )
         .await;
     assert_eq!(case["urgency"], "urgent");

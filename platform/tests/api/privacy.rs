@@ -94,7 +94,7 @@ async fn a_public_reporters_contact_is_shown_by_need_and_never_sent_to_the_city(
             &op,
             &case,
             "file",
-            json!({ "category": { "kind": "component", "major": "01", "minor": "01" } }),
+            json!({ "category": { "kind": "component", "major": "01", "minor": "03" } }),
         )
         .await;
     let case = app

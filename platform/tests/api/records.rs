@@ -159,7 +159,7 @@ async fn every_action_records_the_details_the_standard_defines() {
         (
             &op,
             "file",
-            json!({ "category": { "kind": "component", "major": "01", "minor": "01" } }),
+            json!({ "category": { "kind": "component", "major": "01", "minor": "03" } }),
         ),
         (&disp, "dispatch", json!({ "department": "shizheng" })),
     ] {
