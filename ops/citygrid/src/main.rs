@@ -1,12 +1,14 @@
 //! `citygrid`: the one binary an operator installs. Thin: parses the command line,
 //! wires the platform together and runs it.
 
+mod address;
 mod city;
 mod client;
 mod demo;
 mod e2e_bench;
 mod grid;
 mod intake_bench;
+mod lookup_bench;
 mod relay_bench;
 mod stats;
 mod timer_bench;
@@ -104,6 +106,11 @@ enum DistrictCommand {
     Grid {
         #[command(subcommand)]
         command: grid::GridCommand,
+    },
+    /// The address points (地址库): check an address file, or make a synthetic one.
+    Address {
+        #[command(subcommand)]
+        command: address::AddressCommand,
     },
 }
 
@@ -219,6 +226,8 @@ enum BenchCommand {
     Relay(relay_bench::RelayArgs),
     /// The city intake end to end next to a raw consume-and-ack loop (see `ops/bench e2e`).
     E2e(e2e_bench::E2eArgs),
+    /// Point → cell lookups on the unit grid next to PostGIS (see `ops/bench lookup`).
+    Lookup(lookup_bench::LookupArgs),
 }
 
 fn load(path: &std::path::Path) -> Result<Arc<Tenant>, String> {
@@ -265,6 +274,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Relay(args),
         } => runtime().and_then(|rt| rt.block_on(relay_bench::run(args))),
+        Command::Bench {
+            command: BenchCommand::Lookup(args),
+        } => lookup_bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -285,6 +297,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 fn run_district(command: DistrictCommand) -> Result<(), String> {
     match command {
         DistrictCommand::Grid { command } => grid::run(command),
+        DistrictCommand::Address { command } => address::run(command),
         DistrictCommand::Check { tenant } => {
             let t = load(&tenant)?;
             println!(
@@ -316,6 +329,13 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                     } else {
                         format!(" ({} accepted problem(s))", report.problems.len())
                     }
+                );
+            }
+            if let Some(addresses) = &t.addresses {
+                println!(
+                    "  addresses: {} points on {} roads",
+                    addresses.len(),
+                    addresses.roads()
                 );
             }
             let coverage = t
