@@ -129,17 +129,54 @@ pub struct World {
     id: String,
     databases: Vec<TestDatabase>,
     dir: PathBuf,
+    /// The city's folder: `city.toml` and `districts/<code>.toml` (the sample city's, or
+    /// one [`World::with_districts`] wrote).
+    city_dir: PathBuf,
 }
 
+/// The districts of the sample city (tenants/hangzhou).
+pub const SAMPLE_DISTRICTS: [&str; 3] = ["330102", "330105", "330106"];
+
+/// Hangzhou's districts (GB/T 2260, as redrawn in 2021): code, name, population, area in
+/// km² (approximate; registry values for [`World::with_districts`]).
+pub const HANGZHOU: [(&str, &str, u64, f64); 10] = [
+    ("330102", "上城区", 1_323_500, 122.0),
+    ("330105", "拱墅区", 1_188_800, 119.0),
+    ("330106", "西湖区", 1_145_100, 263.0),
+    ("330108", "滨江区", 504_000, 72.0),
+    ("330109", "萧山区", 1_510_000, 931.0),
+    ("330110", "余杭区", 1_170_000, 942.0),
+    ("330111", "富阳区", 835_000, 1_821.0),
+    ("330112", "临安区", 635_000, 3_119.0),
+    ("330113", "临平区", 1_175_000, 286.0),
+    ("330114", "钱塘区", 769_000, 531.0),
+];
+
 impl World {
+    /// The sample city: its three districts, its own files.
     pub async fn new() -> World {
+        Self::provisioned(&SAMPLE_DISTRICTS, repo().join("tenants/hangzhou")).await
+    }
+
+    /// A city of the given districts (codes of [`HANGZHOU`]), its files written into the
+    /// world's temporary folder: the city's registry names exactly these districts; a
+    /// district outside the sample city gets a copy of 上城区's tenant file under its own
+    /// code, name and broker user (and of its outline, grid, …). Every district file lifts the
+    /// staff write limit (these worlds drive one user per role at machine speed) and has a
+    /// database pool of 4.
+    pub async fn with_districts(codes: &[&str]) -> World {
+        let mut world = Self::provisioned(codes, PathBuf::new()).await;
+        world.city_dir = write_city(&world.dir, codes);
+        world
+    }
+
+    async fn provisioned(codes: &[&str], city_dir: PathBuf) -> World {
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let vhost = format!("cge-{id}");
         let admin = Admin::new("http://127.0.0.1:15672", "guest", "guest");
         // The sample users (demo passwords) get permissions on this vhost too: RabbitMQ
         // users are global, their permissions are per vhost.
         let city = Account::new("citygrid-city", "demo-only-amqp-city");
-        let codes = ["330102", "330105", "330106"];
         let districts: Vec<(String, Account)> = codes
             .iter()
             .map(|c| {
@@ -170,7 +207,13 @@ impl World {
             id,
             databases: Vec::new(),
             dir,
+            city_dir,
         }
+    }
+
+    /// The tenant file of district `code`.
+    pub fn tenant_file(&self, code: &str) -> PathBuf {
+        self.city_dir.join(format!("districts/{code}.toml"))
     }
 
     fn database(&mut self, what: &str) -> String {
@@ -181,8 +224,8 @@ impl World {
     }
 
     pub async fn district(&mut self, code: &str) -> District {
-        let file = repo().join(format!("tenants/hangzhou/districts/{code}.toml"));
-        let tenant = Tenant::load(&file).expect("sample tenant");
+        let file = self.tenant_file(code);
+        let tenant = Tenant::load(&file).expect("tenant file");
         let database_url = self.database(code);
         let port = free_port();
         let mut process = Process {
@@ -230,10 +273,7 @@ impl World {
                 "city".into(),
                 "serve".into(),
                 "--config".into(),
-                repo()
-                    .join("tenants/hangzhou/city.toml")
-                    .display()
-                    .to_string(),
+                self.city_dir.join("city.toml").display().to_string(),
             ],
             env: vec![
                 ("CITYGRID_WAREHOUSE_URL".into(), warehouse_url.clone()),
@@ -317,7 +357,7 @@ impl World {
 
     /// Runs `citygrid district digest` for a district (today so far).
     pub fn digest(&self, district: &District) -> String {
-        let file = repo().join(format!("tenants/hangzhou/districts/{}.toml", district.code));
+        let file = self.tenant_file(&district.code);
         let output = Command::new(citygrid_bin())
             .args([
                 "district",
@@ -337,6 +377,114 @@ impl World {
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
+}
+
+/// Writes a city of `codes` under `dir`: `<dir>/tenants/hangzhou/` laid out as the sample
+/// city (its files and folders linked, `city.toml` and `districts/` written) and
+/// `<dir>/tenants/calendars` linked to the real one, so every relative path in the files
+/// resolves as it does in the repository. A district outside the sample city gets copies
+/// of 上城区's files (tenant file, outline, …) with the code and name replaced. Returns the
+/// city's folder.
+fn write_city(dir: &Path, codes: &[&str]) -> PathBuf {
+    const TEMPLATE: &str = "330102";
+    let sample = repo().join("tenants/hangzhou");
+    let city = dir.join("tenants/hangzhou");
+    std::fs::create_dir_all(city.join("districts")).expect("city folder");
+    let link = |from: &Path, to: &Path| {
+        let from = from.canonicalize().expect("sample file");
+        std::os::unix::fs::symlink(&from, to)
+            .unwrap_or_else(|e| panic!("link {} → {}: {e}", to.display(), from.display()));
+    };
+    let name_of = |code: &str| {
+        HANGZHOU
+            .iter()
+            .find(|d| d.0 == code)
+            .unwrap_or_else(|| panic!("{code} is not a district of Hangzhou"))
+    };
+    let renamed = |text: &str, code: &str| {
+        text.replace(TEMPLATE, code)
+            .replace(name_of(TEMPLATE).1, name_of(code).1)
+    };
+    link(
+        &repo().join("tenants/calendars"),
+        &dir.join("tenants/calendars"),
+    );
+    let entries = |d: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(d)
+            .expect("sample folder")
+            .map(|e| e.expect("sample folder entry").path())
+            .collect()
+    };
+    for entry in entries(&sample) {
+        let name = entry.file_name().expect("name").to_owned();
+        if name == "districts" || name == "city.toml" {
+            continue;
+        }
+        if !entry.is_dir() {
+            link(&entry, &city.join(&name));
+            continue;
+        }
+        // A folder of per-district files (outlines, grids): the sample's linked, the
+        // template's copied for the other districts.
+        std::fs::create_dir_all(city.join(&name)).expect("city folder");
+        for file in entries(&entry) {
+            let file_name = file
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            link(&file, &city.join(&name).join(&file_name));
+            if file_name.starts_with(TEMPLATE) {
+                let text = std::fs::read_to_string(&file).expect("sample file");
+                for code in codes {
+                    let own = file_name.replace(TEMPLATE, code);
+                    if !entry.join(&own).exists() {
+                        std::fs::write(city.join(&name).join(own), renamed(&text, code))
+                            .expect("copied file");
+                    }
+                }
+            }
+        }
+    }
+    let template = std::fs::read_to_string(sample.join(format!("districts/{TEMPLATE}.toml")))
+        .expect("the template district's tenant file");
+    let lifted = "\n[limits]\nstaff_writes_per_minute = 1000000\nstaff_write_burst = 1000000\n";
+    let mut registry = String::new();
+    for code in codes {
+        let (_, name, population, area) = name_of(code);
+        let real = sample.join(format!("districts/{code}.toml"));
+        let text = if real.exists() {
+            std::fs::read_to_string(&real).expect("sample tenant file")
+        } else {
+            renamed(&template, code)
+        };
+        // Ten districts share one PostgreSQL (100 connections by default, other tests'
+        // too): a pool of 4 each, not the sample's 8, is plenty for a test's load.
+        let text: String = text
+            .lines()
+            .map(|line| {
+                if line.starts_with("pool_size =") {
+                    "pool_size = 4\n".to_owned()
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(city.join(format!("districts/{code}.toml")), text + lifted)
+            .expect("tenant file");
+        registry.push_str(&format!(
+            "[[districts]]\ncode = \"{code}\"\nname = \"{name}\"\nbroker_user = \"citygrid-{code}\"\n\
+             broker_password = \"demo-only-amqp-{code}\"\ncatalogue = \"GB/T 30428.2-2013\"\n\
+             population = {population}\narea_km2 = {area:.1}\nboundary = \"boundaries/{code}.geojson\"\n\n"
+        ));
+    }
+    // The sample city's file with its registry replaced.
+    let text = std::fs::read_to_string(sample.join("city.toml")).expect("city.toml");
+    let first = text.find("[[districts]]").expect("a registry in city.toml");
+    let broker = text.find("\n[broker]").expect("[broker] in city.toml");
+    let written = format!("{}{registry}{}", &text[..first], &text[broker + 1..]);
+    std::fs::write(city.join("city.toml"), written).expect("city.toml");
+    city
 }
 
 impl Drop for World {

@@ -1,8 +1,10 @@
 //! District instances and the city exchange as real processes on the real PostgreSQL and
 //! RabbitMQ: the warehouse ends equal to every district, through crashes and outages.
 
+mod chaos;
 mod conformance;
 mod login;
+mod security;
 
 use citygrid_e2e::{City, District, World, eventually};
 
