@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use citygrid_e2e::{City, District, HANGZHOU, PASSWORD, World, login, png};
+use citygrid_kit::seeded::SplitMix64;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde_json::{Value, json};
@@ -33,24 +34,13 @@ fn env_number(name: &str, default: u64) -> u64 {
     }
 }
 
-/// SplitMix64: a seeded generator small enough to keep here, so that a seed replays the
-/// same run whatever version of a random crate the workspace pins.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
+/// The seeded stream (a seed replays the same run), with durations.
+trait Millis {
     /// A duration between `lo` and `hi` milliseconds.
+    fn millis(&mut self, lo: u64, hi: u64) -> Duration;
+}
+
+impl Millis for SplitMix64 {
     fn millis(&mut self, lo: u64, hi: u64) -> Duration {
         Duration::from_millis(lo + self.below(hi.saturating_sub(lo) + 1))
     }
@@ -78,7 +68,7 @@ struct Planned {
 }
 
 /// The faults: the first four one of each kind (in a random order), then random ones.
-fn plan(rng: &mut Rng, faults: usize, districts: usize) -> Vec<Planned> {
+fn plan(rng: &mut SplitMix64, faults: usize, districts: usize) -> Vec<Planned> {
     let mut kinds = [0, 1, 2, 3];
     for i in (1..kinds.len()).rev() {
         kinds.swap(i, rng.below(i as u64 + 1) as usize);
@@ -511,7 +501,7 @@ impl Writer {
     }
 
     /// Writes `cases` cases, pausing a random while (mean `pace`) between them.
-    async fn run(mut self, cases: u64, pace: Duration, mut rng: Rng, seed: u64) -> Written {
+    async fn run(mut self, cases: u64, pace: Duration, mut rng: SplitMix64, seed: u64) -> Written {
         let mut ids = BTreeSet::new();
         for n in 0..cases {
             let pause = pace.as_millis() as u64;
@@ -629,7 +619,7 @@ async fn chaos_ten_districts_survive_kills_and_restarts() {
         "chaos: seed {seed} ({size} districts, {cases} cases each, {faults} faults; \
          CITYGRID_CHAOS_SEED={seed} replays the draw)"
     );
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let plan = plan(&mut rng, faults, size);
 
     let codes: Vec<&str> = HANGZHOU.iter().take(size).map(|d| d.0).collect();
@@ -659,7 +649,7 @@ async fn chaos_ten_districts_survive_kills_and_restarts() {
         .enumerate()
         .map(|(i, d)| {
             let writer = Writer::new(d);
-            let rng = Rng(seed ^ (0x5eed_0000 + i as u64));
+            let rng = SplitMix64::new(seed ^ (0x5eed_0000 + i as u64));
             tokio::spawn(writer.run(cases, pace, rng, seed))
         })
         .collect();

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::stats::median;
+use citygrid_kit::seeded::SplitMix64;
 use citygrid_platform::config::Tenant;
 use citygrid_platform::grid::{self, Cell, Frame, Grid};
 use diesel::prelude::*;
@@ -89,26 +90,9 @@ struct Count {
     n: i64,
 }
 
-/// SplitMix64: a fixed seed gives the same points on every machine, with no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.unit() * n as f64) as usize
-    }
+/// The seeded stream, and an index in `0..n` scaled from [0, 1) (as the recorded runs drew).
+fn index(rng: &mut SplitMix64, n: usize) -> usize {
+    (rng.unit() * n as f64) as usize
 }
 
 /// The points: uniform over the district's bounding box (some fall outside every cell), and
@@ -124,17 +108,17 @@ fn points(frame: &Frame, cells: &[Cell], n: usize, seed: u64) -> Result<Vec<(f64
     if cells.is_empty() || min.0 > max.0 {
         return Err("the district has no boundary or no cells".into());
     }
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     Ok((0..n)
         .map(|i| {
             if i % CORNER_EVERY == CORNER_EVERY - 1 {
-                let ring: Vec<_> = cells[rng.below(cells.len())]
+                let ring: Vec<_> = cells[index(&mut rng, cells.len())]
                     .polygon
                     .exterior()
                     .coords()
                     .copied()
                     .collect();
-                let c = ring[rng.below(ring.len())];
+                let c = ring[index(&mut rng, ring.len())];
                 (c.x, c.y)
             } else {
                 (

@@ -14,6 +14,7 @@ pub mod http;
 pub mod login;
 pub mod password;
 pub mod rate;
+pub mod seeded;
 pub mod session;
 pub mod telemetry;
 pub mod token;

@@ -10,6 +10,8 @@
 
 use geo::{BoundingRect, Contains, Point};
 
+use citygrid_kit::seeded::SplitMix64;
+
 use super::AddressPoint;
 use crate::grid::{Frame, Grid};
 
@@ -25,19 +27,6 @@ const STEMS: &[&str] = &[
     "古荡", "天工", "育英", "教场", "保安", "宝华", "莫邪", "大成", "祥和", "凤栖", "龙泉", "白鹭",
     "星桥", "月塘", "霞湾", "雨航",
 ];
-
-/// A deterministic stream of numbers (SplitMix64) from a seed.
-struct Stream(u64);
-
-impl Stream {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
 
 pub fn synthetic(
     frame: &Frame,
@@ -75,9 +64,9 @@ pub fn synthetic(
         .district
         .bytes()
         .fold(0_u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-    let mut stream = Stream(seed);
+    let mut stream = SplitMix64::new(seed);
     for i in (1..names.len()).rev() {
-        names.swap(i, (stream.next() % (i as u64 + 1)) as usize);
+        names.swap(i, stream.below(i as u64 + 1) as usize);
     }
     // Doors stand this far from the road's middle line.
     let side = 12.0;
