@@ -557,6 +557,11 @@ pub async fn login(base: &str, username: &str) -> Session {
 }
 
 impl Session {
+    /// The access token, for tools that send their own requests.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     pub async fn get(&self, path: &str) -> Value {
         self.http
             .get(format!("{}{path}", self.base))

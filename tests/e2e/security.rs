@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use citygrid_e2e::{PASSWORD, World, login, png};
-use serde_json::{Value, json};
+use citygrid_e2e::{World, login, png};
 
 /// Every check schemathesis has (no 5xx; documented status, content type, schema and
 /// headers; schema-invalid input refused with a 4xx; an operation that needs a token refuses
@@ -28,23 +27,6 @@ const EXCLUDED_CHECKS: &str = "positive_data_acceptance";
 /// Examples per operation and phase; small enough for the suite (2 cores), larger by hand.
 fn examples() -> String {
     std::env::var("CITYGRID_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".into())
-}
-
-/// An access token for `username` (every sample user's password is [`PASSWORD`]).
-async fn token(base: &str, username: &str) -> String {
-    let body: Value = reqwest::Client::new()
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&json!({ "username": username, "password": PASSWORD }))
-        .send()
-        .await
-        .expect("sign in")
-        .json()
-        .await
-        .expect("JSON");
-    body["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a token for {username}: {body}"))
-        .to_owned()
 }
 
 /// A schemathesis config giving real identifiers to the generator some of the time, so
@@ -181,14 +163,17 @@ async fn schemathesis_finds_nothing_for_anyone_in_either_document() {
         "leader",
         "admin",
     ] {
-        let token = token(&district.base, &district.user(role)).await;
+        let token = login(&district.base, &district.user(role))
+            .await
+            .token()
+            .to_owned();
         runs.push(("district.toml", district.base.clone(), role, Some(token)));
     }
     for (role, user) in [
         ("city_supervisor", "hz-csup1"),
         ("city_leader", "hz-clead1"),
     ] {
-        let token = token(&city.base, user).await;
+        let token = login(&city.base, user).await.token().to_owned();
         runs.push(("city.toml", city.base.clone(), role, Some(token)));
     }
 
