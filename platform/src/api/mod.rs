@@ -75,6 +75,7 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
         crate::auth::handlers::logout, crate::auth::handlers::revoke_tokens,
         crate::media::handlers::upload_media, crate::media::handlers::download_media,
         crate::case::handlers::report_case, crate::case::handlers::list_cases, crate::case::handlers::get_case,
+        crate::case::handlers::similar_cases,
         crate::case::handlers::my_queue, crate::case::handlers::light_stats,
         crate::case::handlers::request_verification, crate::case::handlers::verify_case,
         crate::case::handlers::file_case, crate::case::handlers::reject_case,

@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::scope("/cases/{id}")
                     .route("", web::get().to(case::get_case))
+                    .route("/similar", web::get().to(case::similar_cases))
                     .route(
                         "/request-verification",
                         web::post().to(case::request_verification),

@@ -14,6 +14,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::case::model::{Case, Record, SupervisionOrder};
 use crate::case::privacy::ContactAccess;
 use crate::case::requests::*;
+use crate::case::similar::{self, Similar};
 use crate::case::steps::{Step, StepRequest, Urgency};
 use crate::case::store::{self, CaseFilter, Idempotency, NewReport};
 use crate::case::text;
@@ -360,6 +361,25 @@ pub async fn get_case(
         supervision_orders,
         notifications,
     }))
+}
+
+/// 重复提示: open cases that may be the same problem — in the case's grid cell or within
+/// 200 m, of the same category where both have one, reported in the last 7 days — same cell
+/// first, then closest. For the operator deciding whether to file or reject as duplicate.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/similar", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Similar>), (status = 404, body = ErrorBody)))]
+pub async fn similar_cases(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: Path<Uuid>,
+) -> Result<HttpResponse> {
+    let id = id.into_inner();
+    let hints = db::run(&state.pool, move |conn| {
+        let case = store::get(conn, id)?;
+        similar::find(conn, &case, Utc::now())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(hints))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

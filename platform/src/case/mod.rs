@@ -5,6 +5,7 @@ pub mod handlers;
 pub mod model;
 pub mod privacy;
 pub mod requests;
+pub mod similar;
 pub mod steps;
 pub mod store;
 pub mod text;

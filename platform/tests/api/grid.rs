@@ -124,3 +124,87 @@ async fn without_a_grid_the_reporters_street_stands() {
     assert_eq!(status, 201, "{case}");
     assert_eq!(codes(&case), [None, None, Some("330102002")], "{case}");
 }
+
+/// 重复提示: the operator sees the open reports of the same place; not far ones, not its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_sees_open_reports_of_the_same_place_as_duplicate_hints() {
+    let app = TestApp::spawn().await;
+    let op = app.login("sc-op1").await;
+    let report = |lon: f64, lat: f64, text: &'static str| {
+        let app = &app;
+        async move {
+            let (status, case) = app
+                .post(
+                    "/api/v1/cases",
+                    None,
+                    json!({ "description": text, "lon": lon, "lat": lat }),
+                )
+                .await;
+            assert_eq!(status, 201, "{case}");
+            case
+        }
+    };
+    let first = report(LON, LAT, "井盖破损").await;
+    let near = report(LON + 0.0005, LAT, "井盖松动").await; // about 48 m east
+    let far = report(LON + 0.01, LAT, "垃圾满溢").await; // about 960 m
+    let again = report(LON, LAT, "井盖又坏了").await;
+
+    let (status, hints) = app
+        .get(
+            &format!(
+                "/api/v1/cases/{}/similar",
+                again["id"].as_str().expect("id")
+            ),
+            &op,
+        )
+        .await;
+    assert_eq!(status, 200, "{hints}");
+    let seen: Vec<(&str, f64, bool)> = hints
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|h| {
+            (
+                h["id"].as_str().unwrap_or("-"),
+                h["distance_m"].as_f64().unwrap_or(-1.0),
+                h["same_cell"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    let (first_id, near_id) = (
+        first["id"].as_str().expect("id"),
+        near["id"].as_str().expect("id"),
+    );
+    assert_eq!(seen.first(), Some(&(first_id, 0.0, true)), "{hints}");
+    assert!(
+        seen.iter()
+            .any(|(id, d, _)| *id == near_id && (40.0..60.0).contains(d)),
+        "{hints}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|(id, _, _)| *id == far["id"].as_str().unwrap_or("-")
+                || *id == again["id"].as_str().unwrap_or("-")),
+        "{hints}"
+    );
+    // Once the first is cancelled it is no longer a hint.
+    let first = app
+        .ok_step(&op, &first, "cancel", json!({ "reason": "重复上报" }))
+        .await;
+    let (_, hints) = app
+        .get(
+            &format!(
+                "/api/v1/cases/{}/similar",
+                again["id"].as_str().expect("id")
+            ),
+            &op,
+        )
+        .await;
+    assert!(
+        !hints
+            .to_string()
+            .contains(first["id"].as_str().expect("id")),
+        "{hints}"
+    );
+}

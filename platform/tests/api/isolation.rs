@@ -62,6 +62,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("GET", "/api/v1/categories", Signed(ALL)),
     ("GET", "/api/v1/queue", Signed(ALL)),
+    ("GET", "/api/v1/cases/{id}/similar", Signed(ALL)),
     ("GET", "/api/v1/stats/lights", Signed(ALL)),
     (
         "GET",
