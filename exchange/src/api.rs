@@ -386,6 +386,10 @@ pub struct CaseQuery {
     department: Option<String>,
     /// 9-digit street code.
     street: Option<String>,
+    /// 12-digit community code (snapshots since interchange v1.2).
+    community: Option<String>,
+    /// 15-digit unit grid cell code (snapshots since interchange v1.2).
+    cell: Option<String>,
     /// `component` or `event`.
     category_kind: Option<String>,
     /// 2-digit major class (of the district's own edition).
@@ -417,6 +421,17 @@ async fn list_cases(
     if !(1..=500).contains(&limit) {
         return Err(HttpError::invalid("limit", "between 1 and 500"));
     }
+    for (field, code, digits) in [("community", &q.community, 12), ("cell", &q.cell, 15)] {
+        if code
+            .as_ref()
+            .is_some_and(|c| c.len() != digits || !c.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(HttpError::invalid(
+                field,
+                format!("a {field} code is {digits} digits"),
+            ));
+        }
+    }
     let after = q
         .cursor
         .as_deref()
@@ -446,6 +461,12 @@ async fn list_cases(
         }
         if let Some(s) = q.street {
             sql = sql.filter(cases::street_code.eq(s));
+        }
+        if let Some(c) = q.community {
+            sql = sql.filter(cases::community_code.eq(c));
+        }
+        if let Some(c) = q.cell {
+            sql = sql.filter(cases::cell_code.eq(c));
         }
         if let Some(k) = q.category_kind {
             sql = sql.filter(cases::category_kind.eq(k));

@@ -27,6 +27,27 @@ async fn a_snapshot_s_cell_reaches_the_warehouse_and_a_foreign_cell_is_refused()
         (Some("330102001002".into()), Some("330102001002017".into()))
     );
 
+    // The city's case list filters by cell and community; a malformed code is refused.
+    for (query, found) in [
+        ("cell=330102001002017", 1),
+        ("community=330102001002", 1),
+        ("cell=330102001002018", 0),
+    ] {
+        let (status, list) = city.get(&format!("/api/v1/city/cases?{query}")).await;
+        assert_eq!(status, 200, "{query}: {list}");
+        assert_eq!(
+            list["items"].as_array().map(Vec::len),
+            Some(found),
+            "{query}"
+        );
+    }
+    let (status, body) = city.get("/api/v1/city/cases?cell=3301").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("cell")),
+        "{body}"
+    );
+
     // Another district's cell; a cell outside the snapshot's own street.
     let mut foreign = filed.clone();
     foreign.version = 3;
