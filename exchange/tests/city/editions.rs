@@ -23,9 +23,15 @@ async fn city_with_both_editions(broker: &TestBroker) -> TestCity {
     .await
 }
 
-fn new_edition_snapshot() -> v1::CaseSnapshot {
-    let mut s = snapshot(3, v1::CaseState::Dispatched);
+/// The example snapshot (of 上城区) as 拱墅区 sends it: without 上城区's grid cell.
+fn of_330105(mut s: v1::CaseSnapshot) -> v1::CaseSnapshot {
     s.case_id = uuid::Uuid::new_v4();
+    (s.street_code, s.community_code, s.cell_code) = (Some("330105001".into()), None, None);
+    s
+}
+
+fn new_edition_snapshot() -> v1::CaseSnapshot {
+    let mut s = of_330105(snapshot(3, v1::CaseState::Dispatched));
     s.category = Some(v1::Category {
         kind: v1::CategoryKind::Event,
         major: "06".into(),
@@ -118,8 +124,7 @@ async fn districts_on_different_editions_are_compared_in_the_city_s() {
 async fn a_district_moving_to_the_new_edition_keeps_its_earlier_codes() {
     let broker = TestBroker::new().await;
     let city = city_with_both_editions(&broker).await;
-    let mut earlier = snapshot(4, v1::CaseState::Handled);
-    earlier.case_id = uuid::Uuid::new_v4();
+    let earlier = of_330105(snapshot(4, v1::CaseState::Handled));
     send_as(&broker, "330105", 1, earlier).await;
     city.wait_for_cursor("330105", 1).await;
     let (_, list) = city
