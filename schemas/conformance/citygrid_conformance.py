@@ -635,9 +635,32 @@ def stage_clock(stage, started):
     }
 
 
+def placed(street):
+    """Street, community and grid cell (v1.2) of a case in `street`: the example's place is
+    in 330102, and the city refuses a cell outside the sender's district and street."""
+    community = f"{street}001"
+    return {"street_code": street, "community_code": community, "cell_code": f"{community}001"}
+
+
+def moved(message, code):
+    """`message` sent by district `code` instead: its district, and the street, community
+    and cell codes that began with the old district's code begin with `code` (a code that
+    did not, as in a negative example about exactly that, is left as it is)."""
+    old = message.get("district")
+    message["district"] = code
+    body = message.get("body")
+    if isinstance(body, dict) and old:
+        for key in ("street_code", "community_code", "cell_code"):
+            value = body.get(key)
+            if isinstance(value, str) and value.startswith(old):
+                body[key] = code + value[len(old):]
+    return message
+
+
 def new_case(example, args, created):
     """Version 0 of a case, shaped like examples/case_snapshot.json."""
     case = copy.deepcopy(example["body"])
+    case.update(placed(args.street_code or f"{args.district}001"))
     case.update(
         {
             "case_id": str(uuid.uuid4()),
@@ -647,7 +670,6 @@ def new_case(example, args, created):
             "source": "supervisor",
             "urgency": "normal",
             "description": f"暴露垃圾: conformance kit {created:%Y-%m-%d %H:%M}",
-            "street_code": args.street_code or f"{args.district}001",
             "category": None,
             "department_code": None,
             "current_stage": None,
@@ -838,8 +860,7 @@ def run_negative_files(district, examples, args, checks):
     repaired = None
     for path in sorted(Path(args.examples, "negative").glob("*.json")):
         negative = load_json(path)
-        message = copy.deepcopy(negative["message"])
-        message["district"] = district.code
+        message = moved(copy.deepcopy(negative["message"]), district.code)
         seq = district.seq + 1
         if negative["field"] != "seq":
             message["seq"] = seq
@@ -876,8 +897,7 @@ def run_negative_files(district, examples, args, checks):
             continue
         if repaired is None and message["kind"] == "case_snapshot":
             # The repair: the standard's own example, under the refused message's seq and id.
-            fixed = copy.deepcopy(examples[message["kind"]])
-            fixed["district"] = district.code
+            fixed = moved(copy.deepcopy(examples[message["kind"]]), district.code)
             fixed["seq"] = seq
             fixed["body"]["case_id"] = body["case_id"]
             district.send(fixed, what=f"repaired {path.name}, same seq {seq}")
@@ -931,7 +951,7 @@ def table_checks(district, examples):
 
     def snapshot(**changes):
         body = copy.deepcopy(examples["case_snapshot"]["body"])
-        body.update({"case_id": str(uuid.uuid4()), "street_code": f"{code}001"}, **changes)
+        body.update({"case_id": str(uuid.uuid4()), **placed(f"{code}001")}, **changes)
         return district.envelope("case_snapshot", body, seq)
 
     def chunk(**changes):
