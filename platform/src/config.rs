@@ -237,7 +237,8 @@ pub struct Tenant {
     pub data_dir: PathBuf,
 }
 
-fn digits(s: &str, n: usize) -> bool {
+/// `s` is exactly `n` ASCII digits (administrative, street, community and cell codes).
+pub(crate) fn digits(s: &str, n: usize) -> bool {
     s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
 }
 

@@ -170,12 +170,7 @@ pub async fn reverse_geocode(
     let ReverseQuery { lon, lat } = query.into_inner();
     let lon = lon.ok_or_else(|| Error::invalid("lon", "missing parameter `lon`"))?;
     let lat = lat.ok_or_else(|| Error::invalid("lat", "missing parameter `lat`"))?;
-    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(Error::invalid("lon", "longitude must be within -180..180"));
-    }
-    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(Error::invalid("lat", "latitude must be within -90..90"));
-    }
+    crate::case::store::check_point(lon, lat)?;
     admit(&state, &caller, &req)?;
     let tenant = &state.tenant;
     let (point, metres) = gazetteer(tenant)?

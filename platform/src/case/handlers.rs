@@ -277,7 +277,7 @@ fn parse_filter(q: &ListQuery) -> Result<CaseFilter> {
         ("cell", &q.cell, CELL_CODE_LEN),
     ] {
         if let Some(code) = value
-            && !(code.len() == digits && code.bytes().all(|b| b.is_ascii_digit()))
+            && !crate::config::digits(code, digits)
         {
             return Err(Error::invalid(
                 field,

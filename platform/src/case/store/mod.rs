@@ -15,6 +15,6 @@ pub use read::{
     queue_states, records, supervision_orders,
 };
 pub use report::{
-    Idempotency, NewReport, create_report, filing_stage, place_report, validate_report,
+    Idempotency, NewReport, check_point, create_report, filing_stage, place_report, validate_report,
 };
 pub use step::apply_step;

@@ -126,6 +126,17 @@ pub fn place_report(
     ))
 }
 
+/// A WGS84 point at all (not yet whether it is in the district): 422 naming `lon` or `lat`.
+pub fn check_point(lon: f64, lat: f64) -> Result<()> {
+    if !(-180.0..=180.0).contains(&lon) || !lon.is_finite() {
+        return Err(Error::invalid("lon", "longitude must be within -180..180"));
+    }
+    if !(-90.0..=90.0).contains(&lat) || !lat.is_finite() {
+        return Err(Error::invalid("lat", "latitude must be within -90..90"));
+    }
+    Ok(())
+}
+
 /// Validates a report against the district (inside the boundary, known street and
 /// category). Pure, so the HTTP layer and tests share it.
 pub fn validate_report(tenant: &Tenant, report: &NewReport) -> Result<()> {
@@ -136,12 +147,7 @@ pub fn validate_report(tenant: &Tenant, report: &NewReport) -> Result<()> {
     if let Some(address) = &report.address {
         text::check("address", address, text::ADDRESS_CHARS)?;
     }
-    if !(-180.0..=180.0).contains(&report.lon) || !report.lon.is_finite() {
-        return Err(Error::invalid("lon", "longitude must be within -180..180"));
-    }
-    if !(-90.0..=90.0).contains(&report.lat) || !report.lat.is_finite() {
-        return Err(Error::invalid("lat", "latitude must be within -90..90"));
-    }
+    check_point(report.lon, report.lat)?;
     if !tenant.contains(report.lon, report.lat) {
         return Err(Error::invalid(
             "lon",
