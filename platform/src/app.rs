@@ -68,6 +68,14 @@ pub fn prepare(tenant: &Tenant, pool: &DbPool) -> Result<(usize, usize)> {
     })?;
     let migrated = db::migrate(&mut conn)?;
     let seeded = user::sync_reference_data(&mut conn, tenant)?;
+    if let Some(summary) = crate::component::load_sample(&mut conn, tenant)? {
+        tracing::info!(
+            district = tenant.code(),
+            components.created = summary.created,
+            components.kept = summary.unchanged,
+            "component census loaded"
+        );
+    }
     Ok((migrated, seeded))
 }
 

@@ -49,6 +49,9 @@ pub struct TenantFile {
     pub departments: Vec<Department>,
     #[serde(default)]
     pub users: Vec<SeedUser>,
+    /// 巡查责任区: who gets the on-site tasks of which cells (crate::patrol).
+    #[serde(default)]
+    pub patrols: Vec<crate::patrol::Patrol>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +76,10 @@ pub struct DistrictSection {
     /// The address points (地址库), a CSV or GeoJSON file (crate::address). Optional:
     /// without one, `/geo/geocode` and `/geo/reverse` answer 404 and a report needs a point.
     pub addresses: Option<PathBuf>,
+    /// The census of components (部件普查), a CSV or GeoJSON file (crate::component).
+    /// Optional: at start, the components it has and the inventory lacks are added; the
+    /// rest is `citygrid district components import`'s.
+    pub components: Option<PathBuf>,
     pub data_dir: PathBuf,
 }
 
@@ -627,7 +634,14 @@ fn validate(file: &str, c: &TenantFile) -> Result<()> {
             _ => {}
         }
     }
-    Ok(())
+    let seeded = |name: &str| {
+        c.users
+            .iter()
+            .find(|u| u.username == name)
+            .map(|u| u.roles.iter().any(|r| r == Role::Supervisor.as_str()))
+    };
+    crate::patrol::validate(&c.patrols, code, &c.streets, seeded)
+        .or_else(|(field, message)| err(field, message))
 }
 
 fn load_calendar(

@@ -101,13 +101,15 @@ pub fn stage_after(action: Action) -> StageChange {
         | Action::RejectSuspension
         | Action::Supervise
         | Action::AcknowledgeSupervision
-        | Action::Urge => StageChange::Keep,
+        | Action::Urge
+        | Action::RequestCancellation
+        | Action::RejectCancellation => StageChange::Keep,
         Action::ApproveExtension => StageChange::Extend,
         Action::ApproveSuspension => StageChange::Pause,
         Action::Resume => StageChange::Resume,
         Action::Report => StageChange::Start(Stage::Filing),
         Action::File | Action::Return => StageChange::Start(Stage::Dispatch),
-        Action::Dispatch | Action::Rework => StageChange::Start(Stage::Handling),
+        Action::Dispatch | Action::Rework | Action::Rehandle => StageChange::Start(Stage::Handling),
         Action::Handle => StageChange::Start(Stage::Check),
         Action::Reject | Action::CheckPass | Action::Close | Action::Cancel => StageChange::Stop,
     }

@@ -65,6 +65,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         manual_version -> Nullable<Text>,
         manual_limits -> Nullable<Jsonb>,
+        manual_condition -> Nullable<Text>,
         stage -> Nullable<Text>,
         clock -> Nullable<Text>,
         stage_started_at -> Nullable<Timestamptz>,
@@ -80,6 +81,22 @@ diesel::table! {
         next_reminder_at -> Nullable<Timestamptz>,
         cell_code -> Nullable<Text>,
         community_code -> Nullable<Text>,
+        task_assignee -> Nullable<Uuid>,
+        component_id -> Nullable<Text>,
+        component_department -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    case_assignments (id) {
+        id -> Int8,
+        case_id -> Uuid,
+        task -> Text,
+        assignee -> Nullable<Uuid>,
+        patrol -> Nullable<Text>,
+        assigned_by -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
     }
 }
 
@@ -175,9 +192,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    components (id) {
+        id -> Text,
+        name -> Text,
+        category_kind -> Text,
+        category_major -> Text,
+        category_minor -> Text,
+        edition -> Text,
+        department_code -> Text,
+        owner_code -> Nullable<Text>,
+        owner_name -> Nullable<Text>,
+        maintainer_code -> Nullable<Text>,
+        maintainer_name -> Nullable<Text>,
+        cell_code -> Nullable<Text>,
+        street_code -> Nullable<Text>,
+        community_code -> Nullable<Text>,
+        status -> Text,
+        initial_date -> Nullable<Date>,
+        changed_date -> Nullable<Date>,
+        data_source -> Text,
+        remarks -> Nullable<Text>,
+        lon -> Nullable<Float8>,
+        lat -> Nullable<Float8>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    component_changes (id) {
+        id -> Int8,
+        component_id -> Text,
+        component_version -> Int4,
+        via -> Text,
+        actor_id -> Nullable<Uuid>,
+        actor -> Text,
+        changes -> Jsonb,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(users -> departments (department_code));
+diesel::joinable!(components -> departments (department_code));
+diesel::joinable!(component_changes -> components (component_id));
 diesel::joinable!(cases -> departments (department_code));
 diesel::joinable!(case_records -> cases (case_id));
+diesel::joinable!(case_assignments -> cases (case_id));
 diesel::joinable!(supervision_orders -> cases (case_id));
 diesel::joinable!(notifications -> cases (case_id));
 diesel::joinable!(outbox -> media (media_sha256));
@@ -187,11 +250,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     media,
     cases,
+    case_assignments,
     case_records,
     supervision_orders,
     notifications,
     outbox,
     outbox_counter,
     exchange_rejections,
-    digests
+    digests,
+    components,
+    component_changes
 );

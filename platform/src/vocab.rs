@@ -124,6 +124,8 @@ pub enum Role {
     Dispatcher,
     /// 专业部门处置人员
     Handler,
+    /// 值班长: decides the operators' cancellation requests
+    ShiftLeader,
     /// 领导
     Leader,
     /// 管理员
@@ -135,10 +137,11 @@ vocabulary!(Role {
     Operator => "operator",
     Dispatcher => "dispatcher",
     Handler => "handler",
+    ShiftLeader => "shift_leader",
     Leader => "leader",
     Admin => "admin",
 });
-to_standard!(Role => v1::Role { Supervisor, Operator, Dispatcher, Handler, Leader, Admin });
+to_standard!(Role => v1::Role { Supervisor, Operator, Dispatcher, Handler, ShiftLeader, Leader, Admin });
 
 /// Who took a recorded step: a role, or the public for an anonymous report.
 #[derive(
@@ -161,6 +164,7 @@ pub enum ActorRole {
     Operator,
     Dispatcher,
     Handler,
+    ShiftLeader,
     Leader,
     Admin,
     /// 公众
@@ -172,12 +176,13 @@ vocabulary!(ActorRole {
     Operator => "operator",
     Dispatcher => "dispatcher",
     Handler => "handler",
+    ShiftLeader => "shift_leader",
     Leader => "leader",
     Admin => "admin",
     Public => "public",
 });
 to_standard!(ActorRole => v1::Role {
-    Supervisor, Operator, Dispatcher, Handler, Leader, Admin, Public,
+    Supervisor, Operator, Dispatcher, Handler, ShiftLeader, Leader, Admin, Public,
 });
 
 impl From<Role> for ActorRole {
@@ -187,6 +192,7 @@ impl From<Role> for ActorRole {
             Role::Operator => ActorRole::Operator,
             Role::Dispatcher => ActorRole::Dispatcher,
             Role::Handler => ActorRole::Handler,
+            Role::ShiftLeader => ActorRole::ShiftLeader,
             Role::Leader => ActorRole::Leader,
             Role::Admin => ActorRole::Admin,
         }
@@ -296,6 +302,12 @@ pub enum Action {
     AcknowledgeSupervision,
     /// 催办
     Urge,
+    /// 申请作废
+    RequestCancellation,
+    /// 作废不批准
+    RejectCancellation,
+    /// 回访不满意, 重办
+    Rehandle,
 }
 
 vocabulary!(Action {
@@ -322,15 +334,19 @@ vocabulary!(Action {
     Supervise => "supervise",
     AcknowledgeSupervision => "acknowledge_supervision",
     Urge => "urge",
+    RequestCancellation => "request_cancellation",
+    RejectCancellation => "reject_cancellation",
+    Rehandle => "rehandle",
 });
 to_standard!(Action => v1::Action {
     Report, RequestVerification, Verify, File, Reject, Dispatch, Return, Handle, CheckPass,
     Rework, Callback, Close, Cancel, RequestExtension, ApproveExtension, RejectExtension,
     RequestSuspension, ApproveSuspension, RejectSuspension, Resume, Supervise,
-    AcknowledgeSupervision, Urge,
+    AcknowledgeSupervision, Urge, RequestCancellation, RejectCancellation, Rehandle,
 });
 
-/// A department's request the command center has not decided yet.
+/// A request waiting for a decision: a department's (extension, suspension) for the
+/// dispatcher, or an operator's cancellation for the shift leader.
 #[derive(
     Debug,
     Clone,
@@ -351,11 +367,14 @@ pub enum Pending {
     Extension,
     /// 挂账申请
     Suspension,
+    /// 作废申请 (an operator's, for the shift leader)
+    Cancellation,
 }
 
 vocabulary!(Pending {
     Extension => "extension",
     Suspension => "suspension",
+    Cancellation => "cancellation",
 });
 
 /// 紧急程度.

@@ -396,6 +396,12 @@ pub enum Action {
     AcknowledgeSupervision,
     /// 催办
     Urge,
+    /// 申请作废 (since v1.3)
+    RequestCancellation,
+    /// 作废不批准 (since v1.3)
+    RejectCancellation,
+    /// 回访不满意, 重办 (since v1.3)
+    Rehandle,
 }
 
 /// 岗位: the role a step was taken in.
@@ -410,6 +416,8 @@ pub enum Role {
     Dispatcher,
     /// 专业部门 (处置人员)
     Handler,
+    /// 值班长: approves cancellations (since v1.3)
+    ShiftLeader,
     /// 领导
     Leader,
     /// 管理员

@@ -85,6 +85,9 @@ macro_rules! every_action {
             Supervise,
             AcknowledgeSupervision,
             Urge,
+            RequestCancellation,
+            RejectCancellation,
+            Rehandle,
         )
     };
 }
@@ -202,6 +205,16 @@ details! {
         /// 分类标准: the standard the catalogue follows (e.g. `GB/T 30428.2-2013`); the same
         /// as `category.edition`, kept for v1 readers.
         pub standard: String,
+        /// 立案条件 (since v1.3): the code, two digits, of the command manual's (指挥手册)
+        /// filing-condition row the case was filed under, unique within the category; its
+        /// row gave the case's limits and urgency. Absent from older records.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(regex(pattern = r"^[0-9]{2}$"))]
+        pub condition: Option<String>,
+        /// 立案条件 (since v1.3): that row's filing-condition text (e.g. `井盖缺失`), as the
+        /// district's manual says it. Absent from older records.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub condition_text: Option<String>,
     }
 }
 
@@ -278,11 +291,26 @@ details! {
 }
 
 details! {
-    /// 回访: the operator calls the public reporter back (public and hotline reports).
+    /// 回访: the operator calls the public reporter back (public and hotline reports). Since
+    /// v1.3 a CityGrid district records only `satisfied` here: an unsatisfied call-back is
+    /// `rehandle`. A v1.2 district's `unsatisfied` call-back stays valid.
     Callback {
         /// 满意度: the reporter's verdict (the snapshot's `satisfaction`).
         pub satisfaction: Satisfaction,
     }
+}
+
+details! {
+    /// 回访不满意, 重办 (since v1.3): the reporter is not satisfied, so the case goes back to
+    /// the department that handled it (`to_state` `dispatched`) for re-handling with the
+    /// full handling limit, instead of being closed.
+    Rehandle {
+        /// 满意度: always `unsatisfied` for this action (the snapshot's `satisfaction`).
+        #[schemars(extend("const" = "unsatisfied"))]
+        pub satisfaction: Satisfaction,
+        /// 处置部门: code of the department that handles it again.
+        pub department: String,
+    } where satisfaction = Satisfaction::Unsatisfied
 }
 
 details! {
@@ -291,8 +319,27 @@ details! {
 }
 
 details! {
-    /// 作废 (final): the reason is the record's `comment`. No details.
+    /// 作废 (final). Since v1.3 a shift leader's (值班长) approval of an operator's
+    /// `request_cancellation`, whose `comment` gives the reason; this record's `comment` is
+    /// the leader's note, if any. No details.
     Cancel {}
+}
+
+details! {
+    /// 申请作废 (since v1.3): an operator asks the shift leader to cancel the case; the
+    /// reason is the record's `comment`. Nothing changes until the shift leader decides.
+    /// No details.
+    RequestCancellation {}
+}
+
+details! {
+    /// 作废不批准 (since v1.3): the shift leader refuses the cancellation; the case goes on
+    /// where it was. The reason is the record's `comment`.
+    RejectCancellation {
+        /// 申请类型: always `cancellation` for this action.
+        #[schemars(extend("const" = "cancellation"))]
+        pub request: RequestKind,
+    } where request = RequestKind::Cancellation
 }
 
 details! {
@@ -316,7 +363,7 @@ details! {
     }
 }
 
-/// 申请类型: which request a dispatcher refused.
+/// 申请类型: which request a dispatcher (or, for a cancellation, the shift leader) refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestKind {
@@ -324,6 +371,8 @@ pub enum RequestKind {
     Extension,
     /// 挂账申请
     Suspension,
+    /// 作废申请 (since v1.3)
+    Cancellation,
 }
 
 details! {
@@ -411,6 +460,8 @@ pub fn examples() -> Vec<(Action, Value)> {
                 "category": { "kind": "event", "major": "01", "minor": "02" },
                 "category_name": "暴露垃圾",
                 "standard": "GB/T 30428.2-2013",
+                "condition": "01",
+                "condition_text": "道路、广场、绿地等公共区域有散落的暴露垃圾，或垃圾箱（桶）满溢",
             }),
         ),
         (
@@ -428,7 +479,7 @@ pub fn examples() -> Vec<(Action, Value)> {
             Action::Rework,
             json!({ "passed": false, "department": "huanwei" }),
         ),
-        (Action::Callback, json!({ "satisfaction": "unsatisfied" })),
+        (Action::Callback, json!({ "satisfaction": "satisfied" })),
         (Action::Close, json!({})),
         (Action::Cancel, json!({})),
         (Action::RequestExtension, json!({ "minutes": 120 })),
@@ -458,6 +509,15 @@ pub fn examples() -> Vec<(Action, Value)> {
         ),
         (Action::AcknowledgeSupervision, json!({})),
         (Action::Urge, json!({})),
+        (Action::RequestCancellation, json!({})),
+        (
+            Action::RejectCancellation,
+            json!({ "request": "cancellation" }),
+        ),
+        (
+            Action::Rehandle,
+            json!({ "satisfaction": "unsatisfied", "department": "huanwei" }),
+        ),
     ]
 }
 
@@ -531,9 +591,9 @@ mod tests {
             );
         }
         // One example per action and none missing (the `match` above is exhaustive, this
-        // list must be too): the 23 actions of v1.
+        // list must be too): the 26 actions of v1.3.
         let distinct: std::collections::HashSet<Action> = actions.iter().copied().collect();
-        assert_eq!((distinct.len(), actions.len()), (23, 23));
+        assert_eq!((distinct.len(), actions.len()), (26, 26));
     }
 
     #[test]
@@ -606,12 +666,38 @@ mod tests {
         );
     }
 
+    /// A v1.2 `file` record (no filing condition) stays valid and is written as it was;
+    /// a v1.3 one carries the condition's code and text.
+    #[test]
+    fn a_file_records_condition_is_optional() {
+        let v1_2 = json!({
+            "category": { "kind": "component", "major": "01", "minor": "01" },
+            "category_name": "上水井盖",
+            "standard": "GB/T 30428.2-2013",
+        });
+        assert_eq!(check(Action::File, &v1_2), Ok(()));
+        assert_eq!(round_trip::<File>(&v1_2), v1_2);
+        let mut v1_3 = v1_2.clone();
+        v1_3["condition"] = json!("02");
+        v1_3["condition_text"] = json!("上水井盖缺失");
+        let read: File = read(&v1_3).expect("v1.3");
+        assert_eq!(
+            (read.condition.as_deref(), read.condition_text.as_deref()),
+            (Some("02"), Some("上水井盖缺失"))
+        );
+        assert_eq!(
+            check(Action::File, &json!({ "category": { "kind": "component", "major": "01", "minor": "01" }, "category_name": "x", "standard": "y", "condition": 2 }))
+                .map_err(|e| e.field),
+            Err("details.condition".into())
+        );
+    }
+
     /// AMQP.md names, for every action, exactly the keys its details type has.
     #[test]
     fn the_amqp_page_lists_each_actions_details_keys() {
         let schema = details_schema();
         let rows = steps_table();
-        assert_eq!(rows.len(), 23, "one row per action");
+        assert_eq!(rows.len(), 26, "one row per action");
         for row in rows {
             let action = row[0].trim_matches('`');
             let cell = row.last().expect("a details cell");

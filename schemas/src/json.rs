@@ -446,6 +446,11 @@ mod tests {
                 false,
             ),
             (
+                Action::File,
+                json!({ "category": { "kind": "event", "major": "01", "minor": "02" }, "category_name": "x", "standard": "y", "condition": "1" }),
+                false,
+            ),
+            (
                 Action::CheckPass,
                 json!({ "passed": false, "department": "huanwei" }),
                 true,

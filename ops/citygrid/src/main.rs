@@ -4,6 +4,7 @@
 mod address;
 mod city;
 mod client;
+mod components;
 mod demo;
 mod e2e_bench;
 mod grid;
@@ -111,6 +112,12 @@ enum DistrictCommand {
     Address {
         #[command(subcommand)]
         command: address::AddressCommand,
+    },
+    /// The component inventory (部件库): check or import a census, export the inventory,
+    /// or make a synthetic census.
+    Components {
+        #[command(subcommand)]
+        command: components::ComponentsCommand,
     },
 }
 
@@ -298,6 +305,7 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
     match command {
         DistrictCommand::Grid { command } => grid::run(command),
         DistrictCommand::Address { command } => address::run(command),
+        DistrictCommand::Components { command } => components::run(command),
         DistrictCommand::Check { tenant } => {
             let t = load(&tenant)?;
             println!(
@@ -337,6 +345,19 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                     addresses.len(),
                     addresses.roads()
                 );
+            }
+            if let Some(file) = citygrid_platform::component::sample_file(&t) {
+                let census = citygrid_platform::component::read_file(&t, &file)
+                    .map_err(|e| e.to_string())?;
+                if let Some(first) = census.findings.first() {
+                    return Err(format!(
+                        "{}: {} bad row(s), e.g. {}; `citygrid district components check` lists them",
+                        file.display(),
+                        census.findings.len(),
+                        first.message
+                    ));
+                }
+                println!("  components: {} in the census", census.rows.len());
             }
             let coverage = t
                 .check_calendar(chrono::Utc::now())

@@ -202,8 +202,8 @@ fn csv_rows(text: &str) -> Result<Vec<Row>, String> {
         .collect())
 }
 
-/// One CSV line's fields.
-fn fields(line: &str) -> Result<Vec<String>, String> {
+/// One CSV line's fields (also the component census's, crate::component).
+pub(crate) fn fields(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
@@ -313,7 +313,7 @@ pub fn write_csv(points: &[AddressPoint], comments: &[String]) -> String {
     out
 }
 
-fn quoted(field: &str) -> String {
+pub(crate) fn quoted(field: &str) -> String {
     if field.contains([',', '"']) || field.starts_with(' ') || field.ends_with(' ') {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {

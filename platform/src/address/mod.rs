@@ -18,6 +18,7 @@ use std::path::Path;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub(crate) use file::{fields as csv_fields, quoted as csv_quoted};
 pub use file::{read, write_csv};
 pub use index::{Gazetteer, Hit};
 pub use normalise::{HouseNumber, Normalised, Region, normalise};

@@ -9,6 +9,7 @@ use crate::address::handlers as address;
 use crate::api::{self, ApiDoc};
 use crate::auth::handlers as auth;
 use crate::case::handlers as case;
+use crate::component::handlers as component;
 use crate::media::handlers as media;
 use crate::uplink::handlers as exchange;
 
@@ -38,6 +39,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/geo/geocode", web::get().to(address::geocode))
             .route("/geo/reverse", web::get().to(address::reverse_geocode))
+            .route("/components", web::get().to(component::list_components))
+            .route("/components/{id}", web::get().to(component::get_component))
+            .route(
+                "/components/{id}",
+                web::patch().to(component::update_component),
+            )
             .route("/media", web::post().to(media::upload_media))
             .route("/cases", web::post().to(case::report_case))
             .route("/cases", web::get().to(case::list_cases))
@@ -45,6 +52,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::scope("/cases/{id}")
                     .route("", web::get().to(case::get_case))
                     .route("/similar", web::get().to(case::similar_cases))
+                    .route(
+                        "/assignments",
+                        web::get().to(crate::patrol::handlers::assignments),
+                    )
+                    .route(
+                        "/task/assign",
+                        web::post().to(crate::patrol::handlers::assign_task),
+                    )
                     .route(
                         "/request-verification",
                         web::post().to(case::request_verification),
@@ -58,7 +73,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route("/check", web::post().to(case::check_case))
                     .route("/callback", web::post().to(case::callback_case))
                     .route("/close", web::post().to(case::close_case))
-                    .route("/cancel", web::post().to(case::cancel_case))
+                    .route(
+                        "/cancellation/request",
+                        web::post().to(case::request_cancellation),
+                    )
+                    .route(
+                        "/cancellation/approve",
+                        web::post().to(case::approve_cancellation),
+                    )
+                    .route(
+                        "/cancellation/reject",
+                        web::post().to(case::reject_cancellation),
+                    )
                     .route(
                         "/extension/request",
                         web::post().to(case::request_extension),

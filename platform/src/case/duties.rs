@@ -3,8 +3,9 @@
 //!
 //! The roles of 数字城管 split the loop so that each step is checked by someone else: the
 //! supervisor (监督员) reports and checks others' work, the operator (受理员) accepts
-//! (files or rejects) and closes, the dispatcher (派遣员) dispatches and decides the
-//! departments' requests, the department (处置) handles. One account may hold several
+//! (files or rejects) and closes, the shift leader (值班长) decides cancellations, the
+//! dispatcher (派遣员) dispatches and decides the departments' requests, the department
+//! (处置) handles. One account may hold several
 //! roles; the rules below keep it from carrying a case through those checks alone. Each
 //! says: whoever took one of `earlier` on a case may not take one of `later` on it (for a
 //! report, only of the sources named). Pure, so the matrix is tested here and in the
@@ -59,7 +60,13 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         earlier: &[Action::Handle],
-        later: &[Action::Callback, Action::Close, Action::Cancel],
+        later: &[
+            Action::Callback,
+            Action::Rehandle,
+            Action::Close,
+            Action::RequestCancellation,
+            Action::Cancel,
+        ],
         sources: ALL,
         rule: "a case is called back, closed or cancelled by someone other than who handled it",
     },
@@ -74,6 +81,12 @@ pub const RULES: &[Rule] = &[
         later: &[Action::ApproveSuspension, Action::RejectSuspension],
         sources: ALL,
         rule: "a suspension is decided by someone other than who asked for it",
+    },
+    Rule {
+        earlier: &[Action::RequestCancellation],
+        later: &[Action::Cancel, Action::RejectCancellation],
+        sources: ALL,
+        rule: "a cancellation is decided by someone other than who asked for it",
     },
 ];
 
@@ -105,8 +118,15 @@ mod tests {
             (A::Report, A::Verify | A::CheckPass | A::Rework)
                 | (
                     A::Handle,
-                    A::CheckPass | A::Rework | A::Callback | A::Close | A::Cancel
+                    A::CheckPass
+                        | A::Rework
+                        | A::Callback
+                        | A::Rehandle
+                        | A::Close
+                        | A::RequestCancellation
+                        | A::Cancel
                 )
+                | (A::RequestCancellation, A::Cancel | A::RejectCancellation)
                 | (
                     A::RequestExtension,
                     A::ApproveExtension | A::RejectExtension

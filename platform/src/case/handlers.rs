@@ -65,6 +65,11 @@ pub struct ReportRequest {
     pub reporter_name: Option<String>,
     #[serde(default, deserialize_with = "text::phone_opt")]
     pub reporter_phone: Option<String>,
+    /// 部件标识码 of the component the problem is with (16 or 17 digits, in this
+    /// district's inventory, `GET /api/v1/components`): the case gets its class as the
+    /// category when it gives none, and its department first at dispatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -195,9 +200,29 @@ pub async fn report_case(
             Source::Hotline => ActorRole::Operator,
             Source::Public => ActorRole::Public,
         },
+        component_id: None,
+        component_department: None,
     };
     let access = ContactAccess::of_caller(caller.as_ref().map(|c| &c.0));
     store::validate_report(&state.tenant, &report)?;
+    let mut report = report;
+    if let Some(id) = body.component_id {
+        let (tenant, category) = (state.tenant.clone(), report.category.clone());
+        let (component, department) = db::run(&state.pool, move |conn| {
+            crate::component::for_case(conn, &tenant, &id, category.as_ref())
+        })
+        .await?;
+        report.category = report.category.or_else(|| {
+            Some(CategoryRef {
+                kind: crate::catalogue::CategoryKind::Component,
+                major: component.category_major.clone(),
+                minor: component.category_minor.clone(),
+                edition: None,
+            })
+        });
+        report.component_id = Some(component.id);
+        report.component_department = department;
+    }
     let filing = store::filing_stage(&state.tenant, &report, Utc::now())?;
     let tenant = state.tenant.clone();
     let (case, created) = db::run(&state.pool, move |conn| {
@@ -555,7 +580,8 @@ pub async fn check_case(
     take_step(state, caller, id.into_inner(), body.0).await
 }
 
-/// 回访 (operator): the public reporter's satisfaction, before closing.
+/// 回访 (operator): the public reporter's satisfaction. Satisfied, the case can be closed;
+/// not satisfied (with a comment), it goes back to its department for re-handling (重办).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/callback", tag = "steps", params(("id" = Uuid, Path)), request_body = CallbackBody,
     responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn callback_case(
@@ -585,10 +611,10 @@ pub async fn close_case(
     .await
 }
 
-/// 作废 (operator): cancel an open case, with a reason.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/cancel", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
+/// 申请作废 (operator): ask the shift leader to cancel an open case, with a reason.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/cancellation/request", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
     responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn cancel_case(
+pub async fn request_cancellation(
     state: web::Data<AppState>,
     caller: Caller,
     id: Path<Uuid>,
@@ -598,7 +624,43 @@ pub async fn cancel_case(
         state,
         caller,
         id.into_inner(),
+        body.0.into_step(Step::RequestCancellation),
+    )
+    .await
+}
+
+/// 作废 (shift leader, not who asked): approve the waiting cancellation request.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/cancellation/approve", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn approve_cancellation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Path<Uuid>,
+    body: Json<StepBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
         body.0.into_step(Step::Cancel),
+    )
+    .await
+}
+
+/// 作废不批准 (shift leader), with a reason: the case goes on where it was.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/cancellation/reject", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reject_cancellation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Path<Uuid>,
+    body: Json<ReasonBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        body.0.into_step(Step::RejectCancellation),
     )
     .await
 }

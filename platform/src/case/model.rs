@@ -54,6 +54,10 @@ pub struct Case {
     /// The limits of that manual row, fixed at filing (clock and minutes per stage).
     #[schema(value_type = Option<Object>)]
     pub manual_limits: Option<serde_json::Value>,
+    /// The filing condition (立案条件) of that manual row: its two-digit code within the
+    /// category (`tenant.manual.condition`). None before filing, and for cases filed
+    /// before manuals had conditions.
+    pub manual_condition: Option<String>,
     /// The timed stage running now; none when untimed.
     pub stage: Option<Stage>,
     pub clock: Option<Clock>,
@@ -82,6 +86,16 @@ pub struct Case {
     pub cell_code: Option<String>,
     /// 12-digit community (社区) of that cell.
     pub community_code: Option<String>,
+    /// The supervisor holding the case's on-site task (核实 while verifying, 核查 while
+    /// handled): the one answering for its cell's patrol area, or whom it was reassigned
+    /// to. None: any supervisor may take it.
+    pub task_assignee: Option<Uuid>,
+    /// 部件标识码 of the component a component case is about (crate::component).
+    pub component_id: Option<String>,
+    /// The department the component's cases go to (its maintainer when that is a
+    /// department here, else its competent department): the dispatch suggestion's first
+    /// choice.
+    pub component_department: Option<String>,
 }
 
 /// 督办单: a supervision order on a case.
@@ -159,6 +173,7 @@ pub struct CaseChanges {
     pub duplicate_of: Option<Option<Uuid>>,
     pub manual_version: Option<Option<String>>,
     pub manual_limits: Option<Option<serde_json::Value>>,
+    pub manual_condition: Option<Option<String>>,
     pub stage: Option<Option<Stage>>,
     pub clock: Option<Option<Clock>>,
     pub stage_started_at: Option<Option<DateTime<Utc>>>,
@@ -172,6 +187,7 @@ pub struct CaseChanges {
     pub supervision_pending: Option<bool>,
     pub supervision_level: Option<Option<SupervisionLevel>>,
     pub next_reminder_at: Option<Option<DateTime<Utc>>>,
+    pub task_assignee: Option<Option<Uuid>>,
 }
 
 impl CaseChanges {

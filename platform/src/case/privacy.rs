@@ -2,8 +2,8 @@
 //! are read in full only by the roles whose step needs them — the operator (受理员), who
 //! calls the reporter back (回访) and enters hotline calls, and the supervisor (监督员), who
 //! may have to reach the reporter to find the problem on site (核实). Every other reader —
-//! dispatcher, department handler, leader, admin, an anonymous caller — gets them masked
-//! (`张*`, `138****0000`). The interchange never carries them (see `uplink::outbox`).
+//! dispatcher, department handler, shift leader, leader, admin, an anonymous caller — gets
+//! them masked (`张*`, `138****0000`). The interchange never carries them (see `uplink::outbox`).
 //! Pure: the API applies it to every case it shows (`CaseView`).
 
 use crate::auth::token::Claims;
@@ -110,6 +110,7 @@ mod tests {
             (Role::Supervisor, ContactAccess::Full),
             (Role::Dispatcher, ContactAccess::Masked),
             (Role::Handler, ContactAccess::Masked),
+            (Role::ShiftLeader, ContactAccess::Masked),
             (Role::Leader, ContactAccess::Masked),
             (Role::Admin, ContactAccess::Masked),
         ];

@@ -66,6 +66,13 @@ impl From<VerifyBody> for StepRequest {
 pub struct FileBody {
     pub version: i32,
     pub category: CategoryRef,
+    /// The command manual's filing condition (立案条件) of the category, two digits (`01`):
+    /// its row gives the limits, the department and the urgency (`urgency` may raise it to
+    /// `urgent`, not lower an urgent condition). Omitted: the category's first row of the
+    /// urgency asked for (else its first row).
+    #[serde(default)]
+    #[schema(pattern = r"^[0-9]{2}$", example = "01")]
+    pub condition: Option<String>,
     /// Replaces the reporter's description when given (at most 4,000 characters).
     #[serde(default, deserialize_with = "text::description_opt")]
     pub description: Option<String>,
@@ -82,6 +89,7 @@ impl From<FileBody> for StepRequest {
         StepRequest {
             step: Step::File {
                 category: b.category,
+                condition: b.condition,
                 description: b.description,
                 street: b.street,
                 urgency: b.urgency,

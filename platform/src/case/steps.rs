@@ -19,6 +19,7 @@ use crate::catalogue::CategoryRef;
 use crate::config::Tenant;
 use crate::deadline::{self, LimitSnapshot, StageChange, StageTimes};
 use crate::error::{Error, Result};
+use crate::manual::ManualRow;
 use crate::vocab::Satisfaction;
 use chrono::{DateTime, Duration, Utc};
 
@@ -34,6 +35,9 @@ pub enum Step {
     },
     File {
         category: CategoryRef,
+        /// The manual's filing condition (立案条件) for the category, two digits; without
+        /// one, the category's first row of the urgency (see `filing_row`).
+        condition: Option<String>,
         description: Option<String>,
         street: Option<String>,
         urgency: Option<Urgency>,
@@ -55,7 +59,12 @@ pub enum Step {
         satisfied: bool,
     },
     Close,
+    /// 申请作废 (operator), the reason in the comment.
+    RequestCancellation,
+    /// 作废: the shift leader approves the waiting request.
     Cancel,
+    /// 作废不批准 (shift leader), the reason in the comment.
+    RejectCancellation,
     /// 申请延期: `minutes` more on the running stage's clock.
     RequestExtension {
         minutes: i64,
@@ -92,9 +101,12 @@ impl Step {
             Step::Handle => Action::Handle,
             Step::Check { passed: true } => Action::CheckPass,
             Step::Check { passed: false } => Action::Rework,
-            Step::Callback { .. } => Action::Callback,
+            Step::Callback { satisfied: true } => Action::Callback,
+            Step::Callback { satisfied: false } => Action::Rehandle,
             Step::Close => Action::Close,
+            Step::RequestCancellation => Action::RequestCancellation,
             Step::Cancel => Action::Cancel,
+            Step::RejectCancellation => Action::RejectCancellation,
             Step::RequestExtension { .. } => Action::RequestExtension,
             Step::ApproveExtension { .. } => Action::ApproveExtension,
             Step::RejectExtension => Action::RejectExtension,
@@ -135,18 +147,108 @@ fn required_text(value: &Option<String>, field: &str, why: &str) -> Result<()> {
     }
 }
 
-/// The department the manual names for a filed case, if it has a category.
+/// The department the manual names for a filed case, if it has a category; for a case
+/// about a component, the component's department first when it is one of the district's.
 pub fn suggested_department(case: &Case, tenant: &Tenant) -> Option<String> {
+    if let Some(department) = &case.component_department
+        && tenant.department(department).is_some()
+    {
+        return Some(department.clone());
+    }
     let category = CategoryRef {
         kind: case.category_kind?.into(),
         major: case.category_major.clone()?,
         minor: case.category_minor.clone()?,
         edition: None,
     };
+    case_row(case, &category, tenant).map(|row| row.department_for(case.street_code.as_deref()))
+}
+
+/// The text of the filing condition (立案条件) a case was filed under, from the manual.
+pub fn manual_condition_text(case: &Case, tenant: &Tenant) -> Option<String> {
+    let category = CategoryRef {
+        kind: case.category_kind?.into(),
+        major: case.category_major.clone()?,
+        minor: case.category_minor.clone()?,
+        edition: None,
+    };
+    let code = case.manual_condition.as_deref()?;
     tenant
         .manual
-        .row(&category, case.urgency)
-        .map(|row| row.department_for(case.street_code.as_deref()))
+        .condition(&category, code)
+        .map(|row| row.filing_condition.clone())
+}
+
+/// The manual row of a filed case: the filing condition it was filed under, or (filed
+/// before manuals had conditions, or a condition the manual no longer has) the category's
+/// row for its urgency.
+fn case_row<'a>(case: &Case, category: &CategoryRef, tenant: &'a Tenant) -> Option<&'a ManualRow> {
+    case.manual_condition
+        .as_deref()
+        .and_then(|code| tenant.manual.condition(category, code))
+        .or_else(|| tenant.manual.row(category, case.urgency))
+}
+
+/// The manual row a filing takes and the urgency the case gets.
+///
+/// With a `condition`, that row of the category (unknown: 422 `condition`); the case takes
+/// the row's urgency, or the requested one when it raises it (`urgent` on a normal
+/// condition: the case is urgent, the limits stay the row's); asking `normal` on an urgent
+/// condition is refused (422 `urgency`): the condition is what makes it urgent. Without a
+/// condition, as before conditions: the category's first row of the requested urgency (the
+/// case's when none is asked), else its first row; the case's urgency is the requested one.
+fn filing_row<'a>(
+    case: &Case,
+    tenant: &'a Tenant,
+    category: &CategoryRef,
+    condition: Option<&str>,
+    urgency: Option<Urgency>,
+) -> Result<(&'a ManualRow, Urgency)> {
+    let manual = &tenant.manual;
+    let Some(code) = condition else {
+        let urgency = urgency.unwrap_or(case.urgency);
+        let row = manual.row(category, urgency).ok_or_else(|| {
+            Error::invalid(
+                "category",
+                format!("the manual {} has no row for this category", manual.version),
+            )
+        })?;
+        return Ok((row, urgency));
+    };
+    let row = manual.condition(category, code).ok_or_else(|| {
+        let known: Vec<&str> = manual
+            .conditions(category)
+            .map(|r| r.condition.as_str())
+            .collect();
+        Error::invalid(
+            "condition",
+            format!(
+                "the manual {} has no filing condition {code:?} for {} (it has {})",
+                manual.version,
+                category.label(),
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        )
+    })?;
+    let urgency = match (row.urgency, urgency) {
+        (Urgency::Urgent, Some(Urgency::Normal)) => {
+            return Err(Error::invalid(
+                "urgency",
+                format!(
+                    "filing condition {code} of {} is urgent ({}): choose a normal condition",
+                    category.label(),
+                    row.filing_condition
+                ),
+            ));
+        }
+        (_, Some(Urgency::Urgent)) => Urgency::Urgent,
+        (own, _) => own,
+    };
+    Ok((row, urgency))
 }
 
 /// The largest extension one request may ask for or a dispatcher grant: 30 working days.
@@ -256,11 +358,14 @@ fn content(
         }
         Step::File {
             category,
+            condition,
             description,
             street,
             urgency,
         } => {
             let entry = crate::catalogue::entry(&tenant.catalogue, category)?;
+            let (row, urgency) =
+                filing_row(case, tenant, category, condition.as_deref(), *urgency)?;
             if let Some(street) = street
                 && tenant.street(street).is_none()
             {
@@ -279,7 +384,8 @@ fn content(
             changes.category_minor = Some(Some(category.minor.clone()));
             changes.description = description.clone();
             changes.street_code = street.clone().map(Some);
-            changes.urgency = *urgency;
+            changes.urgency = Some(urgency);
+            changes.manual_condition = Some(Some(row.condition.clone()));
             record(details::File {
                 category: CategoryRef {
                     edition: Some(tenant.catalogue.edition),
@@ -287,6 +393,8 @@ fn content(
                 },
                 category_name: entry.name.clone(),
                 standard: tenant.catalogue.standard.clone(),
+                condition: Some(row.condition.clone()),
+                condition_text: Some(row.filing_condition.clone()),
             })?
         }
         Step::Reject {
@@ -382,20 +490,40 @@ fn content(
                 })?
             }
         }
-        Step::Callback { satisfied } => {
-            let value = if *satisfied {
-                Satisfaction::Satisfied
-            } else {
-                Satisfaction::Unsatisfied
-            };
-            changes.satisfaction = Some(Some(value));
+        Step::Callback { satisfied: true } => {
+            changes.satisfaction = Some(Some(Satisfaction::Satisfied));
             record(details::Callback {
-                satisfaction: value.into(),
+                satisfaction: Satisfaction::Satisfied.into(),
             })?
         }
-        Step::Cancel => {
-            required_text(&req.comment, "reason", "say why the case is cancelled")?;
-            record(details::Cancel {})?
+        // 重办: back to the department whose work the reporter is not satisfied with.
+        Step::Callback { satisfied: false } => {
+            required_text(
+                &req.comment,
+                "comment",
+                "say what the reporter is not satisfied with, for the re-handling",
+            )?;
+            changes.satisfaction = Some(Some(Satisfaction::Unsatisfied));
+            record(details::Rehandle {
+                satisfaction: Satisfaction::Unsatisfied.into(),
+                department: department_of(case)?,
+            })?
+        }
+        Step::RequestCancellation => {
+            required_text(
+                &req.comment,
+                "reason",
+                "say why the case should be cancelled",
+            )?;
+            changes.pending_request = Some(Some(Pending::Cancellation));
+            record(details::RequestCancellation {})?
+        }
+        Step::Cancel => record(details::Cancel {})?,
+        Step::RejectCancellation => {
+            required_text(&req.comment, "reason", "say why the case is not cancelled")?;
+            record(details::RejectCancellation {
+                request: details::RequestKind::Cancellation,
+            })?
         }
         Step::RequestExtension { minutes } => {
             let minutes = extension_minutes(*minutes, "ask for")?;
@@ -471,18 +599,12 @@ fn manual_limits(
 ) -> Result<Option<LimitSnapshot>> {
     Ok(match &req.step {
         Step::File {
-            category, urgency, ..
+            category,
+            condition,
+            urgency,
+            ..
         } => {
-            let urgency = urgency.unwrap_or(case.urgency);
-            let row = tenant.manual.row(category, urgency).ok_or_else(|| {
-                Error::invalid(
-                    "category",
-                    format!(
-                        "the manual {} has no row for this category",
-                        tenant.manual.version
-                    ),
-                )
-            })?;
+            let (row, _) = filing_row(case, tenant, category, condition.as_deref(), *urgency)?;
             let snapshot = LimitSnapshot::new(row.clock, &row.limits);
             changes.manual_version = Some(Some(tenant.manual.version.clone()));
             changes.manual_limits = Some(Some(
@@ -622,6 +744,7 @@ pub fn plan(
             | Action::RejectExtension
             | Action::ApproveSuspension
             | Action::RejectSuspension
+            | Action::RejectCancellation
     ) || to != from
     {
         changes.pending_request = Some(None);

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::case::model::Case;
 use crate::case::privacy::ContactAccess;
-use crate::case::steps::suggested_department;
+use crate::case::steps::{manual_condition_text, suggested_department};
 use crate::config::Tenant;
 use crate::deadline::{self, Light};
 use crate::manual::Clock;
@@ -25,6 +25,9 @@ pub struct CaseView {
     pub remaining_minutes: Option<i64>,
     /// The department the command manual names (派遣建议), once the case has a category.
     pub suggested_department: Option<String>,
+    /// The filing condition (立案条件) of `manual_condition`, as the district's manual words
+    /// it now; absent when the case has no condition or the manual no longer has it.
+    pub manual_condition_text: Option<String>,
 }
 
 impl CaseView {
@@ -43,11 +46,13 @@ impl CaseView {
             _ => (None, None),
         };
         let suggested_department = suggested_department(&case, tenant);
+        let manual_condition_text = manual_condition_text(&case, tenant);
         CaseView {
             case,
             light,
             remaining_minutes,
             suggested_department,
+            manual_condition_text,
         }
     }
 

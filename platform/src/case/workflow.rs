@@ -15,8 +15,10 @@ impl Action {
             | Action::File
             | Action::Reject
             | Action::Callback
+            | Action::Rehandle
             | Action::Close
-            | Action::Cancel => Role::Operator,
+            | Action::RequestCancellation => Role::Operator,
+            Action::Cancel | Action::RejectCancellation => Role::ShiftLeader,
             Action::Verify | Action::CheckPass | Action::Rework => Role::Supervisor,
             Action::Dispatch
             | Action::ApproveExtension
@@ -61,7 +63,7 @@ pub enum WorkflowError {
     CallbackRequired { reported_by: Source },
     #[error("supervisor reports get no call-back: close the case")]
     NoCallback,
-    #[error("a {} request is already waiting for the dispatcher", .0.as_str())]
+    #[error("a {} request is already waiting for a decision", .0.as_str())]
     RequestPending(Pending),
     #[error("there is no {} request to decide", .0.as_str())]
     NothingToDecide(Pending),
@@ -94,7 +96,9 @@ pub const OPEN: &[State] = &[
 /// What else must hold (verification, call-back, a pending request, a supervision order)
 /// is [`guard`]'s.
 const TRANSITIONS: &[(Action, &[State], To)] = &[
+    (Action::RequestCancellation, OPEN, To::Same),
     (Action::Cancel, OPEN, To::State(State::Cancelled)),
+    (Action::RejectCancellation, OPEN, To::Same),
     (
         Action::RequestVerification,
         &[State::Reported],
@@ -146,6 +150,11 @@ const TRANSITIONS: &[(Action, &[State], To)] = &[
         To::State(State::CalledBack),
     ),
     (
+        Action::Rehandle,
+        &[State::Checked],
+        To::State(State::Dispatched),
+    ),
+    (
         Action::Close,
         &[State::Checked, State::CalledBack],
         To::State(State::Closed),
@@ -193,18 +202,21 @@ fn guard(state: State, action: Action, facts: Facts) -> Result<(), WorkflowError
         Action::File if state == State::Verified && facts.verified != Some(true) => {
             Err(WorkflowError::NotConfirmed)
         }
-        Action::Callback if !public => Err(WorkflowError::NoCallback),
+        Action::Callback | Action::Rehandle if !public => Err(WorkflowError::NoCallback),
         Action::Close if state == State::Checked && public => {
             Err(WorkflowError::CallbackRequired {
                 reported_by: facts.source,
             })
         }
-        Action::RequestExtension | Action::RequestSuspension => match facts.pending {
-            Some(pending) => Err(WorkflowError::RequestPending(pending)),
-            None => Ok(()),
-        },
+        Action::RequestExtension | Action::RequestSuspension | Action::RequestCancellation => {
+            match facts.pending {
+                Some(pending) => Err(WorkflowError::RequestPending(pending)),
+                None => Ok(()),
+            }
+        }
         Action::ApproveExtension | Action::RejectExtension => decided(Pending::Extension),
         Action::ApproveSuspension | Action::RejectSuspension => decided(Pending::Suspension),
+        Action::Cancel | Action::RejectCancellation => decided(Pending::Cancellation),
         Action::AcknowledgeSupervision if !facts.supervision_pending => {
             Err(WorkflowError::NoSupervisionOrder)
         }
@@ -251,6 +263,17 @@ mod tests {
     ) -> Option<State> {
         let public = source.from_public();
         let open = state.is_open();
+        match (pending, action) {
+            (None, Action::RequestCancellation) => return open.then_some(state),
+            (Some(Pending::Cancellation), Action::Cancel) => return open.then_some(S::Cancelled),
+            (Some(Pending::Cancellation), Action::RejectCancellation) => {
+                return open.then_some(state);
+            }
+            (_, Action::RequestCancellation | Action::Cancel | Action::RejectCancellation) => {
+                return None;
+            }
+            _ => {}
+        }
         let decision = match (pending, action) {
             (None, Action::RequestExtension | Action::RequestSuspension) => Some(S::Dispatched),
             (Some(Pending::Extension), Action::ApproveExtension | Action::RejectExtension) => {
@@ -276,14 +299,12 @@ mod tests {
             (S::Handled, Action::CheckPass, S::Checked, None),
             (S::Handled, Action::Rework, S::Dispatched, None),
             (S::Checked, Action::Callback, S::CalledBack, Some(true)),
+            (S::Checked, Action::Rehandle, S::Dispatched, Some(true)),
             (S::Checked, Action::Close, S::Closed, Some(false)),
             (S::CalledBack, Action::Close, S::Closed, None),
             (S::Suspended, Action::Resume, S::Dispatched, None),
             (S::Dispatched, Action::Urge, S::Dispatched, None),
         ];
-        if action == Action::Cancel {
-            return open.then_some(S::Cancelled);
-        }
         if action == Action::Supervise {
             return open.then_some(state);
         }
@@ -298,7 +319,12 @@ mod tests {
     #[test]
     fn every_state_action_role_combination() {
         let mut legal_steps = 0;
-        let pendings = [None, Some(Pending::Extension), Some(Pending::Suspension)];
+        let pendings = [
+            None,
+            Some(Pending::Extension),
+            Some(Pending::Suspension),
+            Some(Pending::Cancellation),
+        ];
         for (source, pending) in [Source::Supervisor, Source::Public, Source::Hotline]
             .into_iter()
             .flat_map(|s| pendings.map(|p| (s, p)))
@@ -345,13 +371,16 @@ mod tests {
                 }
             }
         }
-        // For each of the 3 × 3 (source, pending) pairs: cancel from the 9 open states and
-        // resume from suspended; 13 loop steps for supervisor reports (direct filing, close
-        // without call-back), 12 for public and hotline ones; and 2 request/decision steps
-        // per pending value; a supervision order on any of the 9 open states; a manual urge.
+        // For each of the 3 × 4 (source, pending) pairs: resume from suspended, a
+        // supervision order on any of the 9 open states and a manual urge; 13 loop steps
+        // for supervisor reports (direct filing, close without call-back) and 13 for public
+        // and hotline ones (verification, call-back or re-handling). Per source: a
+        // cancellation request from the 9 open states when nothing waits, its approval or
+        // refusal from them when it waits; 2 request or decision steps per other pending
+        // value (extension and suspension asked, approved, refused).
         assert_eq!(
             legal_steps,
-            9 * (9 + 1 + 9 + 1) + 3 * (13 + 12 + 12) + 3 * 3 * 2
+            12 * (1 + 9 + 1) + 4 * (13 + 13 + 13) + 3 * (9 + 9 + 9) + 3 * 3 * 2
         );
     }
 
@@ -524,13 +553,17 @@ mod tests {
                 let outcomes: Vec<State> = [Source::Supervisor, Source::Public]
                     .into_iter()
                     .flat_map(|source| {
-                        [None, Some(Pending::Extension), Some(Pending::Suspension)].map(|pending| {
-                            Facts {
-                                source,
-                                verified: Some(true),
-                                pending,
-                                supervision_pending: true,
-                            }
+                        [
+                            None,
+                            Some(Pending::Extension),
+                            Some(Pending::Suspension),
+                            Some(Pending::Cancellation),
+                        ]
+                        .map(|pending| Facts {
+                            source,
+                            verified: Some(true),
+                            pending,
+                            supervision_pending: true,
                         })
                     })
                     .filter_map(|facts| next_state(state, action, &[action.role()], facts).ok())

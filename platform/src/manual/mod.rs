@@ -1,6 +1,10 @@
-//! The command manual (指挥手册): per category and urgency, who handles a case and how
-//! long each stage may take. Data with a version; a case keeps the version it was filed
-//! under, so editing the manual never moves an existing deadline.
+//! The command manual (指挥手册): per category and filing condition (立案条件), who handles a
+//! case and how long each stage may take. As in the standard (GB/T 30428.8), one category
+//! usually has several filing-condition rows, each with its own urgency, clock and limits:
+//! the limit belongs to the row, not to the category. A row is keyed by its category and a
+//! two-digit condition code (`01`, `02`, … unique within the category); filing picks one.
+//! Data with a version; a case keeps the version and the limits it was filed under, so
+//! editing the manual never moves an existing deadline.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,10 +38,12 @@ impl Limits {
     }
 }
 
-/// One row of the manual, validated.
+/// One filing-condition row of the manual, validated.
 #[derive(Debug, Clone)]
 pub struct ManualRow {
     pub category: CategoryRef,
+    /// Two digits, `01`…`99`, unique within the category.
+    pub condition: String,
     pub urgency: Urgency,
     /// The responsible department; with `by_street`, the fallback when the street is unknown.
     pub department: String,
@@ -55,7 +61,8 @@ pub struct Manual {
     pub standard: String,
     /// Working-time limit of the filing stage while a report has no category yet.
     pub filing_limit: Duration,
-    rows: BTreeMap<(CategoryRef, Urgency), ManualRow>,
+    /// By category, then condition code: a category's rows are in code order.
+    rows: BTreeMap<(CategoryRef, String), ManualRow>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +78,7 @@ struct ManualFile {
 #[serde(deny_unknown_fields)]
 struct RowFile {
     category: String,
+    condition: String,
     urgency: Urgency,
     department: String,
     #[serde(default)]
@@ -110,6 +118,11 @@ pub fn parse_limit(text: &str) -> Option<Duration> {
     (number.is_empty() && seen_unit && minutes > 0).then(|| Duration::minutes(minutes))
 }
 
+/// Whether `code` is a condition code: two ASCII digits, not `00`.
+pub fn is_condition_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_digit()) && code != "00"
+}
+
 /// Street office department code of a street.
 pub fn street_office(street: &str) -> String {
     format!("jd-{street}")
@@ -143,6 +156,23 @@ impl Manual {
         let mut rows = BTreeMap::new();
         for (i, row) in parsed.rows.into_iter().enumerate() {
             let key = |field: &str| format!("rows[{i}].{field}");
+            if !is_condition_code(&row.condition) {
+                return Err(Error::config(
+                    file,
+                    key("condition"),
+                    format!(
+                        "{:?} is not a condition code: two digits, 01 to 99",
+                        row.condition
+                    ),
+                ));
+            }
+            if row.filing_condition.trim().is_empty() {
+                return Err(Error::config(
+                    file,
+                    key("filing_condition"),
+                    "the filing condition (立案条件) must not be empty",
+                ));
+            }
             let category = parse_category(&row.category)
                 .filter(|c| catalogue.get(c).is_some())
                 .ok_or_else(|| {
@@ -193,6 +223,7 @@ impl Manual {
             };
             let entry = ManualRow {
                 category: category.clone(),
+                condition: row.condition.clone(),
                 urgency: row.urgency,
                 department: row.department,
                 by_street: row.by_street,
@@ -201,24 +232,31 @@ impl Manual {
                 clock: row.clock,
                 limits,
             };
-            if rows.insert((category, row.urgency), entry).is_some() {
+            let at = (manual_key(&category), row.condition.clone());
+            if let Some(first) = rows.get(&at).map(|r: &(usize, ManualRow)| r.0) {
                 return Err(Error::config(
                     file,
-                    key("category"),
-                    format!("{} {} appears twice", row.category, row.urgency.as_str()),
+                    key("condition"),
+                    format!(
+                        "condition {} of {} appears twice: rows[{first}] has it already",
+                        row.condition, row.category
+                    ),
                 ));
             }
+            rows.insert(at, (i, entry));
         }
-        if let Some(missing) = catalogue
-            .categories
-            .iter()
-            .find(|c| !rows.contains_key(&(c.code.clone(), Urgency::Normal)))
-        {
+        // Every category has at least one row (the one filing takes without a condition).
+        if let Some(missing) = catalogue.categories.iter().find(|c| {
+            let code = manual_key(&c.code);
+            rows.range((code.clone(), String::new())..)
+                .next()
+                .is_none_or(|((category, _), _)| *category != code)
+        }) {
             return Err(Error::config(
                 file,
                 "rows",
                 format!(
-                    "no normal row for {}:{}{} {}",
+                    "no row for {}:{}{} {}",
                     missing.code.kind.as_str(),
                     missing.code.major,
                     missing.code.minor,
@@ -240,16 +278,30 @@ impl Manual {
             version: parsed.version,
             standard: parsed.standard,
             filing_limit,
-            rows,
+            rows: rows.into_iter().map(|(k, (_, row))| (k, row)).collect(),
         })
     }
 
-    /// The row for a category and urgency; an urgency without a row of its own uses the
-    /// normal row.
+    /// The row a case of `category` takes when no condition is named: the category's
+    /// first row (in condition-code order) of that urgency, else its first row.
     pub fn row(&self, category: &CategoryRef, urgency: Urgency) -> Option<&ManualRow> {
+        let mut conditions = self.conditions(category).peekable();
+        let first = conditions.peek().copied();
+        conditions.find(|r| r.urgency == urgency).or(first)
+    }
+
+    /// The row of one filing condition of a category.
+    pub fn condition(&self, category: &CategoryRef, condition: &str) -> Option<&ManualRow> {
+        self.rows.get(&(manual_key(category), condition.to_owned()))
+    }
+
+    /// A category's filing-condition rows, in condition-code order.
+    pub fn conditions(&self, category: &CategoryRef) -> impl Iterator<Item = &ManualRow> + '_ {
+        let category = manual_key(category);
         self.rows
-            .get(&(category.clone(), urgency))
-            .or_else(|| self.rows.get(&(category.clone(), Urgency::Normal)))
+            .range((category.clone(), String::new())..)
+            .take_while(move |((c, _), _)| *c == category)
+            .map(|(_, row)| row)
     }
 
     pub fn rows(&self) -> impl Iterator<Item = &ManualRow> {
@@ -264,6 +316,15 @@ impl ManualRow {
             (true, Some(street)) => street_office(street),
             _ => self.department.clone(),
         }
+    }
+}
+
+/// A category as the manual keys it: the district files under one edition, so a request's
+/// `edition` (checked against the catalogue before) is left out.
+fn manual_key(category: &CategoryRef) -> CategoryRef {
+    CategoryRef {
+        edition: None,
+        ..category.clone()
     }
 }
 
@@ -327,16 +388,28 @@ mod tests {
 
     /// The sample manual's routing as checked by hand (the comment at the top of
     /// tenants/hangzhou/manual.toml): a facility goes to its owner, cleanliness to
-    /// sanitation, behaviour to enforcement, and both urgencies of a category agree.
+    /// sanitation, behaviour to enforcement, and every filing condition of a category
+    /// agrees.
     #[test]
     fn the_sample_manual_routes_to_the_owner() {
         let t = tenant();
         let to = |label: &str| {
             let category = parse_category(label).expect("code");
-            let normal = t.manual.row(&category, Urgency::Normal).expect("row");
-            let urgent = t.manual.row(&category, Urgency::Urgent).expect("row");
-            assert_eq!(normal.department, urgent.department, "{label}");
-            normal.department.clone()
+            let rows: Vec<&ManualRow> = t.manual.conditions(&category).collect();
+            assert!(!rows.is_empty(), "{label}");
+            for row in &rows {
+                assert_eq!(
+                    row.department, rows[0].department,
+                    "{label} {}",
+                    row.condition
+                );
+                assert_eq!(
+                    row.by_street, rows[0].by_street,
+                    "{label} {}",
+                    row.condition
+                );
+            }
+            rows[0].department.clone()
         };
         for (label, department) in [
             ("component:0101", "shuiwu"),   // 上水井盖
@@ -396,15 +469,87 @@ mod tests {
         }
     }
 
+    /// The limit belongs to the filing-condition row, not to the category: each condition
+    /// of 私搭乱建 and of a manhole cover has its own urgency, clock and limits, and a
+    /// filing that names no condition takes the first row of its urgency.
+    #[test]
+    fn a_category_with_several_conditions_gives_each_its_own_limits() {
+        let t = tenant();
+        let building = parse_category("event:0101").expect("code");
+        let rows: Vec<(&str, Urgency, Clock, Duration)> = t
+            .manual
+            .conditions(&building)
+            .map(|r| (r.condition.as_str(), r.urgency, r.clock, r.limits.handling))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                // Stop the work: 4 工作时.
+                ("01", Urgency::Normal, Clock::Working, Duration::hours(4)),
+                // Demolish a small structure: 20 工作日 of 7h30m.
+                ("02", Urgency::Normal, Clock::Working, Duration::hours(150)),
+                // Order to correct, file for a penalty: 7 工作日.
+                (
+                    "03",
+                    Urgency::Normal,
+                    Clock::Working,
+                    Duration::minutes(7 * 450)
+                ),
+            ]
+        );
+        let demolition = t.manual.condition(&building, "02").expect("row");
+        assert!(demolition.filing_condition.contains("拆除"));
+        assert_eq!(t.manual.condition(&building, "04").map(|r| r.urgency), None);
+        // A working day of the sample districts is 7h30m (450 minutes), which the day
+        // limits of the manual are written in.
+        let day = |d: u32| {
+            chrono::TimeZone::with_ymd_and_hms(&chrono_tz::Asia::Shanghai, 2026, 11, d, 0, 0, 0)
+                .single()
+                .expect("a time")
+                .with_timezone(&chrono::Utc)
+        };
+        assert_eq!(
+            t.calendar.elapsed(day(23), day(24)),
+            Ok(Duration::minutes(450)),
+            "Monday 2026-11-23"
+        );
+
+        let cover = parse_category("component:0101").expect("code");
+        let damaged = t.manual.condition(&cover, "01").expect("row");
+        let missing = t.manual.condition(&cover, "02").expect("row");
+        assert_eq!(
+            (damaged.urgency, damaged.clock, damaged.limits.handling),
+            (Urgency::Normal, Clock::Working, Duration::hours(4))
+        );
+        assert_eq!(
+            (missing.urgency, missing.clock, missing.limits.handling),
+            (Urgency::Urgent, Clock::Natural, Duration::hours(3))
+        );
+        assert!(missing.filing_condition.contains("缺失"));
+        assert!(!damaged.filing_condition.contains("缺失，"));
+        // No condition named: the first row of the urgency, else the first row.
+        let code = |c: &CategoryRef, u| t.manual.row(c, u).map(|r| r.condition.as_str());
+        assert_eq!(code(&cover, Urgency::Normal), Some("01"));
+        assert_eq!(code(&cover, Urgency::Urgent), Some("02"));
+        assert_eq!(code(&building, Urgency::Urgent), Some("01"));
+        // A request's catalogue edition does not change the row.
+        let with_edition = CategoryRef {
+            edition: Some(t.catalogue.edition),
+            ..cover.clone()
+        };
+        assert_eq!(code(&with_edition, Urgency::Urgent), Some("02"));
+    }
+
     #[test]
     fn bad_rows_name_file_row_and_field() {
         let t = tenant();
         let base = "standard = \"s\"\nversion = \"v\"\nfiling_limit = \"1h\"\n";
-        let row = |cat: &str, dept: &str, handling: &str| {
+        let row_with = |cat: &str, condition: &str, dept: &str, handling: &str| {
             format!(
-                "[[rows]]\ncategory = \"{cat}\"\nurgency = \"normal\"\ndepartment = \"{dept}\"\nfiling_condition = \"f\"\nclosing_condition = \"c\"\nclock = \"working\"\nlimits = {{ filing = \"1h\", dispatch = \"1h\", handling = \"{handling}\", check = \"1h\" }}\n"
+                "[[rows]]\ncategory = \"{cat}\"\ncondition = \"{condition}\"\nurgency = \"normal\"\ndepartment = \"{dept}\"\nfiling_condition = \"f\"\nclosing_condition = \"c\"\nclock = \"working\"\nlimits = {{ filing = \"1h\", dispatch = \"1h\", handling = \"{handling}\", check = \"1h\" }}\n"
             )
         };
+        let row = |cat: &str, dept: &str, handling: &str| row_with(cat, "01", dept, handling);
         let all_rows: String = t
             .catalogue
             .categories
@@ -417,6 +562,7 @@ mod tests {
                 )
             })
             .collect();
+        let rows = t.catalogue.categories.len();
         let check = |text: String, expect: &str| {
             let parsed: ManualFile = toml::from_str(&text).expect("toml");
             let err = Manual::validate(
@@ -447,11 +593,68 @@ mod tests {
         );
         check(
             format!("{base}{}", row("event:0102", "shizheng", "4h")),
-            "no normal row for",
+            "no row for",
         );
-        check(
+        // A second row 01 of event:0102: named by its row and field, with the first one.
+        let twice = check_err(
+            &t,
             format!("{base}{all_rows}{}", row("event:0102", "shizheng", "4h")),
-            "appears twice",
+        );
+        let first = t
+            .catalogue
+            .categories
+            .iter()
+            .position(|c| c.code == parse_category("event:0102").expect("code"))
+            .expect("in the catalogue");
+        assert!(
+            twice.contains(&format!("rows[{rows}].condition"))
+                && twice.contains(&format!(
+                    "condition 01 of event:0102 appears twice: rows[{first}] has it already"
+                )),
+            "{twice}"
+        );
+        for bad in ["1", "001", "00", "a1", ""] {
+            check(
+                format!(
+                    "{base}{all_rows}{}",
+                    row_with("event:0102", bad, "shizheng", "4h")
+                ),
+                &format!("rows[{rows}].condition"),
+            );
+        }
+        // A missing condition is refused by the file's shape, naming the key.
+        let old_style = format!("{base}{all_rows}").replace("condition = \"01\"\n", "");
+        let err = toml::from_str::<ManualFile>(&old_style)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("condition"), "{err}");
+        // Several conditions of one category, each its own: accepted.
+        let parsed: ManualFile = toml::from_str(&format!(
+            "{base}{all_rows}{}{}",
+            row_with("event:0102", "02", "shizheng", "8h"),
+            row_with("event:0102", "10", "shizheng", "150h")
+        ))
+        .expect("toml");
+        let manual = Manual::validate(
+            "m.toml",
+            parsed,
+            &t.catalogue,
+            &t.config.departments,
+            &t.config.streets,
+        )
+        .expect("valid");
+        let rubbish = parse_category("event:0102").expect("code");
+        assert_eq!(
+            manual
+                .conditions(&rubbish)
+                .map(|r| (r.condition.as_str(), r.limits.handling))
+                .collect::<Vec<_>>(),
+            [
+                ("01", Duration::hours(4)),
+                ("02", Duration::hours(8)),
+                ("10", Duration::hours(150))
+            ]
         );
         let parsed: ManualFile = toml::from_str(&format!("{base}{all_rows}")).expect("toml");
         assert!(
@@ -464,5 +667,19 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    /// The error validating `text` gives.
+    fn check_err(t: &Tenant, text: String) -> String {
+        let parsed: ManualFile = toml::from_str(&text).expect("toml");
+        Manual::validate(
+            "m.toml",
+            parsed,
+            &t.catalogue,
+            &t.config.departments,
+            &t.config.streets,
+        )
+        .expect_err("refused")
+        .to_string()
     }
 }

@@ -125,7 +125,12 @@ async fn bad_steps_name_the_problem_and_change_nothing() {
 
     // A misspelt field is an error, not silently ignored.
     let (status, body) = app
-        .step(&op, &case, "cancel", json!({ "reson": "typo" }))
+        .step(
+            &op,
+            &case,
+            "cancellation/request",
+            json!({ "reson": "typo" }),
+        )
         .await;
     assert_eq!(
         (status, body["error"]["field"].as_str()),
@@ -453,7 +458,7 @@ async fn nul_trailing_data_foreign_types_and_unknown_filters_are_refused() {
         ),
         (
             "POST",
-            format!("/api/v1/cases/{id}/cancel"),
+            format!("/api/v1/cases/{id}/cancellation/request"),
             Some(&op),
             json,
             json!({ "version": version, "reason": "\0" }).to_string(),
@@ -502,7 +507,7 @@ async fn nul_trailing_data_foreign_types_and_unknown_filters_are_refused() {
         ),
         (
             "POST",
-            "/api/v1/cases/%00/cancel".into(),
+            "/api/v1/cases/%00/cancellation/request".into(),
             Some(&op),
             json,
             json!({ "version": 1, "reason": "x" }).to_string(),
@@ -527,7 +532,7 @@ async fn nul_trailing_data_foreign_types_and_unknown_filters_are_refused() {
         ),
         (
             "POST",
-            format!("/api/v1/cases/{id}/cancel"),
+            format!("/api/v1/cases/{id}/cancellation/request"),
             Some(&op),
             json,
             format!("{} x", json!({ "version": version, "reason": "typo" })),
@@ -560,7 +565,7 @@ async fn nul_trailing_data_foreign_types_and_unknown_filters_are_refused() {
         ),
         (
             "POST",
-            format!("/api/v1/cases/{id}/cancel"),
+            format!("/api/v1/cases/{id}/cancellation/request"),
             Some(&op),
             Some("text/plain"),
             json!({ "version": version, "reason": "csrf" }).to_string(),

@@ -72,7 +72,7 @@ async fn stages_lights_and_counts() {
             case["manual_version"].as_str(),
             case["suggested_department"].as_str()
         ),
-        (Some("hz-manual-2026.2"), Some("huanwei"))
+        (Some("hz-manual-2026.3"), Some("huanwei"))
     );
 
     // Dispatch without naming a department follows the manual.
@@ -170,15 +170,15 @@ async fn urgent_emergencies_run_on_the_natural_clock_and_street_cases_go_to_the_
 async fn editing_the_manual_never_moves_existing_deadlines() {
     let app = TestApp::spawn().await;
     let before = app.filed_case().await;
-    assert_eq!(before["manual_version"], "hz-manual-2026.2");
+    assert_eq!(before["manual_version"], "hz-manual-2026.3");
 
     // The district restarts with a stricter manual: 4 h handling limits become 1 h.
     let text =
         std::fs::read_to_string(app.tenant.file.with_file_name("../manual.toml")).expect("manual");
     let stricter = text
         .replace(
-            "version = \"hz-manual-2026.2\"",
             "version = \"hz-manual-2026.3\"",
+            "version = \"hz-manual-2026.4\"",
         )
         .replace("handling = \"4h\"", "handling = \"1h\"");
     let path = std::env::temp_dir().join(format!("manual-{}.toml", uuid::Uuid::new_v4()));
@@ -205,7 +205,7 @@ async fn editing_the_manual_never_moves_existing_deadlines() {
             old["manual_version"].as_str(),
             old["stage_limit_minutes"].as_i64()
         ),
-        (Some("hz-manual-2026.2"), Some(240)),
+        (Some("hz-manual-2026.3"), Some(240)),
         "filed under the old manual, kept it"
     );
     let new = restarted.dispatched_case("huanwei").await;
@@ -214,7 +214,7 @@ async fn editing_the_manual_never_moves_existing_deadlines() {
             new["manual_version"].as_str(),
             new["stage_limit_minutes"].as_i64()
         ),
-        (Some("hz-manual-2026.3"), Some(60))
+        (Some("hz-manual-2026.4"), Some(60))
     );
 }
 

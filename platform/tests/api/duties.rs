@@ -247,7 +247,7 @@ async fn calling_back_closing_and_deciding_ones_own_request_are_refused() {
         &app,
         &all,
         &case,
-        "cancel",
+        "cancellation/request",
         json!({ "reason": "重复" }),
         "cancelled",
     )

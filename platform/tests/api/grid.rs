@@ -189,9 +189,7 @@ async fn the_operator_sees_open_reports_of_the_same_place_as_duplicate_hints() {
         "{hints}"
     );
     // Once the first is cancelled it is no longer a hint.
-    let first = app
-        .ok_step(&op, &first, "cancel", json!({ "reason": "重复上报" }))
-        .await;
+    let first = app.cancel(&first, "重复上报").await;
     let (_, hints) = app
         .get(
             &format!(

@@ -275,6 +275,24 @@ impl TestApp {
         updated
     }
 
+    /// 作废: the operator asks, the shift leader approves. Returns the cancelled case.
+    pub async fn cancel(&self, case: &Value, reason: &str) -> Value {
+        let (op, shift) = (self.login("sc-op1").await, self.login("sc-shift1").await);
+        let asked = self
+            .ok_step(
+                &op,
+                case,
+                "cancellation/request",
+                json!({ "reason": reason }),
+            )
+            .await;
+        let cancelled = self
+            .ok_step(&shift, &asked, "cancellation/approve", json!({}))
+            .await;
+        assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+        cancelled
+    }
+
     /// A supervisor report of rubbish, filed as event 0102.
     pub async fn filed_case(&self) -> Value {
         let (sup, op) = (self.login("sc-sup1").await, self.login("sc-op1").await);

@@ -36,6 +36,7 @@ const ALL: &[Role] = &[
     Role::Operator,
     Role::Dispatcher,
     Role::Handler,
+    Role::ShiftLeader,
     Role::Leader,
     Role::Admin,
 ];
@@ -44,6 +45,7 @@ const OPERATOR: &[Role] = &[Role::Operator];
 const DISPATCHER: &[Role] = &[Role::Dispatcher];
 const HANDLER: &[Role] = &[Role::Handler];
 const LEADER: &[Role] = &[Role::Leader];
+const SHIFT_LEADER: &[Role] = &[Role::ShiftLeader];
 
 /// Every route: method, path template, who may call it. The step routes' roles are the
 /// state machine's (`Action::role`).
@@ -63,6 +65,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/categories", Signed(ALL)),
     ("GET", "/api/v1/queue", Signed(ALL)),
     ("GET", "/api/v1/cases/{id}/similar", Signed(ALL)),
+    ("GET", "/api/v1/cases/{id}/assignments", Signed(ALL)),
+    (
+        "POST",
+        "/api/v1/cases/{id}/task/assign",
+        Signed(&[Role::Operator, Role::ShiftLeader]),
+    ),
     ("GET", "/api/v1/stats/lights", Signed(ALL)),
     (
         "GET",
@@ -76,6 +84,13 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("GET", "/api/v1/geo/geocode", Anonymous(ALL)),
     ("GET", "/api/v1/geo/reverse", Anonymous(ALL)),
+    ("GET", "/api/v1/components", Signed(ALL)),
+    ("GET", "/api/v1/components/{id}", Signed(ALL)),
+    (
+        "PATCH",
+        "/api/v1/components/{id}",
+        Signed(&[Role::Handler, Role::Admin]),
+    ),
     ("POST", "/api/v1/media", Anonymous(ALL)),
     ("GET", "/api/v1/media/{sha256}", Signed(ALL)),
     (
@@ -99,7 +114,21 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/cases/{id}/check", Signed(SUPERVISOR)),
     ("POST", "/api/v1/cases/{id}/callback", Signed(OPERATOR)),
     ("POST", "/api/v1/cases/{id}/close", Signed(OPERATOR)),
-    ("POST", "/api/v1/cases/{id}/cancel", Signed(OPERATOR)),
+    (
+        "POST",
+        "/api/v1/cases/{id}/cancellation/request",
+        Signed(OPERATOR),
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/cancellation/approve",
+        Signed(SHIFT_LEADER),
+    ),
+    (
+        "POST",
+        "/api/v1/cases/{id}/cancellation/reject",
+        Signed(SHIFT_LEADER),
+    ),
     (
         "POST",
         "/api/v1/cases/{id}/extension/request",
@@ -152,12 +181,15 @@ fn body(path: &str) -> Option<Value> {
             json!({ "refresh_token": "0".repeat(64) })
         }
         ("/api/v1/cases", _) => json!({ "description": "暴露垃圾", "lon": LON, "lat": LAT }),
+        // An edit quoting version 0: a caller who may gets 404, 409 or 422, never a change.
+        ("/api/v1/components/{id}", _) => json!({ "version": 0 }),
         (_, Some("verify")) => json!({ "version": 0, "confirmed": true }),
         (_, Some("file")) => json!({ "version": 0, "category": rubbish() }),
         (_, Some("reject")) => json!({ "version": 0, "reason": "invalid" }),
         (_, Some("dispatch")) => json!({ "version": 0, "department": "huanwei" }),
         (_, Some("check")) => json!({ "version": 0, "passed": true }),
         (_, Some("callback")) => json!({ "version": 0, "satisfied": true }),
+        (_, Some("task/assign")) => json!({ "supervisor": "sc-sup1", "reason": "矩阵测试" }),
         (_, Some("extension/request")) => {
             json!({ "version": 0, "minutes": 60, "reason": "矩阵测试" })
         }
@@ -168,7 +200,11 @@ fn body(path: &str) -> Option<Value> {
         (
             _,
             Some(
-                "return" | "cancel" | "extension/reject" | "suspension/request"
+                "return"
+                | "cancellation/request"
+                | "cancellation/reject"
+                | "extension/reject"
+                | "suspension/request"
                 | "suspension/reject",
             ),
         ) => reason,
@@ -185,6 +221,7 @@ fn user_of(role: Role) -> &'static str {
         Role::Operator => "sc-op1",
         Role::Dispatcher => "sc-disp1",
         Role::Handler => "sc-hdl-huanwei",
+        Role::ShiftLeader => "sc-shift1",
         Role::Leader => "sc-lead1",
         Role::Admin => "sc-admin1",
     }

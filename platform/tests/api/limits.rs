@@ -530,7 +530,7 @@ async fn text_is_capped_at_input_and_a_case_at_the_caps_goes_through() {
         .step(
             &op,
             &dispatched,
-            "cancel",
+            "cancellation/request",
             json!({ "reason": "因".repeat(2_001) }),
         )
         .await;

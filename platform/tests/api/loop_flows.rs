@@ -133,7 +133,12 @@ async fn supervisor_report_to_closed_with_one_rework() {
 
     // Closed is final.
     let (status, body) = app
-        .step(&op, &case, "cancel", json!({ "reason": "too late" }))
+        .step(
+            &op,
+            &case,
+            "cancellation/request",
+            json!({ "reason": "too late" }),
+        )
         .await;
     assert_eq!(
         (status, body["error"]["current_state"].as_str()),
@@ -216,6 +221,8 @@ async fn public_report_is_verified_and_called_back() {
         (status, body["error"]["code"].as_str()),
         (409, Some("callback_required"))
     );
+    // Not satisfied: the case goes back to the department for re-handling (重办), with the
+    // full handling limit, instead of being closed.
     let case = app
         .ok_step(
             &op,
@@ -224,23 +231,60 @@ async fn public_report_is_verified_and_called_back() {
             json!({ "satisfied": false, "comment": "修得慢" }),
         )
         .await;
-    assert_eq!(case["satisfaction"], "unsatisfied");
+    assert_eq!(
+        (
+            case["state"].as_str(),
+            case["satisfaction"].as_str(),
+            case["department_code"].as_str(),
+            case["stage"].as_str()
+        ),
+        (
+            Some("dispatched"),
+            Some("unsatisfied"),
+            Some("shizheng"),
+            Some("handling")
+        )
+    );
+    let (status, body) = app.step(&op, &case, "close", json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("illegal_transition")),
+        "{body}"
+    );
+    let photo = app.photo(&shizheng).await;
+    let case = app
+        .ok_step(&shizheng, &case, "handle", json!({ "media": [photo] }))
+        .await;
+    let case = app
+        .ok_step(&sup, &case, "check", json!({ "passed": true }))
+        .await;
+    let case = app
+        .ok_step(&op, &case, "callback", json!({ "satisfied": true }))
+        .await;
+    assert_eq!(case["satisfaction"], "satisfied");
     let case = app.ok_step(&op, &case, "close", json!({})).await;
     assert_eq!(case["state"], "closed");
     let detail = app.detail(&case).await;
-    let callback = detail["records"]
+    let rehandle = detail["records"]
         .as_array()
         .expect("records")
         .iter()
-        .find(|r| r["action"] == "callback")
-        .expect("callback record")
+        .find(|r| r["action"] == "rehandle")
+        .expect("rehandle record")
         .clone();
     assert_eq!(
         (
-            callback["details"]["satisfaction"].as_str(),
-            callback["comment"].as_str()
+            rehandle["details"]["satisfaction"].as_str(),
+            rehandle["details"]["department"].as_str(),
+            rehandle["to_state"].as_str(),
+            rehandle["comment"].as_str()
         ),
-        (Some("unsatisfied"), Some("修得慢"))
+        (
+            Some("unsatisfied"),
+            Some("shizheng"),
+            Some("dispatched"),
+            Some("修得慢")
+        )
     );
     assert_eq!(detail["records"][0]["actor_role"], "public");
 

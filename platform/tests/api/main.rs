@@ -5,6 +5,8 @@ mod access;
 mod address;
 mod bad_input;
 mod calendar;
+mod components;
+mod conditions;
 use citygrid_test_support::broker;
 mod concurrency;
 mod deadlines;

@@ -187,8 +187,7 @@ async fn every_action_records_the_details_the_standard_defines() {
         json!({ "reason": "duplicate", "duplicate_of": first["id"] }),
     )
     .await;
-    app.ok_step(&op, &first, "cancel", json!({ "reason": "测试" }))
-        .await;
+    app.cancel(&first, "测试").await;
 
     let mut conn = app.pool.get().expect("conn");
     let stored: Vec<(citygrid_platform::vocab::Action, serde_json::Value)> = case_records::table

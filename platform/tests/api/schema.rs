@@ -32,6 +32,7 @@ fn names<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> BTreeSet<String> 
 /// knows: a value the code cannot read never gets in, and every value it writes does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_knows_exactly_the_vocabulary() {
+    use citygrid_platform::component;
     use citygrid_platform::vocab::*;
     use diesel::RunQueryDsl;
     let app = TestApp::spawn().await;
@@ -92,6 +93,21 @@ async fn the_database_knows_exactly_the_vocabulary() {
             names(DepartmentKind::ALL, DepartmentKind::as_str),
         ),
         ("users", "roles", names(Role::ALL, Role::as_str)),
+        (
+            "components",
+            "status",
+            names(component::Status::ALL, component::Status::as_str),
+        ),
+        (
+            "components",
+            "data_source",
+            names(component::DataSource::ALL, component::DataSource::as_str),
+        ),
+        (
+            "component_changes",
+            "via",
+            names(component::Via::ALL, component::Via::as_str),
+        ),
     ];
     for (table, column, words) in expected {
         assert_eq!(

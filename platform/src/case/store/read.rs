@@ -11,7 +11,7 @@ use crate::case::model::{Case, Record, SupervisionOrder};
 use crate::case::workflow::{Role, State};
 use crate::error::{Error, Result};
 use crate::schema::{case_records, cases, supervision_orders};
-use crate::vocab::CategoryKind;
+use crate::vocab::{CategoryKind, Pending};
 
 pub fn get(conn: &mut PgConnection, id: Uuid) -> Result<Case> {
     cases::table
@@ -139,12 +139,15 @@ pub fn queue_states(role: Role) -> &'static [State] {
         Role::Dispatcher => &[State::Filed, State::Suspended],
         Role::Handler => &[State::Dispatched],
         Role::Leader => crate::case::workflow::OPEN,
-        Role::Admin => &[],
+        // Cancellation requests wait in any open state: see `queue`.
+        Role::ShiftLeader | Role::Admin => &[],
     }
 }
 
 /// The caller's work queue: the union over their roles, nearest deadline first; handlers see only
-/// their department's cases, dispatchers also the requests waiting for their decision.
+/// their department's cases, dispatchers also the requests waiting for their decision, shift
+/// leaders the cancellation requests; supervisors the on-site tasks assigned to them or to
+/// nobody (巡查责任区), not those of another supervisor's area.
 /// Cases with an unacknowledged supervision order come first. `offset` cases are skipped
 /// (the next page; the order ends on the case number, so it is total).
 pub fn queue(
@@ -162,15 +165,27 @@ pub fn queue(
         }
     }
     let mut query = cases::table.select(Case::as_select()).into_boxed();
+    let mut pending = Vec::new();
     if caller.roles.contains(&Role::Dispatcher) {
         // Requests for extension or suspension wait on dispatched cases.
+        pending.extend([Pending::Extension, Pending::Suspension]);
+    }
+    if caller.roles.contains(&Role::ShiftLeader) {
+        pending.push(Pending::Cancellation);
+        handler_only = false;
+    }
+    query = query.filter(
+        cases::state
+            .eq_any(states)
+            .or(cases::pending_request.eq_any(pending)),
+    );
+    if caller.roles.contains(&Role::Supervisor) {
+        // Another supervisor's on-site task is not in this one's queue.
         query = query.filter(
-            cases::state
-                .eq_any(states)
-                .or(cases::pending_request.is_not_null()),
+            cases::task_assignee
+                .is_null()
+                .or(cases::task_assignee.eq(caller.sub)),
         );
-    } else {
-        query = query.filter(cases::state.eq_any(states));
     }
     if handler_only {
         query =

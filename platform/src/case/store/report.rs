@@ -37,6 +37,10 @@ pub struct NewReport {
     pub reporter_phone: Option<String>,
     /// The role the reporter acted in (`public` when anonymous).
     pub actor_role: ActorRole,
+    /// The component the report is about, checked by `component::for_case`.
+    pub component_id: Option<String>,
+    /// That component's department for dispatch (`component::store::case_department`).
+    pub component_department: Option<String>,
 }
 
 /// A client-chosen key that makes a report safe to retry.
@@ -234,6 +238,8 @@ pub fn create_report(
                 cases::street_code.eq(street),
                 cases::cell_code.eq(cell.map(|c| c.code.as_str())),
                 cases::community_code.eq(cell.map(|c| c.code.community())),
+                cases::component_id.eq(&report.component_id),
+                cases::component_department.eq(&report.component_department),
                 cases::reporter_id.eq(report.reporter_id),
                 cases::reporter_name.eq(&report.reporter_name),
                 cases::reporter_phone.eq(&report.reporter_phone),

@@ -15,6 +15,7 @@ use crate::case::steps::{self, StepRequest};
 use crate::case::workflow::Action;
 use crate::config::Tenant;
 use crate::error::{Error, Result};
+use crate::patrol;
 use crate::schema::{case_records, cases};
 use crate::uplink::outbox;
 
@@ -30,7 +31,7 @@ pub fn apply_step(
     conn.transaction(|conn| {
         let case = get(conn, case_id)?;
         let now = Utc::now();
-        let plan = steps::plan(&case, tenant, caller, req, now)?;
+        let mut plan = steps::plan(&case, tenant, caller, req, now)?;
         if let steps::Step::Reject {
             duplicate_of: Some(other),
             ..
@@ -61,7 +62,15 @@ pub fn apply_step(
                 ));
             }
         }
+        // Grid-based acceptance: the on-site step is the assigned supervisor's.
+        if matches!(
+            plan.action,
+            Action::Verify | Action::CheckPass | Action::Rework
+        ) {
+            patrol::store::require_assignee(conn, &case, caller)?;
+        }
         require_media(conn, "media", &req.media)?;
+        let assignment = patrol::store::on_step(conn, tenant, &case, plan.to, &mut plan.changes)?;
         let updated: Option<Case> = diesel::update(cases::table)
             .filter(cases::id.eq(case_id))
             .filter(cases::version.eq(req.version))
@@ -81,6 +90,9 @@ pub fn apply_step(
                 state: current.state,
             });
         };
+        if let Some(assignment) = assignment {
+            patrol::store::record(conn, case_id, assignment, now)?;
+        }
         effects::after_step(conn, caller, req, plan.action, &updated, now)?;
         let role = plan.action.role();
         let record = diesel::insert_into(case_records::table)

@@ -1,0 +1,1 @@
+ALTER TABLE cases DROP COLUMN component_department, DROP COLUMN component_id;
