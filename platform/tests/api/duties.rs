@@ -67,7 +67,7 @@ async fn one_account_of_many_roles_cannot_judge_its_own_work() {
     let (op, disp, sup2, huanwei) = (
         app.login("sc-op1").await,
         app.login("sc-disp1").await,
-        app.login("sc-sup2").await,
+        app.login("sc-sup1").await,
         app.login("sc-hdl-huanwei").await,
     );
 
@@ -190,7 +190,7 @@ async fn calling_back_closing_and_deciding_ones_own_request_are_refused() {
     let (op, disp, sup2) = (
         app.login("sc-op1").await,
         app.login("sc-disp1").await,
-        app.login("sc-sup2").await,
+        app.login("sc-sup1").await,
     );
     let (status, case) = app
         .post(
