@@ -65,7 +65,7 @@ async fn health_and_readiness() {
 
 /// Every record the district writes carries the details the standard defines for its
 /// action (`citygrid_schemas::details`), in the database and in the outbox message the
-/// city gets. The loop below takes each of the 23 actions at least once.
+/// city gets. The loop below takes each of the 26 actions at least once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_action_records_the_details_the_standard_defines() {
     use citygrid_platform::schema::outbox;
@@ -165,16 +165,25 @@ async fn every_action_records_the_details_the_standard_defines() {
     ] {
         public = app.ok_step(token, &public, action, body).await;
     }
-    let photo = app.photo(&shizheng).await;
-    public = app
-        .ok_step(&shizheng, &public, "handle", json!({ "media": [photo] }))
-        .await;
-    public = app
-        .ok_step(&checker, &public, "check", json!({ "passed": true }))
-        .await;
-    public = app
-        .ok_step(&op, &public, "callback", json!({ "satisfied": true }))
-        .await;
+    // The reporter is unsatisfied once (重办), then satisfied; the cell's patrol
+    // supervisor (sc-sup1) checks, since the public reported it.
+    for satisfied in [false, true] {
+        let photo = app.photo(&shizheng).await;
+        public = app
+            .ok_step(&shizheng, &public, "handle", json!({ "media": [photo] }))
+            .await;
+        public = app
+            .ok_step(&sup, &public, "check", json!({ "passed": true }))
+            .await;
+        public = app
+            .ok_step(
+                &op,
+                &public,
+                "callback",
+                json!({ "satisfied": satisfied, "comment": "路面仍不平" }),
+            )
+            .await;
+    }
     app.ok_step(&op, &public, "close", json!({})).await;
 
     // A duplicate rejected, and a report cancelled.
@@ -187,6 +196,23 @@ async fn every_action_records_the_details_the_standard_defines() {
         json!({ "reason": "duplicate", "duplicate_of": first["id"] }),
     )
     .await;
+    let shift = app.login("sc-shift1").await;
+    let first = app
+        .ok_step(
+            &op,
+            &first,
+            "cancellation/request",
+            json!({ "reason": "误报" }),
+        )
+        .await;
+    let first = app
+        .ok_step(
+            &shift,
+            &first,
+            "cancellation/reject",
+            json!({ "reason": "确有问题" }),
+        )
+        .await;
     app.cancel(&first, "测试").await;
 
     let mut conn = app.pool.get().expect("conn");
@@ -217,7 +243,7 @@ async fn every_action_records_the_details_the_standard_defines() {
     }
     assert_eq!(
         seen.len(),
-        23,
+        26,
         "every action of the standard taken: {seen:?}"
     );
 }
