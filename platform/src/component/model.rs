@@ -29,6 +29,7 @@ use crate::vocab::CategoryKind;
 )]
 #[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ComponentStatus)]
 pub enum Status {
     /// 完好
     Intact,
@@ -84,6 +85,7 @@ impl Status {
 )]
 #[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ComponentDataSource)]
 pub enum DataSource {
     /// 实测
     Surveyed,
@@ -139,6 +141,7 @@ impl DataSource {
 )]
 #[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ComponentChangeVia)]
 pub enum Via {
     /// A census file (`citygrid district components import`, or the tenant's sample at start).
     Import,
@@ -246,6 +249,7 @@ impl Component {
 /// 部件变更记录: one change of a component. Append-only; the database refuses changes.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = component_changes)]
+#[schema(as = ComponentChange)]
 pub struct Change {
     pub id: i64,
     pub component_id: String,
