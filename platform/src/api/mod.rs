@@ -70,7 +70,7 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
 #[openapi(
     info(title = "CityGrid district API", description = "One district's 数字城管 case loop. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     paths(
-        healthz, readyz, categories,
+        healthz, readyz, categories, crate::manual::handlers::read_manual,
         crate::auth::handlers::issue_token, crate::auth::handlers::refresh_token,
         crate::auth::handlers::logout, crate::auth::handlers::revoke_tokens,
         crate::media::handlers::upload_media, crate::media::handlers::download_media,

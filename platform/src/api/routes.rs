@@ -10,6 +10,7 @@ use crate::api::{self, ApiDoc};
 use crate::auth::handlers as auth;
 use crate::case::handlers as case;
 use crate::component::handlers as component;
+use crate::manual::handlers as manual;
 use crate::media::handlers as media;
 use crate::uplink::handlers as exchange;
 
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(auth::revoke_tokens),
             )
             .route("/categories", web::get().to(api::categories))
+            .route("/manual", web::get().to(manual::read_manual))
             .route("/queue", web::get().to(case::my_queue))
             .route("/stats/lights", web::get().to(case::light_stats))
             .route("/exchange/status", web::get().to(exchange::exchange_status))

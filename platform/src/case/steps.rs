@@ -16,6 +16,7 @@ use crate::auth::Claims;
 use crate::case::model::{Case, CaseChanges};
 use crate::case::workflow::{self, Action, Facts, Pending, Role, State, WorkflowError};
 use crate::catalogue::CategoryRef;
+use crate::component::ComponentId;
 use crate::config::Tenant;
 use crate::deadline::{self, LimitSnapshot, StageChange, StageTimes};
 use crate::error::{Error, Result};
@@ -364,6 +365,11 @@ fn content(
             urgency,
         } => {
             let entry = crate::catalogue::entry(&tenant.catalogue, category)?;
+            if let Some(component) = &case.component_id {
+                let id = ComponentId::parse(component, tenant.code(), &[&tenant.catalogue])
+                    .map_err(|e| Error::internal(format!("case {}: {e}", case.id)))?;
+                crate::component::check_class(&id, category, "category")?;
+            }
             let (row, urgency) =
                 filing_row(case, tenant, category, condition.as_deref(), *urgency)?;
             if let Some(street) = street

@@ -117,6 +117,28 @@ pub fn load_sample(conn: &mut PgConnection, tenant: &Tenant) -> Result<Option<Su
     .map(Some)
 }
 
+/// A component case is of its component's class: a category of another class (or an
+/// event category) is 422 on `field`, at report and again at filing, so the city never
+/// gets a manhole-cover component on a rubbish case.
+pub fn check_class(id: &ComponentId, category: &CategoryRef, field: &'static str) -> Result<()> {
+    let class = id.category();
+    if category.kind != CategoryKind::Component
+        || category.major != class.major
+        || category.minor != class.minor
+    {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "component {id} is of class {}, but the case's category is {}: a \
+                 component case has its component's class",
+                class.label(),
+                category.label()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The component a report names (`component_id`): an id of this district and a component
 /// class of its catalogue, in the inventory, and of the report's category when it gives
 /// one. Refusals are 422 naming `component_id`. Returns the component and the department
@@ -140,21 +162,7 @@ pub fn for_case(
         )
     })?;
     if let Some(category) = category {
-        let class = id.category();
-        if category.kind != CategoryKind::Component
-            || category.major != class.major
-            || category.minor != class.minor
-        {
-            return Err(Error::invalid(
-                FIELD,
-                format!(
-                    "component {id} is of class {}, but the case's category is {}: a \
-                     component case has its component's class",
-                    class.label(),
-                    category.label()
-                ),
-            ));
-        }
+        check_class(&id, category, FIELD)?;
     }
     let department = store::case_department(tenant, &component.attributes());
     Ok((component, department))

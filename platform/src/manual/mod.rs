@@ -6,6 +6,8 @@
 //! Data with a version; a case keeps the version and the limits it was filed under, so
 //! editing the manual never moves an existing deadline.
 
+pub mod handlers;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -419,6 +419,31 @@ async fn a_component_case_goes_to_the_components_department() {
         (&case["category_major"], &case["category_minor"]),
         (&json!("01"), &json!("01"))
     );
+    // Filing keeps the component's class: another class is refused and changes nothing.
+    for (category, says) in [
+        (
+            json!({ "kind": "component", "major": "01", "minor": "02" }),
+            "another class",
+        ),
+        (
+            json!({ "kind": "event", "major": "01", "minor": "02" }),
+            "an event",
+        ),
+    ] {
+        let (status, body) = app
+            .step(&op, &case, "file", json!({ "category": category }))
+            .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("category")),
+            "{says}: {body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("0101"),
+            "{says}: the message names the component's class: {body}"
+        );
+    }
+    assert_eq!(app.detail(&case).await["case"]["state"], "reported");
     let filed = app
         .ok_step(
             &op,

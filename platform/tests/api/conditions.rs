@@ -220,3 +220,50 @@ async fn an_unknown_condition_is_refused_and_changes_nothing() {
     );
     assert_eq!(detail["records"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_read_the_manuals_conditions_before_filing() {
+    let app = TestApp::spawn().await;
+    let op = app.login("sc-op1").await;
+    let (status, manual) = app.get("/api/v1/manual?category=event:0101", &op).await;
+    assert_eq!(status, 200, "{manual}");
+    assert_eq!(manual["version"], "hz-manual-2026.3");
+    let rows = manual["rows"].as_array().expect("rows");
+    let conditions: Vec<(&str, &str, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["condition"].as_str().unwrap(),
+                r["department"].as_str().unwrap(),
+                r["handling_minutes"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &conditions[..3],
+        [
+            ("01", "zhifa", 240),
+            ("02", "zhifa", 9000),
+            ("03", "zhifa", 3150)
+        ],
+        "{manual}"
+    );
+    assert!(rows.iter().all(|r| r["category"] == "event:0101"));
+    assert_eq!(rows[0]["category_name"], "私搭乱建");
+
+    // The whole manual has more rows than one category; a category not in the
+    // catalogue is 422 naming the field.
+    let (status, all) = app.get("/api/v1/manual", &op).await;
+    assert_eq!(status, 200);
+    assert!(all["rows"].as_array().unwrap().len() > rows.len());
+    for bad in ["event:9999", "rubbish", "event:01"] {
+        let (status, body) = app
+            .get(&format!("/api/v1/manual?category={bad}"), &op)
+            .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("category")),
+            "{bad}: {body}"
+        );
+    }
+}

@@ -63,6 +63,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Signed(&[Role::Admin]),
     ),
     ("GET", "/api/v1/categories", Signed(ALL)),
+    ("GET", "/api/v1/manual", Signed(ALL)),
     ("GET", "/api/v1/queue", Signed(ALL)),
     ("GET", "/api/v1/cases/{id}/similar", Signed(ALL)),
     ("GET", "/api/v1/cases/{id}/assignments", Signed(ALL)),
