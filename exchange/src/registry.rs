@@ -187,6 +187,11 @@ impl Registry {
         }
     }
 
+    /// Every catalogue the city holds, one per edition.
+    pub fn catalogues(&self) -> Vec<&Catalogue> {
+        self.catalogues.iter().map(|c| c.as_ref()).collect()
+    }
+
     /// The city's catalogue of `edition`, if it holds one.
     pub fn catalogue(&self, edition: Edition) -> Option<&Catalogue> {
         self.catalogues

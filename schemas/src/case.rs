@@ -330,6 +330,17 @@ pub struct CaseSnapshot {
     pub satisfaction: Option<Satisfaction>,
     /// The command-manual (指挥手册) version its limits come from.
     pub manual_version: Option<String>,
+    /// The manual's filing-condition row (立案条件) it was filed under, 2 digits, unique
+    /// within its category (since v1.3): with `manual_version`, whose limits it runs on.
+    #[schemars(regex(pattern = r"^(0[1-9]|[1-9][0-9])$"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_condition: Option<String>,
+    /// 部件标识码 of the component a component case is about (since v1.3): 16 digits
+    /// (GB/T 30428.2) or 17 (GB/T 47678.5), beginning with the district's code, of the
+    /// case's component class (`component_id`).
+    #[schemars(regex(pattern = r"^[0-9]{16,17}$"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_id: Option<String>,
     /// The timed stage running now; null when none is (final states, waiting for the
     /// call-back).
     pub current_stage: Option<StageClock>,

@@ -186,6 +186,8 @@ pub fn example_snapshot() -> CaseSnapshot {
         extension_minutes: 0,
         satisfaction: None,
         manual_version: Some("hz-manual-2026.1".into()),
+        manual_condition: Some("01".into()),
+        component_id: None,
         current_stage: Some(StageClock {
             stage: Stage::Handling,
             clock: Clock::Working,

@@ -17,6 +17,7 @@
 pub mod amqp;
 mod case;
 pub mod catalogue;
+pub mod component_id;
 mod control;
 pub mod details;
 pub mod json;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
+use citygrid_schemas::component_id::ComponentId;
 use citygrid_schemas::{self as v1, Kind, RejectionCode};
 use serde::Deserialize;
 use serde_json::Value;
@@ -784,6 +785,22 @@ fn check_snapshot(
             ));
         }
     }
+    // A component id is the district's, of a component class the city knows, and of the
+    // case's class once it has one: the same check the district makes (the standard's).
+    if let Some(text) = &snapshot.component_id {
+        let id = ComponentId::parse(text, district, &registry.catalogues())
+            .map_err(|e| ("body.component_id", format!("{text:?}: {e}")))?;
+        if let Some(category) = snapshot.category.as_ref().filter(|c| !id.is_of(c)) {
+            return Err((
+                "body.component_id",
+                format!(
+                    "component {id} is of class {}, the case of {}",
+                    id.category().label(),
+                    category.label()
+                ),
+            ));
+        }
+    }
     let filed = matches!(
         snapshot.state,
         Filed | Dispatched | Suspended | Handled | Checked | CalledBack | Closed
@@ -831,7 +848,12 @@ mod tests {
                kind = "event"
                code = "01"
                name = "市容环境"
-               minors = [{ code = "02", name = "暴露垃圾" }]"#,
+               minors = [{ code = "02", name = "暴露垃圾" }]
+               [[majors]]
+               kind = "component"
+               code = "01"
+               name = "公用设施"
+               minors = [{ code = "01", name = "上水井盖" }]"#,
         )
         .expect("catalogue");
         Registry::new(vec![District {
@@ -901,6 +923,36 @@ mod tests {
         let kept: Value = serde_json::from_slice(&accepted.raw).expect("raw JSON");
         assert_eq!(kept, message);
         assert!(!verdict.dead_letter);
+    }
+
+    #[test]
+    fn a_component_id_is_the_districts_and_of_the_cases_class() {
+        let with = |id: &str, kind: &str| {
+            let mut body = snapshot();
+            body["component_id"] = json!(id);
+            body["category"]["kind"] = json!(kind);
+            body["category"]["minor"] = json!(if kind == "component" { "01" } else { "02" });
+            check_as(
+                Some(USER),
+                "case_snapshot",
+                &envelope("case_snapshot", 1, body),
+            )
+        };
+        let verdict = with("3301020101000001", "component");
+        assert_eq!(verdict.accepted.len(), 1, "{verdict:?}");
+        for (id, kind, says) in [
+            ("3301050101000001", "component", "another district's"),
+            ("3301020199000001", "component", "an unknown class"),
+            ("330102010100001", "component", "15 digits"),
+            ("3301020101000001", "event", "on an event case"),
+        ] {
+            let (code, field) = refused(&with(id, kind));
+            assert_eq!(
+                (code, field.as_deref()),
+                (RejectionCode::InvalidBody, Some("body.component_id")),
+                "{says}"
+            );
+        }
     }
 
     #[test]

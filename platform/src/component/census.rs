@@ -23,10 +23,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::attributes::{self, Refusal};
-use super::id::ComponentId;
 use super::model::{Attributes, Component, DataSource, Status};
 use crate::address::{csv_fields, csv_quoted};
 use crate::config::Tenant;
+use citygrid_schemas::component_id::ComponentId;
 
 /// The columns of a census file, in the order export writes them.
 pub const COLUMNS: [&str; 17] = [

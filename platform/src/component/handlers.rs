@@ -9,7 +9,6 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::attributes;
-use super::id::ComponentId;
 use super::model::{Attributes, Change, Component, DataSource, Status};
 use super::store::{self, Editor, Filter};
 use crate::api::json::Json;
@@ -19,6 +18,7 @@ use crate::case::workflow::Role;
 use crate::db;
 use crate::error::{Error, ErrorBody, Result};
 use crate::grid::CELL_CODE_LEN;
+use citygrid_schemas::component_id::ComponentId;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -14,7 +14,6 @@
 pub mod attributes;
 pub mod census;
 pub mod handlers;
-pub mod id;
 pub mod model;
 pub mod store;
 pub mod synth;
@@ -24,11 +23,11 @@ use std::path::PathBuf;
 use diesel::PgConnection;
 
 pub use census::{Census, CensusRow, Finding};
-pub use id::{ComponentId, IdError};
+pub use citygrid_schemas::component_id::{ComponentId, IdError};
 pub use model::{Attributes, Change, Component, DataSource, Status, Via};
 pub use store::{Mode, Summary};
 
-use crate::catalogue::{CategoryKind, CategoryRef};
+use crate::catalogue::CategoryRef;
 use crate::config::Tenant;
 use crate::error::{Error, Result};
 
@@ -121,22 +120,18 @@ pub fn load_sample(conn: &mut PgConnection, tenant: &Tenant) -> Result<Option<Su
 /// event category) is 422 on `field`, at report and again at filing, so the city never
 /// gets a manhole-cover component on a rubbish case.
 pub fn check_class(id: &ComponentId, category: &CategoryRef, field: &'static str) -> Result<()> {
-    let class = id.category();
-    if category.kind != CategoryKind::Component
-        || category.major != class.major
-        || category.minor != class.minor
-    {
-        return Err(Error::invalid(
-            field,
-            format!(
-                "component {id} is of class {}, but the case's category is {}: a \
-                 component case has its component's class",
-                class.label(),
-                category.label()
-            ),
-        ));
+    if id.is_of(category) {
+        return Ok(());
     }
-    Ok(())
+    Err(Error::invalid(
+        field,
+        format!(
+            "component {id} is of class {}, but the case's category is {}: a component case \
+             has its component's class",
+            id.category().label(),
+            category.label()
+        ),
+    ))
 }
 
 /// The component a report names (`component_id`): an id of this district and a component

@@ -10,12 +10,12 @@ use geo::BoundingRect;
 
 use citygrid_kit::seeded::SplitMix64;
 
-use super::id::ComponentId;
 use super::model::{Attributes, Component, DataSource, Status};
 use crate::case::steps::Urgency;
 use crate::catalogue::{CategoryKind, CategoryRef};
 use crate::config::Tenant;
 use crate::vocab::CategoryKind as Kind;
+use citygrid_schemas::component_id::ComponentId;
 
 /// Classes a sample draws from, with weights: common street furniture first.
 const CLASSES: &[(&str, &str, u64)] = &[

@@ -101,6 +101,8 @@ fn snapshot_with(case: &Case, edition: v1::Edition, facts: Facts) -> Result<v1::
         extension_minutes: count(case.extension_minutes),
         satisfaction: case.satisfaction.map(Into::into),
         manual_version: case.manual_version.clone(),
+        manual_condition: case.manual_condition.clone(),
+        component_id: case.component_id.clone(),
         current_stage,
         supervision_pending: case.supervision_pending,
         supervision_level: case.supervision_level.map(Into::into),

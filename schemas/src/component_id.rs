@@ -1,5 +1,7 @@
 //! 部件标识码: the standard component id, parsed and checked against a district and its
-//! catalogue. Pure: a string in, the id or the precise reason it is refused out.
+//! catalogue. Pure: a string in, the id or the precise reason it is refused out. Part of
+//! the standard so that a district (its inventory, its reports) and the city (the
+//! `component_id` of a case snapshot) refuse the same ids for the same reasons.
 //!
 //! Two structures (shared/standards/CATEGORIES.md, "Code structures"):
 //! - GB/T 30428.2-2013: 16 digits = administrative code 6 + major 2 + minor 2 + serial 6
@@ -11,8 +13,8 @@
 
 use std::fmt;
 
-use crate::catalogue::{Catalogue, CategoryKind, CategoryRef};
-use citygrid_schemas::Edition;
+use crate::catalogue::Catalogue;
+use crate::{Category as CategoryRef, CategoryKind, Edition};
 
 /// Digits of the administrative (district) code at the start of an id.
 const DISTRICT_DIGITS: usize = 6;
@@ -193,6 +195,15 @@ impl ComponentId {
             minor: self.minor().to_owned(),
             edition: None,
         }
+    }
+
+    /// Whether a case of `category` may name this component: a component category of the
+    /// id's class, and of its edition when the category names one.
+    pub fn is_of(&self, category: &CategoryRef) -> bool {
+        category.kind == CategoryKind::Component
+            && category.major == self.major()
+            && category.minor == self.minor()
+            && category.edition.is_none_or(|e| e == self.edition)
     }
 
     /// The id of `district`, class `major`+`minor` and `serial` (for samples and tests; not
