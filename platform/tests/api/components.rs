@@ -458,6 +458,27 @@ async fn a_component_case_goes_to_the_components_department() {
     assert_eq!(dispatched["department_code"], "shizheng", "{dispatched}");
     let detail = app.detail(&case).await;
     assert_eq!(detail["case"]["component_id"], "3301020101000001");
+    // The city learns the component and the filing condition from the snapshot.
+    let sent: String = {
+        use citygrid_platform::schema::outbox;
+        use diesel::prelude::*;
+        outbox::table
+            .filter(outbox::kind.eq("case_snapshot"))
+            .order(outbox::seq.desc())
+            .select(outbox::message)
+            .first(&mut app.pool.get().expect("conn"))
+            .expect("a snapshot")
+    };
+    let snapshot: Value = serde_json::from_str(&sent).expect("JSON");
+    assert!(filed["manual_condition"].is_string(), "{filed}");
+    assert_eq!(
+        (
+            &snapshot["body"]["component_id"],
+            &snapshot["body"]["manual_condition"]
+        ),
+        (&json!("3301020101000001"), &filed["manual_condition"]),
+        "{snapshot}"
+    );
 
     // A case of an event class does not name a component; one of another class neither.
     let (status, body) = report(
