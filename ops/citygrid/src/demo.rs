@@ -122,6 +122,19 @@ fn handler<'a>(cast: &'a Cast, department: &str) -> Result<&'a Session, String> 
         .ok_or_else(|| format!("no seed handler for department {department}"))
 }
 
+/// The supervisor who does a public report's on-site tasks: the one whose patrol area
+/// holds its cell, as the district assigns them (any other is refused), else the second.
+fn on_site<'a>(cast: &'a Cast, tenant: &Tenant, case: &Value) -> &'a Session {
+    let area = case["cell_code"]
+        .as_str()
+        .and_then(|cell| citygrid_platform::patrol::responsible(&tenant.config.patrols, cell));
+    match area {
+        Some(area) if area.supervisor == cast.second_supervisor.username => &cast.second_supervisor,
+        Some(area) if area.supervisor == cast.supervisor.username => &cast.supervisor,
+        _ => &cast.second_supervisor,
+    }
+}
+
 fn category(kind: &str, code: &str) -> Value {
     json!({ "kind": kind, "major": &code[..2], "minor": &code[2..] })
 }
@@ -223,8 +236,7 @@ async fn drive_district(tenant: &Tenant, api: &Api, progress: &ProgressBar) -> R
             json!({ "comment": "请现场核实" }),
         )
         .await?;
-    let c = cast
-        .second_supervisor
+    let c = on_site(&cast, tenant, &c)
         .step(
             &c,
             "verify",
@@ -251,8 +263,7 @@ async fn drive_district(tenant: &Tenant, api: &Api, progress: &ProgressBar) -> R
             json!({ "comment": "已更换井盖", "media": [fix] }),
         )
         .await?;
-    let c = cast
-        .supervisor
+    let c = on_site(&cast, tenant, &c)
         .step(&c, "check", json!({ "passed": true }))
         .await?;
     let c = cast

@@ -1,0 +1,227 @@
+//! The counting: the facts as a polars frame, one lazy group-by per level. Only counts
+//! (and one sum of durations) come out of here; rates, composites and ranks are exact
+//! integer arithmetic on them (crate::report), so no float ever decides a rank.
+//!
+//! polars' prelude clashes with diesel's: it stays in this module.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use citygrid_schemas::{CaseState, Satisfaction, Source};
+use polars::prelude::*;
+
+use crate::config::SuspendedRule;
+use crate::facts::CaseFacts;
+use crate::indicator::Indicator;
+use crate::level::Level;
+
+/// The counts of one unit (or of all of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub values: BTreeMap<Indicator, i64>,
+    /// Σ (end of handling − first dispatch) over the handled due cases, milliseconds.
+    pub handling_millis: i64,
+}
+
+impl Counts {
+    pub fn get(&self, indicator: Indicator) -> i64 {
+        self.values.get(&indicator).copied().unwrap_or(0)
+    }
+}
+
+/// What to count over: the period's `[start, end)` and the cut-off the facts were taken at
+/// (the period's end, or now for the running period).
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub cutoff: DateTime<Utc>,
+    pub suspended: SuspendedRule,
+}
+
+fn millis(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(|t| t.timestamp_millis())
+}
+
+fn source_key(source: Source) -> &'static str {
+    match source {
+        Source::Supervisor => "supervisor",
+        Source::Public => "public",
+        Source::Hotline => "hotline",
+    }
+}
+
+/// The facts as columns.
+pub fn frame(facts: &[CaseFacts]) -> PolarsResult<DataFrame> {
+    let text = |name: &str, f: &dyn Fn(&CaseFacts) -> Option<String>| {
+        Column::new(name.into(), facts.iter().map(f).collect::<Vec<_>>())
+    };
+    let time = |name: &str, f: &dyn Fn(&CaseFacts) -> Option<DateTime<Utc>>| {
+        Column::new(
+            name.into(),
+            facts.iter().map(|c| millis(f(c))).collect::<Vec<_>>(),
+        )
+    };
+    let flag = |name: &str, f: &dyn Fn(&CaseFacts) -> bool| {
+        Column::new(name.into(), facts.iter().map(f).collect::<Vec<_>>())
+    };
+    DataFrame::new(
+        facts.len(),
+        vec![
+            text("district", &|c| Some(c.district.clone())),
+            text("street", &|c| c.street.clone()),
+            text("community", &|c| c.community.clone()),
+            text("cell", &|c| c.cell.clone()),
+            text("category", &|c| c.category.clone()),
+            text("department", &|c| c.department.clone()),
+            text("source", &|c| Some(source_key(c.source).to_owned())),
+            time("reported_at", &|c| Some(c.reported_at)),
+            time("filed_at", &|c| c.filed_at),
+            time("dispatched_at", &|c| c.dispatched_at),
+            time("due_at", &|c| c.due_at),
+            time("handled_at", &|c| c.handled_at),
+            time("finished_at", &|c| c.finished_at),
+            flag("on_time", &|c| c.on_time),
+            flag("closed", &|c| c.state == CaseState::Closed),
+            flag("finished", &|c| c.finished_at.is_some()),
+            flag("returned", &|c| c.returns > 0),
+            flag("reworked", &|c| c.reworks > 0),
+            flag("extended", &|c| c.extended),
+            flag("suspended", &|c| c.suspended),
+            flag("public_found", &|c| {
+                matches!(c.source, Source::Public | Source::Hotline) && c.verified == Some(true)
+            }),
+            flag("rated", &|c| c.satisfaction.is_some()),
+            flag("satisfied", &|c| {
+                c.satisfaction == Some(Satisfaction::Satisfied)
+            }),
+        ],
+    )
+}
+
+/// The expression of each count, over one window.
+fn count_exprs(w: &Window) -> Vec<(Indicator, Expr)> {
+    use Indicator::*;
+    let (s, e) = (w.start.timestamp_millis(), w.end.timestamp_millis());
+    let inp = |c: &str| col(c).gt_eq(lit(s)).and(col(c).lt(lit(e)));
+    let source = |k: &str| col("source").eq(lit(k));
+    let due = match w.suspended {
+        SuspendedRule::Exclude => inp("due_at").and(col("suspended").not()),
+        SuspendedRule::Count => inp("due_at"),
+    };
+    vec![
+        (Reported, inp("reported_at")),
+        (
+            ReportedSupervisor,
+            inp("reported_at").and(source("supervisor")),
+        ),
+        (ReportedPublic, inp("reported_at").and(source("public"))),
+        (ReportedHotline, inp("reported_at").and(source("hotline"))),
+        (
+            ValidReported,
+            inp("reported_at").and(col("filed_at").is_not_null()),
+        ),
+        (Filed, inp("filed_at")),
+        (Dispatched, inp("dispatched_at")),
+        (Returned, inp("dispatched_at").and(col("returned"))),
+        (Extended, inp("dispatched_at").and(col("extended"))),
+        (Due, due.clone()),
+        (Suspended, inp("due_at").and(col("suspended"))),
+        (Handled, due.clone().and(col("handled_at").is_not_null())),
+        (HandledOnTime, due.clone().and(col("on_time"))),
+        (Closed, due.clone().and(col("closed"))),
+        (
+            ClosedOnTime,
+            due.clone().and(col("closed")).and(col("on_time")),
+        ),
+        (
+            Reworked,
+            due.clone().and(col("closed")).and(col("reworked")),
+        ),
+        (
+            Overdue,
+            inp("due_at")
+                .and(col("due_at").lt(lit(w.cutoff.timestamp_millis())))
+                .and(col("handled_at").is_null())
+                .and(col("finished").not()),
+        ),
+        (PublicFound, inp("filed_at").and(col("public_found"))),
+        // Problems the city finds arrive with interchange v1.4 (issue 14); none before.
+        (CityFound, inp("filed_at").and(lit(false))),
+        (Rated, inp("finished_at").and(col("rated"))),
+        (Satisfied, inp("finished_at").and(col("satisfied"))),
+    ]
+}
+
+const HANDLING_MILLIS: &str = "handling_millis";
+
+fn aggregations(w: &Window) -> Vec<Expr> {
+    let handled = count_exprs(w)
+        .into_iter()
+        .find(|(i, _)| *i == Indicator::Handled)
+        .map(|(_, e)| e)
+        .expect("handled is counted");
+    let mut exprs: Vec<Expr> = count_exprs(w)
+        .into_iter()
+        .map(|(indicator, mask)| {
+            // A null comparison (a missing time) counts as no.
+            mask.fill_null(lit(false))
+                .cast(DataType::Int64)
+                .sum()
+                .alias(indicator.key())
+        })
+        .collect();
+    exprs.push(
+        when(handled.fill_null(lit(false)))
+            .then(col("handled_at") - col("dispatched_at"))
+            .otherwise(lit(0i64))
+            .fill_null(lit(0i64))
+            .sum()
+            .alias(HANDLING_MILLIS),
+    );
+    exprs
+}
+
+fn read_counts(df: &DataFrame, row: usize) -> PolarsResult<Counts> {
+    let int =
+        |name: &str| -> PolarsResult<i64> { Ok(df.column(name)?.i64()?.get(row).unwrap_or(0)) };
+    let mut values = BTreeMap::new();
+    for indicator in Indicator::counts() {
+        values.insert(indicator, int(indicator.key())?);
+    }
+    Ok(Counts {
+        values,
+        handling_millis: int(HANDLING_MILLIS)?,
+    })
+}
+
+/// The counts per unit of `level` (units with no key, e.g. cases without a cell at the
+/// cell level, are left out), in key order, and the counts over all facts.
+pub fn count(
+    frame: &DataFrame,
+    level: Level,
+    window: &Window,
+) -> PolarsResult<(BTreeMap<String, Counts>, Counts)> {
+    let key = level.key();
+    let grouped = frame
+        .clone()
+        .lazy()
+        .filter(col(key).is_not_null())
+        .group_by([col(key)])
+        .agg(aggregations(window))
+        .sort([key], SortMultipleOptions::default())
+        .collect()?;
+    let keys = grouped.column(key)?.str()?.clone();
+    let mut units = BTreeMap::new();
+    for row in 0..grouped.height() {
+        if let Some(k) = keys.get(row) {
+            units.insert(k.to_owned(), read_counts(&grouped, row)?);
+        }
+    }
+    let total = frame
+        .clone()
+        .lazy()
+        .select(aggregations(window))
+        .collect()?;
+    Ok((units, read_counts(&total, 0)?))
+}

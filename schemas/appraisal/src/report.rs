@@ -1,0 +1,298 @@
+//! From counts to an appraisal: exact rates, the composite (综合指标值), grades, ranks,
+//! and the three ways to print it. Nothing here depends on when or where it runs, so the
+//! same input prints the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+
+use crate::config::Config;
+use crate::engine::Counts;
+use crate::indicator::{Indicator, basis_points, percent};
+use crate::level::Level;
+use crate::period::Period;
+
+/// One appraised unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub key: String,
+    pub counts: Counts,
+    /// Basis points; none when the denominator is zero.
+    pub rates: BTreeMap<Indicator, Option<i64>>,
+    /// Mean hours from the first dispatch to the end of handling, in hundredths of an
+    /// hour (natural time); none without a handled due case.
+    pub avg_handling_centihours: Option<i64>,
+    /// 综合指标值 in hundredths of a point (0–10000); none when no weighted rate has a
+    /// denominator.
+    pub composite: Option<i64>,
+    pub grade: Option<char>,
+    /// Competition ranking (1, 2, 2, 4) by composite; none when unranked.
+    pub rank: Option<u32>,
+    /// The unit's data reaches the period's end (districts: their stream is reconciled
+    /// past it); an incomplete unit is shown, never ranked.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appraisal {
+    pub period: Period,
+    pub level: Level,
+    pub config_version: String,
+    /// SHA-256 of the canonical facts (crate::digest): the same digest, the same input.
+    pub input_digest: String,
+    pub cases: usize,
+    pub units: Vec<Unit>,
+    pub total: Unit,
+}
+
+fn rates(counts: &Counts) -> BTreeMap<Indicator, Option<i64>> {
+    Indicator::rates()
+        .map(|rate| {
+            let def = rate.rate().expect("a rate");
+            let (n, d) = (counts.get(def.numerator), counts.get(def.denominator));
+            let bp = basis_points(n, d).map(|bp| if def.complement { 10_000 - bp } else { bp });
+            (rate, bp)
+        })
+        .collect()
+}
+
+/// Σ weight × score / Σ weight over the rates that have a denominator, in hundredths of a
+/// point, rounded half up. A lower-is-better rate scores `100 − rate`. A rate with nothing
+/// to rate drops out with its weight rather than scoring 0 or 100.
+fn composite(
+    rates: &BTreeMap<Indicator, Option<i64>>,
+    weights: &BTreeMap<Indicator, u32>,
+) -> Option<i64> {
+    let (mut sum, mut weight) = (0i64, 0i64);
+    for (indicator, w) in weights {
+        let Some(Some(bp)) = rates.get(indicator) else {
+            continue;
+        };
+        let lower = indicator.rate().is_some_and(|d| d.lower_is_better);
+        let score = if lower { 10_000 - bp } else { *bp };
+        sum += i64::from(*w) * score;
+        weight += i64::from(*w);
+    }
+    (weight > 0).then(|| (2 * sum + weight) / (2 * weight))
+}
+
+fn unit(key: String, counts: Counts, complete: bool, config: &Config, level: Level) -> Unit {
+    let rates = rates(&counts);
+    let handled = counts.get(Indicator::Handled);
+    let avg_handling_centihours = (handled > 0).then(|| {
+        let per = 36_000 * handled; // milliseconds per hundredth of an hour, per case
+        (2 * counts.handling_millis + per) / (2 * per)
+    });
+    let composite = composite(&rates, config.weights(level));
+    Unit {
+        key,
+        counts,
+        rates,
+        avg_handling_centihours,
+        composite,
+        grade: composite.map(|c| config.grade(c)),
+        rank: None,
+        complete,
+    }
+}
+
+impl Appraisal {
+    /// Builds the appraisal of `units` (counts by key). Keys in `incomplete` are shown but
+    /// not ranked. Ranks: by composite, highest first; equal composites (to the hundredth
+    /// of a point) share a rank and the next rank skips (1, 2, 2, 4); within a tie, and
+    /// among the unranked at the end, units are listed by key.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        period: Period,
+        level: Level,
+        config: &Config,
+        input_digest: String,
+        cases: usize,
+        units: BTreeMap<String, Counts>,
+        total: Counts,
+        incomplete: &BTreeSet<String>,
+    ) -> Appraisal {
+        let mut units: Vec<Unit> = units
+            .into_iter()
+            .map(|(key, counts)| {
+                let complete = !incomplete.contains(&key);
+                unit(key, counts, complete, config, level)
+            })
+            .collect();
+        let rankable = |u: &Unit| u.complete && u.composite.is_some();
+        units.sort_by(|a, b| {
+            rankable(b)
+                .cmp(&rankable(a))
+                .then(b.composite.cmp(&a.composite))
+                .then(a.key.cmp(&b.key))
+        });
+        let mut previous: Option<(i64, u32)> = None;
+        for (i, u) in units.iter_mut().enumerate() {
+            if !rankable(u) {
+                continue;
+            }
+            let composite = u.composite.expect("rankable");
+            let rank = match previous {
+                Some((c, r)) if c == composite => r,
+                _ => i as u32 + 1,
+            };
+            u.rank = Some(rank);
+            previous = Some((composite, rank));
+        }
+        Appraisal {
+            period,
+            level,
+            config_version: config.version.clone(),
+            input_digest,
+            cases,
+            units,
+            total: unit("total".into(), total, incomplete.is_empty(), config, level),
+        }
+    }
+
+    /// The columns of every output, in order.
+    fn columns() -> Vec<String> {
+        let mut columns = vec!["rank".to_owned(), "key".to_owned()];
+        columns.extend(Indicator::ALL.iter().map(|i| i.key().to_owned()));
+        columns.extend(["avg_handling_hours", "composite", "grade", "complete"].map(str::to_owned));
+        columns
+    }
+
+    /// A unit's cells as text: counts, rates as percentages with two decimals, `-` for a
+    /// rate with nothing to rate.
+    fn cells(u: &Unit) -> Vec<String> {
+        let dash = || "-".to_owned();
+        let mut cells = vec![u.rank.map_or_else(dash, |r| r.to_string()), u.key.clone()];
+        for indicator in Indicator::ALL {
+            cells.push(match indicator.rate() {
+                None => u.counts.get(*indicator).to_string(),
+                Some(_) => u.rates[indicator].map_or_else(dash, percent),
+            });
+        }
+        cells.push(u.avg_handling_centihours.map_or_else(dash, percent));
+        cells.push(u.composite.map_or_else(dash, percent));
+        cells.push(u.grade.map_or_else(dash, String::from));
+        cells.push(if u.complete { "yes" } else { "no" }.to_owned());
+        cells
+    }
+
+    fn rows(&self) -> impl Iterator<Item = &Unit> {
+        self.units.iter().chain(std::iter::once(&self.total))
+    }
+
+    /// RFC 4180 CSV with a header line; the last row is the total.
+    pub fn to_csv(&self) -> String {
+        let quote = |s: &str| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        };
+        let mut out = String::new();
+        for row in std::iter::once(Self::columns()).chain(self.rows().map(Self::cells)) {
+            let line: Vec<String> = row.iter().map(|c| quote(c)).collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// JSON: the header facts and one object per unit; rates as numbers of percent.
+    pub fn to_json(&self) -> Value {
+        let unit = |u: &Unit| {
+            let mut m = Map::new();
+            m.insert("rank".into(), json!(u.rank));
+            m.insert("key".into(), json!(u.key));
+            for indicator in Indicator::ALL {
+                let value = match indicator.rate() {
+                    None => json!(u.counts.get(*indicator)),
+                    Some(_) => json!(u.rates[indicator].map(|bp| bp as f64 / 100.0)),
+                };
+                m.insert(indicator.key().into(), value);
+            }
+            m.insert(
+                "avg_handling_hours".into(),
+                json!(u.avg_handling_centihours.map(|c| c as f64 / 100.0)),
+            );
+            m.insert(
+                "composite".into(),
+                json!(u.composite.map(|c| c as f64 / 100.0)),
+            );
+            m.insert("grade".into(), json!(u.grade.map(String::from)));
+            m.insert("complete".into(), json!(u.complete));
+            Value::Object(m)
+        };
+        json!({
+            "period": self.period.to_string(),
+            "level": self.level.key(),
+            "config_version": self.config_version,
+            "input_digest": self.input_digest,
+            "cases": self.cases,
+            "units": self.units.iter().map(unit).collect::<Vec<_>>(),
+            "total": unit(&self.total),
+        })
+    }
+
+    /// An aligned table of the main indicators for a terminal (all of them: csv or json).
+    pub fn to_table(&self) -> String {
+        use Indicator::*;
+        let shown = [
+            Filed,
+            Due,
+            Closed,
+            CloseRate,
+            OnTimeCloseRate,
+            ReworkRate,
+            Overdue,
+            PublicReportRate,
+        ];
+        let mut header = vec!["rank".to_owned(), self.level.key().to_owned()];
+        header.extend(shown.iter().map(|i| i.chinese().to_owned()));
+        header.extend(["综合指标值".to_owned(), "等级".to_owned()]);
+        let mut rows = vec![header];
+        for u in self.rows() {
+            let all = Self::cells(u);
+            let at = |name: &str| {
+                let i = Self::columns()
+                    .iter()
+                    .position(|c| c == name)
+                    .expect("a column");
+                all[i].clone()
+            };
+            let mut row = vec![at("rank"), at("key")];
+            row.extend(shown.iter().map(|i| at(i.key())));
+            row.extend([at("composite"), at("grade")]);
+            if !u.complete {
+                row[0] = "incomplete".into();
+            }
+            rows.push(row);
+        }
+        let width = |s: &str| {
+            s.chars()
+                .map(|c| if c.is_ascii() { 1 } else { 2 })
+                .sum::<usize>()
+        };
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|i| rows.iter().map(|r| width(&r[i])).max().unwrap_or(0))
+            .collect();
+        let mut out = format!(
+            "{} appraisal, {} — config {}, {} cases, input {}\n",
+            self.level.key(),
+            self.period,
+            self.config_version,
+            self.cases,
+            &self.input_digest[..16.min(self.input_digest.len())]
+        );
+        for row in rows {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c}{}", " ".repeat(w - width(c))))
+                .collect();
+            let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+        }
+        out
+    }
+}
