@@ -3,6 +3,7 @@
 //! order, refusing and answering what is invalid or spoofed.
 
 pub mod api;
+pub mod appraisal;
 pub mod config;
 pub mod error;
 pub mod intake;

@@ -2,6 +2,7 @@
 //! users and warehouse database.
 
 mod api;
+mod appraisal;
 mod cells;
 mod editions;
 mod examples;

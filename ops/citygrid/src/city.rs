@@ -106,6 +106,52 @@ pub async fn serve(city: City) -> Result<(), String> {
     Ok(())
 }
 
+/// How `citygrid city appraise` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// `citygrid city appraise`: the appraisal of a period on standard output.
+pub fn print_appraisal(
+    city: &City,
+    period: citygrid_appraisal::Period,
+    level: citygrid_appraisal::Level,
+    format: Format,
+    rules: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let config = match rules {
+        None => citygrid_appraisal::Config::default(),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| citygrid_appraisal::Config::parse(&text))
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+    };
+    let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let appraisal = citygrid_exchange::appraisal::appraise(
+        &mut conn,
+        &city.registry,
+        city.time_zone,
+        &config,
+        period,
+        level,
+        chrono::Utc::now(),
+    )
+    .map_err(|e| e.to_string())?;
+    match format {
+        Format::Table => print!("{}", appraisal.to_table()),
+        Format::Csv => print!("{}", appraisal.to_csv()),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&appraisal.to_json()).map_err(|e| e.to_string())?
+        ),
+    }
+    Ok(())
+}
+
 /// `citygrid city status`: one line per district from the warehouse.
 pub fn print_status(city: &City) -> Result<(), String> {
     let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;

@@ -161,6 +161,30 @@ enum CityCommand {
         #[arg(long)]
         username: String,
     },
+    /// Appraise the districts (综合评价, docs/APPRAISAL.md) for a month, quarter or year from
+    /// the warehouse as it stood at the period's end, and print the ranking.
+    Appraise {
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
+        /// The period: a month (2026-10), a quarter (2026-Q4) or a year (2026), in the
+        /// city's time zone.
+        #[arg(long = "month", alias = "period")]
+        period: citygrid_appraisal::Period,
+        /// district (the ranking) or category.
+        #[arg(long, default_value = "district")]
+        level: citygrid_appraisal::Level,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: city::Format,
+        /// Appraisal rules (weights, bands, suspension rule); the built-in defaults
+        /// without one.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// Print where each district's stream stands in the warehouse.
     Status {
         #[arg(
@@ -258,6 +282,17 @@ fn main() -> ExitCode {
                     day,
                 },
         } => city::load(&config).and_then(|c| city::print_reconcile(c, district.as_deref(), day)),
+        Command::City {
+            command:
+                CityCommand::Appraise {
+                    config,
+                    period,
+                    level,
+                    format,
+                    rules,
+                },
+        } => city::load(&config)
+            .and_then(|c| city::print_appraisal(&c, period, level, format, rules.as_deref())),
         Command::City {
             command: CityCommand::Status { config },
         } => city::load(&config).and_then(|c| city::print_status(&c)),

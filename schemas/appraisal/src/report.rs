@@ -252,7 +252,8 @@ impl Appraisal {
         header.extend(shown.iter().map(|i| i.chinese().to_owned()));
         header.extend(["综合指标值".to_owned(), "等级".to_owned()]);
         let mut rows = vec![header];
-        for u in self.rows() {
+        for (i, u) in self.rows().enumerate() {
+            let total = i == self.units.len();
             let all = Self::cells(u);
             let at = |name: &str| {
                 let i = Self::columns()
@@ -264,7 +265,9 @@ impl Appraisal {
             let mut row = vec![at("rank"), at("key")];
             row.extend(shown.iter().map(|i| at(i.key())));
             row.extend([at("composite"), at("grade")]);
-            if !u.complete {
+            if total {
+                row[0] = String::new();
+            } else if !u.complete {
                 row[0] = "incomplete".into();
             }
             rows.push(row);

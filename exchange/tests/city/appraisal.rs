@@ -1,0 +1,223 @@
+//! The city appraises a month from its warehouse as the warehouse stood at the month's
+//! end: what districts sent later does not change it, and a district that has not
+//! reconciled past the month is shown but not ranked.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use citygrid_appraisal::{Config, Indicator, Level};
+use citygrid_schemas::{self as v1, Action, CaseState, Stage, StageClock, StageOutcome};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::broker::TestBroker;
+use crate::helpers::{TestCity, record, send_as, snapshot};
+
+fn t(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+/// District `district`'s messages, numbered from 1 as its relay numbers them.
+struct Stream<'a> {
+    broker: &'a TestBroker,
+    district: &'static str,
+    seq: u64,
+}
+
+impl Stream<'_> {
+    async fn send<B: v1::Body>(&mut self, body: B) {
+        self.seq += 1;
+        send_as(self.broker, self.district, self.seq, body).await;
+    }
+}
+
+/// A case dispatched at `dispatched` with its handling due at `due`, as a snapshot.
+fn dispatched(
+    district: &str,
+    n: u128,
+    version: u32,
+    dispatched: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> v1::CaseSnapshot {
+    let mut s = snapshot(version, CaseState::Dispatched);
+    s.case_id = Uuid::from_u128(n);
+    (s.created_at, s.updated_at) = (dispatched - Duration::hours(1), dispatched);
+    s.milestones = v1::Milestones {
+        reported_at: Some(s.created_at),
+        filed_at: Some(dispatched),
+        dispatched_at: Some(dispatched),
+        ..Default::default()
+    };
+    if district != "330102" {
+        (s.street_code, s.community_code, s.cell_code) =
+            (Some(format!("{district}001")), None, None);
+    }
+    s.current_stage = Some(StageClock {
+        stage: Stage::Handling,
+        clock: v1::Clock::Natural,
+        started_at: dispatched,
+        limit_minutes: (due - dispatched).num_minutes() as u32,
+        yellow_at: None,
+        deadline: Some(due),
+    });
+    s
+}
+
+/// The same case handled at `at` (version + 1), and the `handle` record that ended its
+/// handling stage.
+fn handled(
+    before: &v1::CaseSnapshot,
+    record_id: i64,
+    at: DateTime<Utc>,
+) -> (v1::CaseSnapshot, v1::BusinessRecord) {
+    let stage = before.current_stage.clone().expect("a running stage");
+    let mut s = before.clone();
+    (s.version, s.state, s.updated_at, s.current_stage) =
+        (before.version + 1, CaseState::Handled, at, None);
+    s.milestones.handled_at = Some(at);
+    let mut r = record(record_id, s.version);
+    (r.case_id, r.action, r.at, r.details) = (s.case_id, Action::Handle, at, json!({}));
+    (r.from_state, r.to_state, r.actor_role) = (
+        Some(CaseState::Dispatched),
+        CaseState::Handled,
+        v1::Role::Handler,
+    );
+    let deadline = stage.deadline.expect("a deadline");
+    r.stage_ended = Some(StageOutcome {
+        stage: Stage::Handling,
+        clock: stage.clock,
+        started_at: stage.started_at,
+        deadline,
+        ended_at: at,
+        on_time: at <= deadline,
+    });
+    (s, r)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_is_appraised_as_it_stood_and_an_unreconciled_district_is_not_ranked() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let mut a = Stream {
+        broker: &broker,
+        district: "330102",
+        seq: 0,
+    };
+    let mut b = Stream {
+        broker: &broker,
+        district: "330105",
+        seq: 0,
+    };
+
+    // 330102, case 1: due 20 October, handled on the 19th.
+    let one = dispatched(
+        "330102",
+        1,
+        3,
+        t("2026-10-18T02:00:00Z"),
+        t("2026-10-20T02:00:00Z"),
+    );
+    let (one_done, one_handle) = handled(&one, 1, t("2026-10-19T02:00:00Z"));
+    // Case 2: due 30 October, still not handled when the month ends (overdue)…
+    let two = dispatched(
+        "330102",
+        2,
+        3,
+        t("2026-10-28T02:00:00Z"),
+        t("2026-10-30T02:00:00Z"),
+    );
+    for message in [one, one_done, two.clone()] {
+        a.send(message).await;
+    }
+    a.send(one_handle).await;
+    // …and the district has reconciled October 31.
+    a.send(v1::ReconciliationDigest {
+        day: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+        cases: 0,
+        sha256: v1::digest_hash(&[]),
+        up_to_seq: a.seq,
+    })
+    .await;
+    // 330105: one case handled on time, but no digest past October.
+    let three = dispatched(
+        "330105",
+        3,
+        3,
+        t("2026-10-10T02:00:00Z"),
+        t("2026-10-12T02:00:00Z"),
+    );
+    let (three_done, three_handle) = handled(&three, 1, t("2026-10-11T02:00:00Z"));
+    for message in [three, three_done] {
+        b.send(message).await;
+    }
+    b.send(three_handle).await;
+    city.wait_for_cursor("330102", a.seq as i64).await;
+    city.wait_for_cursor("330105", b.seq as i64).await;
+
+    let registry = {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/hangzhou/city.toml");
+        let mut c = citygrid_exchange::config::City::load(&path).expect("city");
+        c.registry.retain(|d| d.code != "330106");
+        c.registry
+    };
+    let october = |conn: &mut diesel::PgConnection| {
+        citygrid_exchange::appraisal::appraise(
+            conn,
+            &registry,
+            chrono_tz::Asia::Shanghai,
+            &Config::default(),
+            "2026-10".parse().unwrap(),
+            Level::District,
+            t("2026-12-01T00:00:00Z"),
+        )
+        .expect("appraisal")
+    };
+    let mut conn = city.pool.get().expect("conn");
+    let first = tokio::task::block_in_place(|| october(&mut conn));
+    let units: BTreeMap<&str, _> = first.units.iter().map(|u| (u.key.as_str(), u)).collect();
+    let sc = units["330102"];
+    assert_eq!(
+        [
+            Indicator::Due,
+            Indicator::Handled,
+            Indicator::HandledOnTime,
+            Indicator::Overdue
+        ]
+        .map(|i| sc.counts.get(i)),
+        [2, 1, 1, 1]
+    );
+    assert_eq!((sc.rank, sc.complete), (Some(1), true));
+    let gs = units["330105"];
+    assert_eq!(gs.counts.get(Indicator::HandledOnTime), 1);
+    assert_eq!(
+        (gs.rank, gs.complete),
+        (None, false),
+        "no digest past October"
+    );
+
+    // In November case 2 is handled, late: October's appraisal does not move.
+    let (two_done, two_handle) = handled(&two, 2, t("2026-11-03T02:00:00Z"));
+    a.send(two_done).await;
+    a.send(two_handle).await;
+    city.wait_for_cursor("330102", a.seq as i64).await;
+    let again = tokio::task::block_in_place(|| october(&mut conn));
+    assert_eq!(again.input_digest, first.input_digest);
+    assert_eq!(again.to_csv(), first.to_csv());
+
+    // The city does not appraise a district's own units.
+    let refused = tokio::task::block_in_place(|| {
+        citygrid_exchange::appraisal::appraise(
+            &mut conn,
+            &registry,
+            chrono_tz::Asia::Shanghai,
+            &Config::default(),
+            "2026-10".parse().unwrap(),
+            Level::Department,
+            t("2026-12-01T00:00:00Z"),
+        )
+    });
+    assert!(refused.is_err());
+}
