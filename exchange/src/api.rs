@@ -30,6 +30,7 @@ use crate::config::City;
 use crate::schema::{cases, city_users, media, records};
 use crate::{Error, blocking, users, warehouse};
 
+mod appraisal;
 mod page;
 
 type HttpResult<T> = std::result::Result<T, HttpError>;
@@ -98,6 +99,10 @@ pub struct CityState {
     pub login: citygrid_kit::login::Gate,
     /// Users' token versions as lately read: the revocation check of every request.
     pub versions: citygrid_kit::session::Versions,
+    /// What appraisal needs: the districts, the city's days and the rules.
+    pub registry: crate::registry::Registry,
+    pub time_zone: chrono_tz::Tz,
+    pub appraisal: citygrid_appraisal::Config,
 }
 
 /// The category catalogues the city knows, one per edition, and how each other edition
@@ -685,7 +690,7 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues),
+    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal),
     modifiers(&CONTRACT),
 )]
 pub struct CityApiDoc;
@@ -725,7 +730,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/city/cases", web::get().to(list_cases))
                 .route("/city/cases/{district}/{id}", web::get().to(get_case))
                 .route("/city/exchange/status", web::get().to(exchange_status))
-                .route("/city/catalogues", web::get().to(catalogues)),
+                .route("/city/catalogues", web::get().to(catalogues))
+                .route("/city/appraisal", web::get().to(appraisal::appraisal)),
         )
         .app_data(web::Data::new(
             edge::Allowed::from_openapi(&CityApiDoc::openapi()).with("/openapi.json", "GET"),
@@ -744,6 +750,9 @@ pub fn server(pool: DbPool, city: &City, listener: TcpListener) -> std::io::Resu
         catalogues: Catalogues::of(city),
         login: citygrid_kit::login::Gate::new(&city.file.auth.login),
         versions: citygrid_kit::session::Versions::new(city.file.auth.version_cache()),
+        registry: city.registry.clone(),
+        time_zone: city.time_zone,
+        appraisal: city.appraisal.clone(),
     });
     Ok(actix_web::HttpServer::new(move || {
         actix_web::App::new()

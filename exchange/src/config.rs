@@ -64,6 +64,10 @@ pub struct CitySection {
     /// as its counterpart in this edition (the catalogues' mapping), when it has one.
     #[serde(default)]
     pub compare_edition: Edition,
+    /// The appraisal rules (weights, bands, suspension rule; docs/APPRAISAL.md), relative
+    /// to the city file; CityGrid's defaults without one.
+    #[serde(default)]
+    pub appraisal: Option<PathBuf>,
 }
 
 /// The RabbitMQ the interchange runs on (schemas/AMQP.md).
@@ -142,6 +146,8 @@ pub struct City {
     pub catalogues: Vec<Arc<Catalogue>>,
     /// From each other edition to `compare_edition`.
     pub mappings: Vec<Mapping>,
+    /// The appraisal rules in force (`[city] appraisal`).
+    pub appraisal: citygrid_appraisal::Config,
 }
 
 /// The shortest broker password accepted outside a demo.
@@ -257,12 +263,25 @@ impl City {
             .map(|c| Mapping::between(c, target))
             .collect();
         let registry = Registry::build(path, dir, &file.districts, &catalogues, time_zone)?;
+        let appraisal = match &file.city.appraisal {
+            None => citygrid_appraisal::Config::default(),
+            Some(rules) => {
+                let rules = dir.join(rules);
+                std::fs::read_to_string(&rules)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| citygrid_appraisal::Config::parse(&text))
+                    .map_err(|e| {
+                        Error::Config(format!("{name}: city.appraisal: {}: {e}", rules.display()))
+                    })?
+            }
+        };
         Ok(City {
             file,
             time_zone,
             registry,
             catalogues,
             mappings,
+            appraisal,
         })
     }
 

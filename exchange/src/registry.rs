@@ -62,7 +62,7 @@ pub struct District {
 }
 
 /// The districts of a city, found by code or by broker user.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Registry {
     districts: Vec<District>,
     /// One per edition: the city's catalogues, whichever districts declare.

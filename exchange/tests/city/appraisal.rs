@@ -207,6 +207,26 @@ async fn a_month_is_appraised_as_it_stood_and_an_unreconciled_district_is_not_ra
     assert_eq!(again.input_digest, first.input_digest);
     assert_eq!(again.to_csv(), first.to_csv());
 
+    // The same through the API, for any city role; bad parameters name the field.
+    let (status, body) = city.get("/api/v1/city/appraisal?period=2026-10").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["units"][0]["key"], "330102", "{body}");
+    assert_eq!(body["units"][0]["rank"], 1);
+    assert_eq!(body["units"][1]["complete"], false);
+    assert_eq!(body["config_version"], Config::default().version);
+    for (query, field) in [
+        ("period=2026-13", "period"),
+        ("period=2026-10&level=department", "level"),
+        ("period=2026-10&format=xml", "format"),
+    ] {
+        let (status, body) = city.get(&format!("/api/v1/city/appraisal?{query}")).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{query}: {body}"
+        );
+    }
+
     // The city does not appraise a district's own units.
     let refused = tokio::task::block_in_place(|| {
         citygrid_exchange::appraisal::appraise(

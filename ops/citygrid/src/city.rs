@@ -123,7 +123,7 @@ pub fn print_appraisal(
     rules: Option<&std::path::Path>,
 ) -> Result<(), String> {
     let config = match rules {
-        None => citygrid_appraisal::Config::default(),
+        None => city.appraisal.clone(),
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
             .and_then(|text| citygrid_appraisal::Config::parse(&text))
