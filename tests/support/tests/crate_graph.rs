@@ -102,3 +102,31 @@ fn the_standard_carries_no_transport_storage_or_http() {
         );
     }
 }
+
+/// Appraisal is shared by both sides like the standard it reads, so it carries neither
+/// side nor any transport; and it is the one crate that declares polars, so the district
+/// and city services build it once, through it, and nothing else grows its build.
+#[test]
+fn appraisal_is_shared_and_the_only_crate_declaring_polars() {
+    let graph = graph();
+    let appraisal = reachable(&graph, "citygrid-appraisal");
+    for forbidden in [
+        "actix-web",
+        "diesel",
+        "lapin",
+        "citygrid-kit",
+        "citygrid-platform",
+        "citygrid-exchange",
+    ] {
+        assert!(
+            !appraisal.contains(forbidden),
+            "citygrid-appraisal depends on {forbidden}"
+        );
+    }
+    let declaring: Vec<&str> = graph
+        .iter()
+        .filter(|(_, deps)| deps.contains("polars"))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(declaring, ["citygrid-appraisal"]);
+}
