@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use citygrid_appraisal::{Appraisal, CaseFacts, Config, Level, Period, Request};
+use citygrid_appraisal::{Appraisal, CaseFacts, Config, Level, Period, Request, Size};
 use citygrid_schemas as v1;
 use diesel::prelude::*;
 use diesel::sql_types::{Jsonb, Text, Timestamptz};
@@ -116,6 +116,19 @@ pub fn appraise(
     if level != Level::District {
         incomplete.clear();
     }
+    let sizes: BTreeMap<String, Size> = match level {
+        Level::District => registry
+            .iter()
+            .map(|d| {
+                let size = Size {
+                    population: d.population,
+                    area_km2: d.area_km2,
+                };
+                (d.code.clone(), size)
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    };
     let facts = facts(conn, cutoff)?;
     let appraisal = citygrid_appraisal::appraise(
         &facts,
@@ -126,6 +139,7 @@ pub fn appraise(
             config,
             cutoff,
             incomplete: &incomplete,
+            sizes: &sizes,
         },
     )
     .map_err(Error::Internal)?;

@@ -212,6 +212,8 @@ async fn a_month_is_appraised_as_it_stood_and_an_unreconciled_district_is_not_ra
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["units"][0]["key"], "330102", "{body}");
     assert_eq!(body["units"][0]["rank"], 1);
+    // 2 filed among 上城区's 1,323,500 residents (the registry): 0.0151 → 0.02 per 10,000.
+    assert_eq!(body["units"][0]["filed_per_10k_residents"], 0.02, "{body}");
     assert_eq!(body["units"][1]["complete"], false);
     assert_eq!(body["config_version"], Config::default().version);
     for (query, field) in [

@@ -13,7 +13,7 @@ pub mod level;
 pub mod period;
 pub mod report;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
@@ -22,7 +22,7 @@ pub use facts::CaseFacts;
 pub use indicator::Indicator;
 pub use level::Level;
 pub use period::Period;
-pub use report::{Appraisal, Unit};
+pub use report::{Appraisal, Size, Unit};
 
 /// What to appraise: the period, where its days begin, the level and the rules.
 pub struct Request<'a> {
@@ -34,6 +34,8 @@ pub struct Request<'a> {
     pub cutoff: DateTime<Utc>,
     /// Units whose data does not reach the cut-off: shown, not ranked.
     pub incomplete: &'a BTreeSet<String>,
+    /// Units' population and area, for the figures per 10,000 residents and per km².
+    pub sizes: &'a BTreeMap<String, Size>,
 }
 
 /// Appraises `facts` (taken at `request.cutoff`).
@@ -57,5 +59,6 @@ pub fn appraise(facts: &[CaseFacts], request: &Request<'_>) -> Result<Appraisal,
         units,
         total,
         request.incomplete,
+        request.sizes,
     ))
 }

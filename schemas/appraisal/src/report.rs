@@ -29,6 +29,10 @@ pub struct Unit {
     pub grade: Option<char>,
     /// Competition ranking (1, 2, 2, 4) by composite; none when unranked.
     pub rank: Option<u32>,
+    /// 立案数 per 10,000 residents and per km², in hundredths (districts: from the city's
+    /// registry), so a small district and a large one compare on the same footing.
+    pub filed_per_10k_residents: Option<i64>,
+    pub filed_per_km2: Option<i64>,
     /// The unit's data reaches the period's end (districts: their stream is reconciled
     /// past it); an incomplete unit is shown, never ranked.
     pub complete: bool,
@@ -77,7 +81,26 @@ fn composite(
     (weight > 0).then(|| (2 * sum + weight) / (2 * weight))
 }
 
-fn unit(key: String, counts: Counts, complete: bool, config: &Config, level: Level) -> Unit {
+/// A unit's size, for the normalised figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Size {
+    pub population: u64,
+    pub area_km2: f64,
+}
+
+/// `count × multiplier / divisor` in hundredths, rounded half up; none for a zero divisor.
+fn centi_ratio(count: i64, multiplier: i64, divisor: i64) -> Option<i64> {
+    (divisor > 0).then(|| (2 * count * multiplier * 100 + divisor) / (2 * divisor))
+}
+
+fn unit(
+    key: String,
+    counts: Counts,
+    complete: bool,
+    config: &Config,
+    level: Level,
+    size: Option<Size>,
+) -> Unit {
     let rates = rates(&counts);
     let handled = counts.get(Indicator::Handled);
     let avg_handling_centihours = (handled > 0).then(|| {
@@ -85,7 +108,12 @@ fn unit(key: String, counts: Counts, complete: bool, config: &Config, level: Lev
         (2 * counts.handling_millis + per) / (2 * per)
     });
     let composite = composite(&rates, config.weights(level));
+    let filed = counts.get(Indicator::Filed);
+    // The area in hundredths of a km², so that the ratio stays integer arithmetic.
+    let area_centi = size.map(|s| (s.area_km2 * 100.0).round() as i64);
     Unit {
+        filed_per_10k_residents: size.and_then(|s| centi_ratio(filed, 10_000, s.population as i64)),
+        filed_per_km2: area_centi.and_then(|a| centi_ratio(filed, 100, a)),
         key,
         counts,
         rates,
@@ -112,12 +140,14 @@ impl Appraisal {
         units: BTreeMap<String, Counts>,
         total: Counts,
         incomplete: &BTreeSet<String>,
+        sizes: &BTreeMap<String, Size>,
     ) -> Appraisal {
         let mut units: Vec<Unit> = units
             .into_iter()
             .map(|(key, counts)| {
                 let complete = !incomplete.contains(&key);
-                unit(key, counts, complete, config, level)
+                let size = sizes.get(&key).copied();
+                unit(key, counts, complete, config, level, size)
             })
             .collect();
         let rankable = |u: &Unit| u.complete && u.composite.is_some();
@@ -147,7 +177,17 @@ impl Appraisal {
             input_digest,
             cases,
             units,
-            total: unit("total".into(), total, incomplete.is_empty(), config, level),
+            total: unit(
+                "total".into(),
+                total,
+                incomplete.is_empty(),
+                config,
+                level,
+                (!sizes.is_empty()).then(|| Size {
+                    population: sizes.values().map(|s| s.population).sum(),
+                    area_km2: sizes.values().map(|s| s.area_km2).sum(),
+                }),
+            ),
         }
     }
 
@@ -155,7 +195,17 @@ impl Appraisal {
     fn columns() -> Vec<String> {
         let mut columns = vec!["rank".to_owned(), "key".to_owned()];
         columns.extend(Indicator::ALL.iter().map(|i| i.key().to_owned()));
-        columns.extend(["avg_handling_hours", "composite", "grade", "complete"].map(str::to_owned));
+        columns.extend(
+            [
+                "avg_handling_hours",
+                "filed_per_10k_residents",
+                "filed_per_km2",
+                "composite",
+                "grade",
+                "complete",
+            ]
+            .map(str::to_owned),
+        );
         columns
     }
 
@@ -170,8 +220,14 @@ impl Appraisal {
                 Some(_) => u.rates[indicator].map_or_else(dash, percent),
             });
         }
-        cells.push(u.avg_handling_centihours.map_or_else(dash, percent));
-        cells.push(u.composite.map_or_else(dash, percent));
+        for centi in [
+            u.avg_handling_centihours,
+            u.filed_per_10k_residents,
+            u.filed_per_km2,
+            u.composite,
+        ] {
+            cells.push(centi.map_or_else(dash, percent));
+        }
         cells.push(u.grade.map_or_else(dash, String::from));
         cells.push(if u.complete { "yes" } else { "no" }.to_owned());
         cells
@@ -212,14 +268,14 @@ impl Appraisal {
                 };
                 m.insert(indicator.key().into(), value);
             }
-            m.insert(
-                "avg_handling_hours".into(),
-                json!(u.avg_handling_centihours.map(|c| c as f64 / 100.0)),
-            );
-            m.insert(
-                "composite".into(),
-                json!(u.composite.map(|c| c as f64 / 100.0)),
-            );
+            for (name, centi) in [
+                ("avg_handling_hours", u.avg_handling_centihours),
+                ("filed_per_10k_residents", u.filed_per_10k_residents),
+                ("filed_per_km2", u.filed_per_km2),
+                ("composite", u.composite),
+            ] {
+                m.insert(name.into(), json!(centi.map(|c| c as f64 / 100.0)));
+            }
             m.insert("grade".into(), json!(u.grade.map(String::from)));
             m.insert("complete".into(), json!(u.complete));
             Value::Object(m)

@@ -2,10 +2,10 @@
 //! 2026-10-31T16:00Z) for three districts. Every expected figure is worked out in the
 //! comments from the cases below; the engine must agree to the last digit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use citygrid_appraisal::{Appraisal, CaseFacts, Config, Indicator, Level, Request, appraise};
+use citygrid_appraisal::{Appraisal, CaseFacts, Config, Indicator, Level, Request, Size, appraise};
 use citygrid_schemas::{CaseState, Satisfaction, Source};
 use uuid::Uuid;
 
@@ -154,6 +154,17 @@ fn cases() -> Vec<CaseFacts> {
     vec![a1, a2, a3, a4, a5, a6, a7, a8, b1, b2, c1]
 }
 
+/// District A has 70,000 residents on 3.5 km².
+fn sizes() -> BTreeMap<String, Size> {
+    BTreeMap::from([(
+        "330102".to_owned(),
+        Size {
+            population: 70_000,
+            area_km2: 3.5,
+        },
+    )])
+}
+
 fn october(facts: &[CaseFacts], incomplete: &BTreeSet<String>) -> Appraisal {
     let config = Config::default();
     appraise(
@@ -165,6 +176,7 @@ fn october(facts: &[CaseFacts], incomplete: &BTreeSet<String>) -> Appraisal {
             config: &config,
             cutoff: t("2026-12-01T00:00:00Z"),
             incomplete,
+            sizes: &sizes(),
         },
     )
     .expect("appraisal")
@@ -232,6 +244,13 @@ fn every_indicator_of_the_hand_computed_month() {
     // 40 × 50.00 + 20 × 75.00 + 10 × (100 − 33.33) + 10 × 85.71 + 10 × (100 − 28.57)
     // + 10 × (100 − 0) = 6738.10 / 100 weight → 67.38: grade C.
     assert_eq!((a.composite, a.grade), (Some(6738), Some('C')));
+    // 7 filed for 70,000 residents on 3.5 km²: 1.00 per 10,000 residents, 2.00 per km².
+    assert_eq!(
+        (a.filed_per_10k_residents, a.filed_per_km2),
+        (Some(100), Some(200))
+    );
+    // B's size is not known: no figure rather than a guess.
+    assert_eq!(unit(&appraisal, "330105").filed_per_km2, None);
 
     let b = unit(&appraisal, "330105");
     assert_eq!(
@@ -327,6 +346,7 @@ fn the_counted_rule_keeps_suspended_cases_due() {
             config: &config,
             cutoff: t("2026-12-01T00:00:00Z"),
             incomplete: &BTreeSet::new(),
+            sizes: &BTreeMap::new(),
         },
     )
     .unwrap();
