@@ -29,7 +29,8 @@ pub struct AppraisalQuery {
 /// rules' version and the input digest. A district not reconciled past the period is
 /// `complete: false` and unranked.
 #[utoipa::path(get, path = "/api/v1/city/appraisal", tag = "city", params(AppraisalQuery),
-    responses((status = 200, body = Object, description = "the appraisal (docs/APPRAISAL.md, \"Output\")"),
+    responses((status = 200, description = "the appraisal (docs/APPRAISAL.md, \"Outputs\"): JSON, or CSV with `format=csv`",
+            content((Object = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody, description = "unknown parameter"), (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn appraisal(
