@@ -112,10 +112,11 @@ pub fn appraise(
     let last_day = (end - chrono::Duration::seconds(1))
         .with_timezone(&zone)
         .date_naive();
-    let mut incomplete = incomplete(conn, registry, last_day)?;
-    if level != Level::District {
-        incomplete.clear();
-    }
+    // Only the ranking of districts asks whether each district's stream is complete.
+    let incomplete = match level {
+        Level::District => incomplete(conn, registry, last_day)?,
+        _ => BTreeSet::new(),
+    };
     let sizes: BTreeMap<String, Size> = match level {
         Level::District => registry
             .iter()

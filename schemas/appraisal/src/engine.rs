@@ -156,12 +156,13 @@ fn count_exprs(w: &Window) -> Vec<(Indicator, Expr)> {
 const HANDLING_MILLIS: &str = "handling_millis";
 
 fn aggregations(w: &Window) -> Vec<Expr> {
-    let handled = count_exprs(w)
-        .into_iter()
+    let counts = count_exprs(w);
+    let handled = counts
+        .iter()
         .find(|(i, _)| *i == Indicator::Handled)
-        .map(|(_, e)| e)
+        .map(|(_, e)| e.clone())
         .expect("handled is counted");
-    let mut exprs: Vec<Expr> = count_exprs(w)
+    let mut exprs: Vec<Expr> = counts
         .into_iter()
         .map(|(indicator, mask)| {
             // A null comparison (a missing time) counts as no.

@@ -308,14 +308,12 @@ impl Appraisal {
         header.extend(shown.iter().map(|i| i.chinese().to_owned()));
         header.extend(["综合指标值".to_owned(), "等级".to_owned()]);
         let mut rows = vec![header];
+        let columns = Self::columns();
         for (i, u) in self.rows().enumerate() {
             let total = i == self.units.len();
             let all = Self::cells(u);
             let at = |name: &str| {
-                let i = Self::columns()
-                    .iter()
-                    .position(|c| c == name)
-                    .expect("a column");
+                let i = columns.iter().position(|c| c == name).expect("a column");
                 all[i].clone()
             };
             let mut row = vec![at("rank"), at("key")];
