@@ -103,6 +103,18 @@ pub struct CityState {
     pub registry: crate::registry::Registry,
     pub time_zone: chrono_tz::Tz,
     pub appraisal: citygrid_appraisal::Config,
+    pub archive: Option<std::path::PathBuf>,
+}
+
+impl CityState {
+    pub fn appraiser(&self) -> crate::appraisal::Appraiser<'_> {
+        crate::appraisal::Appraiser {
+            registry: &self.registry,
+            zone: self.time_zone,
+            config: &self.appraisal,
+            archive: self.archive.as_deref(),
+        }
+    }
 }
 
 /// The category catalogues the city knows, one per edition, and how each other edition
@@ -753,6 +765,7 @@ pub fn server(pool: DbPool, city: &City, listener: TcpListener) -> std::io::Resu
         registry: city.registry.clone(),
         time_zone: city.time_zone,
         appraisal: city.appraisal.clone(),
+        archive: city.archive.clone(),
     });
     Ok(actix_web::HttpServer::new(move || {
         actix_web::App::new()

@@ -68,6 +68,11 @@ pub struct CitySection {
     /// to the city file; CityGrid's defaults without one.
     #[serde(default)]
     pub appraisal: Option<PathBuf>,
+    /// Where closed months are kept as Parquet for appraisal (docs/APPRAISAL.md,
+    /// "Archive"), relative to the city file; without one every month is read from
+    /// PostgreSQL.
+    #[serde(default)]
+    pub archive: Option<PathBuf>,
 }
 
 /// The RabbitMQ the interchange runs on (schemas/AMQP.md).
@@ -148,6 +153,8 @@ pub struct City {
     pub mappings: Vec<Mapping>,
     /// The appraisal rules in force (`[city] appraisal`).
     pub appraisal: citygrid_appraisal::Config,
+    /// The Parquet archive of closed months (`[city] archive`), resolved.
+    pub archive: Option<PathBuf>,
 }
 
 /// The shortest broker password accepted outside a demo.
@@ -269,12 +276,16 @@ impl City {
                 let rules = dir.join(rules);
                 std::fs::read_to_string(&rules)
                     .map_err(|e| e.to_string())
-                    .and_then(|text| citygrid_appraisal::Config::parse(&text))
+                    // A rules file shared with the districts may carry their `[post.*]` weights.
+                    .and_then(|text| {
+                        citygrid_appraisal::post::Rules::parse(&text).map(|r| r.config)
+                    })
                     .map_err(|e| {
                         Error::Config(format!("{name}: city.appraisal: {}: {e}", rules.display()))
                     })?
             }
         };
+        let archive = file.city.archive.as_ref().map(|a| dir.join(a));
         Ok(City {
             file,
             time_zone,
@@ -282,7 +293,18 @@ impl City {
             catalogues,
             mappings,
             appraisal,
+            archive,
         })
+    }
+
+    /// The city's appraisal with its rules and archive.
+    pub fn appraiser(&self) -> crate::appraisal::Appraiser<'_> {
+        crate::appraisal::Appraiser {
+            registry: &self.registry,
+            zone: self.time_zone,
+            config: &self.appraisal,
+            archive: self.archive.as_deref(),
+        }
     }
 
     pub fn city_account(&self) -> Account {

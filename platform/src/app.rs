@@ -68,6 +68,14 @@ pub fn prepare(tenant: &Tenant, pool: &DbPool) -> Result<(usize, usize)> {
     })?;
     let migrated = db::migrate(&mut conn)?;
     let seeded = user::sync_reference_data(&mut conn, tenant)?;
+    let kept = crate::appraisal::history::backfill(&mut conn, tenant)?;
+    if kept > 0 {
+        tracing::info!(
+            district = tenant.code(),
+            cases = kept,
+            "case history begun from the cases' current state"
+        );
+    }
     if let Some(summary) = crate::component::load_sample(&mut conn, tenant)? {
         tracing::info!(
             district = tenant.code(),

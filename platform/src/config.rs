@@ -52,6 +52,18 @@ pub struct TenantFile {
     /// 巡查责任区: who gets the on-site tasks of which cells (crate::patrol).
     #[serde(default)]
     pub patrols: Vec<crate::patrol::Patrol>,
+    /// `[appraisal]`: the rules the district is appraised under (crate::appraisal).
+    #[serde(default)]
+    pub appraisal: AppraisalSection,
+}
+
+/// `[appraisal]` in the tenant file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppraisalSection {
+    /// A rules file (docs/APPRAISAL.md, "Rules file", with `[post.*]` weights), relative
+    /// to the tenant file; the built-in defaults without one.
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,6 +254,8 @@ pub struct Tenant {
     pub addresses: Option<crate::address::Gazetteer>,
     /// `district.data_dir`, resolved against the file's folder.
     pub data_dir: PathBuf,
+    /// The appraisal rules: `appraisal.rules`, else the built-in defaults.
+    pub appraisal: citygrid_appraisal::post::Rules,
 }
 
 /// `s` is exactly `n` ASCII digits (administrative, street, community and cell codes).
@@ -306,6 +320,19 @@ impl Tenant {
             .as_ref()
             .map(|path| load_grid(&dir.join(path)))
             .transpose()?;
+        let appraisal = match &config.appraisal.rules {
+            None => citygrid_appraisal::post::Rules::default(),
+            Some(rules) => std::fs::read_to_string(dir.join(rules))
+                .map_err(|e| e.to_string())
+                .and_then(|text| citygrid_appraisal::post::Rules::parse(&text))
+                .map_err(|e| {
+                    Error::config(
+                        &file,
+                        "appraisal.rules",
+                        format!("{}: {e}", rules.display()),
+                    )
+                })?,
+        };
         let data_dir = match std::env::var("CITYGRID_DATA_DIR") {
             Ok(data_dir) => PathBuf::from(data_dir),
             Err(_) => dir.join(&config.district.data_dir),
@@ -321,6 +348,7 @@ impl Tenant {
             grid,
             addresses: None,
             data_dir,
+            appraisal,
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod api;
 pub mod app;
+pub mod appraisal;
 pub mod auth;
 pub mod calendar;
 pub mod case;

@@ -133,6 +133,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_history (case_id, version) {
+        case_id -> Uuid,
+        version -> Int4,
+        updated_at -> Timestamptz,
+        snapshot -> Jsonb,
+    }
+}
+
+diesel::table! {
     case_records (id) {
         id -> Int8,
         case_id -> Uuid,
@@ -239,6 +248,7 @@ diesel::joinable!(users -> departments (department_code));
 diesel::joinable!(components -> departments (department_code));
 diesel::joinable!(component_changes -> components (component_id));
 diesel::joinable!(cases -> departments (department_code));
+diesel::joinable!(case_history -> cases (case_id));
 diesel::joinable!(case_records -> cases (case_id));
 diesel::joinable!(case_assignments -> cases (case_id));
 diesel::joinable!(supervision_orders -> cases (case_id));
@@ -251,6 +261,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     media,
     cases,
     case_assignments,
+    case_history,
     case_records,
     supervision_orders,
     notifications,

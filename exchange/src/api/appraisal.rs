@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{CityCaller, CityState, HttpResult};
-use crate::appraisal::{CITY_LEVELS, appraise};
+use crate::appraisal::CITY_LEVELS;
 use crate::blocking;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -24,8 +24,8 @@ pub struct AppraisalQuery {
     format: Option<String>,
 }
 
-/// The appraisal of a period from the warehouse as it stood at the period's end (now, for
-/// the running period): every indicator per unit, the composite, grade and rank, the
+/// The appraisal of a period, each month as the warehouse stood at its end (now, for the
+/// running month), from the archive once archived: every indicator per unit, the composite, grade and rank, the
 /// rules' version and the input digest. A district not reconciled past the period is
 /// `complete: false` and unranked.
 #[utoipa::path(get, path = "/api/v1/city/appraisal", tag = "city", params(AppraisalQuery),
@@ -58,15 +58,7 @@ pub async fn appraisal(
     };
     let shared = state.clone();
     let appraisal = blocking(&state.pool, move |conn| {
-        appraise(
-            conn,
-            &shared.registry,
-            shared.time_zone,
-            &shared.appraisal,
-            period,
-            level,
-            Utc::now(),
-        )
+        shared.appraiser().appraise(conn, period, level, Utc::now())
     })
     .await?;
     Ok(if csv {

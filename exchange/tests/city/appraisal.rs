@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use citygrid_appraisal::{Config, Indicator, Level};
+use citygrid_appraisal::{Config, Indicator, Level, Period};
+use citygrid_exchange::appraisal::{Appraiser, Archived};
 use citygrid_schemas::{self as v1, Action, CaseState, Stage, StageClock, StageOutcome};
 use serde_json::json;
 use uuid::Uuid;
@@ -128,10 +129,24 @@ async fn a_month_is_appraised_as_it_stood_and_an_unreconciled_district_is_not_ra
         t("2026-10-28T02:00:00Z"),
         t("2026-10-30T02:00:00Z"),
     );
-    for message in [one, one_done, two.clone()] {
+    // Case 4: due 5 November, but handled and closed on 30 October: November's due case,
+    // though it finished in October.
+    let four = dispatched(
+        "330102",
+        4,
+        3,
+        t("2026-10-29T02:00:00Z"),
+        t("2026-11-05T02:00:00Z"),
+    );
+    let (mut four_closed, four_handle) = handled(&four, 4, t("2026-10-30T02:00:00Z"));
+    (four_closed.state, four_closed.version) = (CaseState::Closed, four_closed.version + 1);
+    four_closed.updated_at = t("2026-10-30T03:00:00Z");
+    four_closed.milestones.finished_at = Some(four_closed.updated_at);
+    for message in [one, one_done, two.clone(), four, four_closed] {
         a.send(message).await;
     }
     a.send(one_handle).await;
+    a.send(four_handle).await;
     // …and the district has reconciled October 31.
     a.send(v1::ReconciliationDigest {
         day: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
@@ -163,12 +178,16 @@ async fn a_month_is_appraised_as_it_stood_and_an_unreconciled_district_is_not_ra
         c.registry.retain(|d| d.code != "330106");
         c.registry
     };
+    let config = Config::default();
+    let live = Appraiser {
+        registry: &registry,
+        zone: chrono_tz::Asia::Shanghai,
+        config: &config,
+        archive: None,
+    };
     let october = |conn: &mut diesel::PgConnection| {
-        citygrid_exchange::appraisal::appraise(
+        live.appraise(
             conn,
-            &registry,
-            chrono_tz::Asia::Shanghai,
-            &Config::default(),
             "2026-10".parse().unwrap(),
             Level::District,
             t("2026-12-01T00:00:00Z"),
@@ -207,6 +226,64 @@ async fn a_month_is_appraised_as_it_stood_and_an_unreconciled_district_is_not_ra
     assert_eq!(again.input_digest, first.input_digest);
     assert_eq!(again.to_csv(), first.to_csv());
 
+    // October archived: the reconciled district goes to Parquet, the other waits; read
+    // back through the archive, October is the same to the byte and the same digest.
+    let root = tempfile::tempdir().expect("archive dir");
+    let archived = Appraiser {
+        archive: Some(root.path()),
+        ..live
+    };
+    let month: Period = "2026-10".parse().unwrap();
+    let outcomes = tokio::task::block_in_place(|| {
+        archived.archive_month(&mut conn, month, t("2026-12-01T00:00:00Z"))
+    })
+    .expect("archive");
+    assert!(
+        matches!(&outcomes[..], [Archived::Written(p), Archived::Incomplete(gs)]
+            if p.district == "330102" && p.rows == 3 && gs == "330105"),
+        "{outcomes:?}"
+    );
+    let from_archive = tokio::task::block_in_place(|| {
+        archived.appraise(&mut conn, month, Level::District, t("2026-12-01T00:00:00Z"))
+    })
+    .expect("appraisal through the archive");
+    assert_eq!(from_archive.input_digest, first.input_digest);
+    assert_eq!(from_archive.to_csv(), first.to_csv());
+    let again = tokio::task::block_in_place(|| {
+        archived.archive_month(&mut conn, month, t("2026-12-01T00:00:00Z"))
+    })
+    .expect("archive again");
+    assert!(matches!(&again[0], Archived::Unchanged(_)), "{again:?}");
+    // November (read from PostgreSQL: not archived) counts case 4, closed in October.
+    let november = tokio::task::block_in_place(|| {
+        archived.appraise(
+            &mut conn,
+            "2026-11".parse().unwrap(),
+            Level::District,
+            t("2026-12-01T00:00:00Z"),
+        )
+    })
+    .expect("November");
+    let sc = november
+        .units
+        .iter()
+        .find(|u| u.key == "330102")
+        .expect("330102");
+    assert_eq!(
+        [Indicator::Due, Indicator::ClosedOnTime].map(|i| sc.counts.get(i)),
+        [1, 1],
+        "case 4 is due in November"
+    );
+    // A month that has not ended is not archived.
+    let open = tokio::task::block_in_place(|| {
+        archived.archive_month(
+            &mut conn,
+            "2026-11".parse().unwrap(),
+            t("2026-11-20T00:00:00Z"),
+        )
+    });
+    assert!(open.is_err());
+
     // The same through the API, for any city role; bad parameters name the field.
     let (status, body) = city.get("/api/v1/city/appraisal?period=2026-10").await;
     assert_eq!(status, 200, "{body}");
@@ -231,11 +308,8 @@ async fn a_month_is_appraised_as_it_stood_and_an_unreconciled_district_is_not_ra
 
     // The city does not appraise a district's own units.
     let refused = tokio::task::block_in_place(|| {
-        citygrid_exchange::appraisal::appraise(
+        live.appraise(
             &mut conn,
-            &registry,
-            chrono_tz::Asia::Shanghai,
-            &Config::default(),
             "2026-10".parse().unwrap(),
             Level::Department,
             t("2026-12-01T00:00:00Z"),

@@ -106,48 +106,80 @@ pub async fn serve(city: City) -> Result<(), String> {
     Ok(())
 }
 
-/// How `citygrid city appraise` prints.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Csv,
-    Json,
-}
-
 /// `citygrid city appraise`: the appraisal of a period on standard output.
 pub fn print_appraisal(
     city: &City,
     period: citygrid_appraisal::Period,
     level: citygrid_appraisal::Level,
-    format: Format,
+    format: crate::appraise::Format,
     rules: Option<&std::path::Path>,
 ) -> Result<(), String> {
     let config = match rules {
         None => city.appraisal.clone(),
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
-            .and_then(|text| citygrid_appraisal::Config::parse(&text))
+            .and_then(|text| citygrid_appraisal::post::Rules::parse(&text).map(|r| r.config))
             .map_err(|e| format!("{}: {e}", path.display()))?,
     };
     let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let appraisal = citygrid_exchange::appraisal::appraise(
-        &mut conn,
-        &city.registry,
-        city.time_zone,
-        &config,
-        period,
-        level,
-        chrono::Utc::now(),
-    )
-    .map_err(|e| e.to_string())?;
-    match format {
-        Format::Table => print!("{}", appraisal.to_table()),
-        Format::Csv => print!("{}", appraisal.to_csv()),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&appraisal.to_json()).map_err(|e| e.to_string())?
-        ),
+    let appraiser = citygrid_exchange::appraisal::Appraiser {
+        config: &config,
+        ..city.appraiser()
+    };
+    let appraisal = appraiser
+        .appraise(&mut conn, period, level, chrono::Utc::now())
+        .map_err(|e| e.to_string())?;
+    crate::appraise::print(&appraisal, format)
+}
+
+/// The month before this one in the city's time zone.
+pub fn last_month(city: &City) -> citygrid_appraisal::Period {
+    use chrono::Datelike;
+    let today = chrono::Utc::now()
+        .with_timezone(&city.time_zone)
+        .date_naive();
+    let (year, month) = match today.month() {
+        1 => (today.year() - 1, 12),
+        m => (today.year(), m - 1),
+    };
+    citygrid_appraisal::Period::Month { year, month }
+}
+
+/// `citygrid city archive`: writes closed months to the Parquet archive, a line per
+/// district saying what happened.
+pub fn archive(city: &City, months: &[citygrid_appraisal::Period]) -> Result<(), String> {
+    use citygrid_exchange::appraisal::Archived;
+    let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let appraiser = city.appraiser();
+    for &month in months {
+        let outcomes = appraiser
+            .archive_month(&mut conn, month, chrono::Utc::now())
+            .map_err(|e| e.to_string())?;
+        for outcome in outcomes {
+            match outcome {
+                Archived::Written(p) => {
+                    println!(
+                        "{month} {} written: {} cases, digest {}",
+                        p.district, p.rows, p.digest
+                    )
+                }
+                Archived::Unchanged(p) => {
+                    println!(
+                        "{month} {} unchanged: {} cases, digest {}",
+                        p.district, p.rows, p.digest
+                    )
+                }
+                Archived::Rewritten { old, new } => println!(
+                    "{month} {} REWRITTEN: the warehouse changed since it was archived (digest {old} → {}), {} cases",
+                    new.district, new.digest, new.rows
+                ),
+                Archived::Incomplete(code) => println!(
+                    "{month} {code} skipped: its stream is not reconciled past the month's end; run again later"
+                ),
+            }
+        }
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! wires the platform together and runs it.
 
 mod address;
+mod appraise;
+mod appraise_bench;
 mod city;
 mod client;
 mod components;
@@ -98,6 +100,27 @@ enum DistrictCommand {
         #[arg(long)]
         day: Option<chrono::NaiveDate>,
     },
+    /// Appraise the district (综合评价, docs/APPRAISAL.md) for a month, quarter or year:
+    /// its departments, streets, communities, cells, categories, or people in their posts,
+    /// each case as it stood at the end of each month.
+    Appraise {
+        #[arg(long, env = "CITYGRID_TENANT")]
+        tenant: PathBuf,
+        /// The period: a month (2026-10), a quarter (2026-Q4) or a year (2026), in the
+        /// district's time zone.
+        #[arg(long = "month", alias = "period")]
+        period: citygrid_appraisal::Period,
+        /// department, street, community, cell, category or post.
+        #[arg(long, default_value = "department")]
+        level: citygrid_platform::appraisal::DistrictLevel,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: appraise::Format,
+        /// Appraisal rules (weights, bands, suspension rule, `[post.*]` weights); the
+        /// tenant file's `[appraisal] rules`, else the built-in defaults, without one.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// Load and validate a tenant file without touching the database.
     Check {
         #[arg(long, env = "CITYGRID_TENANT")]
@@ -162,7 +185,7 @@ enum CityCommand {
         username: String,
     },
     /// Appraise the districts (综合评价, docs/APPRAISAL.md) for a month, quarter or year from
-    /// the warehouse as it stood at the period's end, and print the ranking.
+    /// the warehouse (or its archive), each month as it stood at its end, and print the ranking.
     Appraise {
         #[arg(
             long,
@@ -179,11 +202,26 @@ enum CityCommand {
         level: citygrid_appraisal::Level,
         /// table, csv or json.
         #[arg(long, default_value = "table")]
-        format: city::Format,
+        format: appraise::Format,
         /// Appraisal rules (weights, bands, suspension rule); the built-in defaults
         /// without one.
         #[arg(long)]
         rules: Option<PathBuf>,
+    },
+    /// Keep closed months as Parquet for appraisal (docs/APPRAISAL.md, "Archive"): each
+    /// district reconciled past a month's end gets that month's facts written once; a
+    /// month already archived is checked against the warehouse.
+    Archive {
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
+        /// The months: one month (2026-10), a quarter or a year (each of its closed
+        /// months); last month without one.
+        #[arg(long = "month", alias = "period")]
+        period: Option<citygrid_appraisal::Period>,
     },
     /// Print where each district's stream stands in the warehouse.
     Status {
@@ -259,6 +297,12 @@ enum BenchCommand {
     E2e(e2e_bench::E2eArgs),
     /// Point → cell lookups on the unit grid next to PostGIS (see `ops/bench lookup`).
     Lookup(lookup_bench::LookupArgs),
+    /// A year of ten districts appraised with polars over the archive next to SQL
+    /// GROUP BY in PostgreSQL (see `ops/bench appraise`).
+    Appraise {
+        #[command(subcommand)]
+        command: appraise_bench::AppraiseCommand,
+    },
 }
 
 fn load(path: &std::path::Path) -> Result<Arc<Tenant>, String> {
@@ -294,6 +338,18 @@ fn main() -> ExitCode {
         } => city::load(&config)
             .and_then(|c| city::print_appraisal(&c, period, level, format, rules.as_deref())),
         Command::City {
+            command: CityCommand::Archive { config, period },
+        } => city::load(&config).and_then(|c| {
+            let period = period.unwrap_or_else(|| city::last_month(&c));
+            let now = chrono::Utc::now();
+            let closed: Vec<_> = period
+                .months()
+                .into_iter()
+                .filter(|m| m.bounds(c.time_zone).1 <= now)
+                .collect();
+            city::archive(&c, &closed)
+        }),
+        Command::City {
             command: CityCommand::Status { config },
         } => city::load(&config).and_then(|c| city::print_status(&c)),
         Command::City {
@@ -319,6 +375,18 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Lookup(args),
         } => lookup_bench::run(args),
+        Command::Bench {
+            command:
+                BenchCommand::Appraise {
+                    command: appraise_bench::AppraiseCommand::Generate(args),
+                },
+        } => appraise_bench::generate(args),
+        Command::Bench {
+            command:
+                BenchCommand::Appraise {
+                    command: appraise_bench::AppraiseCommand::Run(args),
+                },
+        } => appraise_bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -341,6 +409,16 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
         DistrictCommand::Grid { command } => grid::run(command),
         DistrictCommand::Address { command } => address::run(command),
         DistrictCommand::Components { command } => components::run(command),
+        DistrictCommand::Appraise {
+            tenant,
+            period,
+            level,
+            format,
+            rules,
+        } => {
+            let t = load(&tenant)?;
+            appraise::district(&t, period, level, format, rules.as_deref())
+        }
         DistrictCommand::Check { tenant } => {
             let t = load(&tenant)?;
             println!(

@@ -7,6 +7,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::address::handlers as address;
 use crate::api::{self, ApiDoc};
+use crate::appraisal::handlers as appraisal;
 use crate::auth::handlers as auth;
 use crate::case::handlers as case;
 use crate::component::handlers as component;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/manual", web::get().to(manual::read_manual))
             .route("/queue", web::get().to(case::my_queue))
             .route("/stats/lights", web::get().to(case::light_stats))
+            .route("/appraisal", web::get().to(appraisal::appraisal))
             .route("/exchange/status", web::get().to(exchange::exchange_status))
             .route(
                 "/exchange/rejections",

@@ -64,17 +64,6 @@ fn snapshot_with(case: &Case, edition: v1::Edition, facts: Facts) -> Result<v1::
         }),
         _ => None,
     };
-    let current_stage = match (case.stage, case.clock, case.stage_started_at) {
-        (Some(stage), Some(clock), Some(started_at)) => Some(v1::StageClock {
-            stage: stage.into(),
-            clock: clock.into(),
-            started_at,
-            limit_minutes: count(case.stage_limit_minutes.unwrap_or(0)),
-            yellow_at: case.stage_yellow_at,
-            deadline: case.stage_deadline,
-        }),
-        _ => None,
-    };
     Ok(v1::CaseSnapshot {
         case_id: case.id,
         number: case.number,
@@ -103,7 +92,7 @@ fn snapshot_with(case: &Case, edition: v1::Edition, facts: Facts) -> Result<v1::
         manual_version: case.manual_version.clone(),
         manual_condition: case.manual_condition.clone(),
         component_id: case.component_id.clone(),
-        current_stage,
+        current_stage: stage_clock(case),
         supervision_pending: case.supervision_pending,
         supervision_level: case.supervision_level.map(Into::into),
         milestones: v1::Milestones {
@@ -119,6 +108,21 @@ fn snapshot_with(case: &Case, edition: v1::Edition, facts: Facts) -> Result<v1::
     })
 }
 
+/// The stage running on a case and its clock, as the snapshot shows it.
+fn stage_clock(case: &Case) -> Option<v1::StageClock> {
+    match (case.stage, case.clock, case.stage_started_at) {
+        (Some(stage), Some(clock), Some(started_at)) => Some(v1::StageClock {
+            stage: stage.into(),
+            clock: clock.into(),
+            started_at,
+            limit_minutes: count(case.stage_limit_minutes.unwrap_or(0)),
+            yellow_at: case.stage_yellow_at,
+            deadline: case.stage_deadline,
+        }),
+        _ => None,
+    }
+}
+
 /// How the step ended the stage that ran before it, if it did: a new stage, or the same
 /// stage started again (rework, return), while a deadline was running.
 pub fn stage_outcome(
@@ -126,28 +130,34 @@ pub fn stage_outcome(
     after: &Case,
     at: DateTime<Utc>,
 ) -> Result<Option<v1::StageOutcome>> {
-    let Some(before) = before else {
-        return Ok(None);
-    };
-    let (Some(stage), Some(clock), Some(started_at), Some(deadline)) = (
-        before.stage,
-        before.clock,
-        before.stage_started_at,
-        before.stage_deadline,
-    ) else {
-        return Ok(None);
-    };
-    if after.stage == before.stage && after.stage_started_at == before.stage_started_at {
-        return Ok(None);
+    Ok(stage_ended(
+        before.and_then(stage_clock).as_ref(),
+        stage_clock(after).as_ref(),
+        at,
+    ))
+}
+
+/// The same from the stage clocks of the snapshots before and after a step taken at `at`
+/// (the business record's `stage_ended`). The appraisal rebuilds its records' outcomes
+/// from the snapshots in `case_history` with this, as `case_records` does not keep them.
+pub fn stage_ended(
+    before: Option<&v1::StageClock>,
+    after: Option<&v1::StageClock>,
+    at: DateTime<Utc>,
+) -> Option<v1::StageOutcome> {
+    let before = before?;
+    let deadline = before.deadline?;
+    if after.is_some_and(|a| a.stage == before.stage && a.started_at == before.started_at) {
+        return None;
     }
-    Ok(Some(v1::StageOutcome {
-        stage: stage.into(),
-        clock: clock.into(),
-        started_at,
+    Some(v1::StageOutcome {
+        stage: before.stage,
+        clock: before.clock,
+        started_at: before.started_at,
         deadline,
         ended_at: at,
         on_time: at <= deadline,
-    }))
+    })
 }
 
 /// The interchange form of a business record.
@@ -170,6 +180,16 @@ pub fn business_record(
         stage_ended,
         at: record.at,
     })
+}
+
+/// The interchange snapshot of a case as it is now (what the next change would send).
+pub fn current_snapshot(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    case: &Case,
+) -> Result<v1::CaseSnapshot> {
+    let facts = facts(conn, case)?;
+    snapshot_with(case, tenant.catalogue.edition, facts)
 }
 
 /// A message waiting for its seq.
@@ -206,6 +226,7 @@ pub fn write_change(
         Some(_) => facts(conn, after)?,
     };
     let snapshot = snapshot_with(after, tenant.catalogue.edition, facts)?;
+    crate::appraisal::history::write(conn, &snapshot)?;
     let district = tenant.code();
     let record_body = business_record(record, stage_outcome(before, after, record.at)?)?;
     let mut messages = Vec::with_capacity(record.media.len() + 2);

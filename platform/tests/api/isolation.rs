@@ -73,6 +73,9 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Signed(&[Role::Operator, Role::ShiftLeader]),
     ),
     ("GET", "/api/v1/stats/lights", Signed(ALL)),
+    // Every role: the command centre sees every level, a supervisor their post row, a
+    // department its row (which rows is `appraisal.rs`'s to test).
+    ("GET", "/api/v1/appraisal", Signed(ALL)),
     (
         "GET",
         "/api/v1/exchange/status",

@@ -3,6 +3,7 @@
 
 mod access;
 mod address;
+mod appraisal;
 mod bad_input;
 mod calendar;
 mod components;

@@ -7,8 +7,8 @@ use crate::facts::CaseFacts;
 
 /// One line per case, sorted by district and case id; times as RFC 3339 UTC with
 /// milliseconds, absent values empty.
-pub fn of(facts: &[CaseFacts]) -> String {
-    let mut sorted: Vec<&CaseFacts> = facts.iter().collect();
+pub fn of<'a>(facts: impl IntoIterator<Item = &'a CaseFacts>) -> String {
+    let mut sorted: Vec<&CaseFacts> = facts.into_iter().collect();
     sorted.sort_by(|a, b| (&a.district, a.case_id).cmp(&(&b.district, b.case_id)));
     let mut hasher = Sha256::new();
     for f in sorted {

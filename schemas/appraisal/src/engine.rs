@@ -24,20 +24,39 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Every count zero.
+    pub fn zero() -> Counts {
+        Counts {
+            values: Indicator::counts().map(|i| (i, 0)).collect(),
+            handling_millis: 0,
+        }
+    }
+
+    fn add(&mut self, other: &Counts) {
+        for (indicator, n) in &other.values {
+            *self.values.entry(*indicator).or_insert(0) += n;
+        }
+        self.handling_millis += other.handling_millis;
+    }
+
     pub fn get(&self, indicator: Indicator) -> i64 {
         self.values.get(&indicator).copied().unwrap_or(0)
     }
 }
 
-/// What to count over: the period's `[start, end)` and the cut-off the facts were taken at
-/// (the period's end, or now for the running period).
-#[derive(Debug, Clone, Copy)]
+/// What a row is counted over: its month's `[start, end)` and the cut-off its facts were
+/// taken at (the month's end, or now for the running month). Stored in every row, so a
+/// quarter or a year is its months' rows together, each counted in its own month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub cutoff: DateTime<Utc>,
-    pub suspended: SuspendedRule,
 }
+
+const WINDOW_START: &str = "window_start";
+const WINDOW_END: &str = "window_end";
+const CUTOFF: &str = "cutoff";
 
 fn millis(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp_millis())
@@ -51,8 +70,8 @@ fn source_key(source: Source) -> &'static str {
     }
 }
 
-/// The facts as columns.
-pub fn frame(facts: &[CaseFacts]) -> PolarsResult<DataFrame> {
+/// The facts of one window as columns (the archive stores exactly these).
+pub fn frame(facts: &[CaseFacts], window: &Window) -> PolarsResult<DataFrame> {
     let text = |name: &str, f: &dyn Fn(&CaseFacts) -> Option<String>| {
         Column::new(name.into(), facts.iter().map(f).collect::<Vec<_>>())
     };
@@ -64,6 +83,9 @@ pub fn frame(facts: &[CaseFacts]) -> PolarsResult<DataFrame> {
     };
     let flag = |name: &str, f: &dyn Fn(&CaseFacts) -> bool| {
         Column::new(name.into(), facts.iter().map(f).collect::<Vec<_>>())
+    };
+    let constant = |name: &str, t: DateTime<Utc>| {
+        Column::new(name.into(), vec![t.timestamp_millis(); facts.len()])
     };
     DataFrame::new(
         facts.len(),
@@ -95,17 +117,23 @@ pub fn frame(facts: &[CaseFacts]) -> PolarsResult<DataFrame> {
             flag("satisfied", &|c| {
                 c.satisfaction == Some(Satisfaction::Satisfied)
             }),
+            constant(WINDOW_START, window.start),
+            constant(WINDOW_END, window.end),
+            constant(CUTOFF, window.cutoff),
         ],
     )
 }
 
-/// The expression of each count, over one window.
-fn count_exprs(w: &Window) -> Vec<(Indicator, Expr)> {
+/// The expression of each count, each row over its own window.
+fn count_exprs(suspended: SuspendedRule) -> Vec<(Indicator, Expr)> {
     use Indicator::*;
-    let (s, e) = (w.start.timestamp_millis(), w.end.timestamp_millis());
-    let inp = |c: &str| col(c).gt_eq(lit(s)).and(col(c).lt(lit(e)));
+    let inp = |c: &str| {
+        col(c)
+            .gt_eq(col(WINDOW_START))
+            .and(col(c).lt(col(WINDOW_END)))
+    };
     let source = |k: &str| col("source").eq(lit(k));
-    let due = match w.suspended {
+    let due = match suspended {
         SuspendedRule::Exclude => inp("due_at").and(col("suspended").not()),
         SuspendedRule::Count => inp("due_at"),
     };
@@ -141,7 +169,7 @@ fn count_exprs(w: &Window) -> Vec<(Indicator, Expr)> {
         (
             Overdue,
             inp("due_at")
-                .and(col("due_at").lt(lit(w.cutoff.timestamp_millis())))
+                .and(col("due_at").lt(col(CUTOFF)))
                 .and(col("handled_at").is_null())
                 .and(col("finished").not()),
         ),
@@ -155,8 +183,8 @@ fn count_exprs(w: &Window) -> Vec<(Indicator, Expr)> {
 
 const HANDLING_MILLIS: &str = "handling_millis";
 
-fn aggregations(w: &Window) -> Vec<Expr> {
-    let counts = count_exprs(w);
+fn aggregations(suspended: SuspendedRule) -> Vec<Expr> {
+    let counts = count_exprs(suspended);
     let handled = counts
         .iter()
         .find(|(i, _)| *i == Indicator::Handled)
@@ -197,32 +225,27 @@ fn read_counts(df: &DataFrame, row: usize) -> PolarsResult<Counts> {
 }
 
 /// The counts per unit of `level` (units with no key, e.g. cases without a cell at the
-/// cell level, are left out), in key order, and the counts over all facts.
+/// cell level, are left out), in key order, and the counts over all rows. One pass: the
+/// total is the sum of the groups, the keyless one included, as every count is a sum.
 pub fn count(
-    frame: &DataFrame,
+    rows: LazyFrame,
     level: Level,
-    window: &Window,
+    suspended: SuspendedRule,
 ) -> PolarsResult<(BTreeMap<String, Counts>, Counts)> {
     let key = level.key();
-    let grouped = frame
-        .clone()
-        .lazy()
-        .filter(col(key).is_not_null())
+    let grouped = rows
         .group_by([col(key)])
-        .agg(aggregations(window))
-        .sort([key], SortMultipleOptions::default())
+        .agg(aggregations(suspended))
         .collect()?;
     let keys = grouped.column(key)?.str()?.clone();
     let mut units = BTreeMap::new();
+    let mut total = Counts::zero();
     for row in 0..grouped.height() {
+        let counts = read_counts(&grouped, row)?;
+        total.add(&counts);
         if let Some(k) = keys.get(row) {
-            units.insert(k.to_owned(), read_counts(&grouped, row)?);
+            units.insert(k.to_owned(), counts);
         }
     }
-    let total = frame
-        .clone()
-        .lazy()
-        .select(aggregations(window))
-        .collect()?;
-    Ok((units, read_counts(&total, 0)?))
+    Ok((units, total))
 }

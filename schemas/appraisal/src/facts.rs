@@ -139,6 +139,24 @@ impl CaseFacts {
     }
 }
 
+impl CaseFacts {
+    /// Whether any count of `[start, end)` can include the case: one of the instants the
+    /// indicators count by falls in it. A month's input is the cases that touch it, so a
+    /// case long closed neither weighs on nor changes the digest of a later month.
+    pub fn touches(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        [
+            Some(self.reported_at),
+            self.filed_at,
+            self.dispatched_at,
+            self.due_at,
+            self.finished_at,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|t| start <= t && t < end)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;

@@ -32,6 +32,19 @@ impl Period {
         (date(year, first), after)
     }
 
+    /// The months the period is made of, in order: a quarter or a year is appraised as
+    /// its months were, each as it stood at its own end (docs/APPRAISAL.md).
+    pub fn months(self) -> Vec<Period> {
+        let (year, first, count) = match self {
+            Period::Month { year, month } => (year, month, 1),
+            Period::Quarter { year, quarter } => (year, (quarter - 1) * 3 + 1, 3),
+            Period::Year { year } => (year, 1, 12),
+        };
+        (first..first + count)
+            .map(|month| Period::Month { year, month })
+            .collect()
+    }
+
     /// `[start, end)` in UTC: local midnights of the first day and of the day after the
     /// last in `zone`.
     pub fn bounds(self, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -125,6 +138,18 @@ mod tests {
                 )
             );
         }
+        assert_eq!(
+            Period::Quarter {
+                year: 2026,
+                quarter: 4
+            }
+            .months()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+            ["2026-10", "2026-11", "2026-12"]
+        );
+        assert_eq!(Period::Year { year: 2026 }.months().len(), 12);
         for bad in ["2026-13", "2026-Q5", "26-10", "2026-1", "", "2026-10-01"] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");
         }

@@ -142,6 +142,12 @@ impl Appraisal {
         incomplete: &BTreeSet<String>,
         sizes: &BTreeMap<String, Size>,
     ) -> Appraisal {
+        // A unit the caller knows (a registered district) with no case in the period is
+        // shown with zeros, unranked, rather than left out.
+        let mut units = units;
+        for key in sizes.keys().chain(incomplete) {
+            units.entry(key.clone()).or_insert_with(Counts::zero);
+        }
         let mut units: Vec<Unit> = units
             .into_iter()
             .map(|(key, counts)| {

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use citygrid_appraisal::{Appraisal, CaseFacts, Config, Indicator, Level, Request, Size, appraise};
+use citygrid_appraisal::{
+    Appraisal, CaseFacts, Config, Indicator, Input, Level, Period, Request, Size, Slice, appraise,
+};
 use citygrid_schemas::{CaseState, Satisfaction, Source};
 use uuid::Uuid;
 
@@ -154,27 +156,48 @@ fn cases() -> Vec<CaseFacts> {
     vec![a1, a2, a3, a4, a5, a6, a7, a8, b1, b2, c1]
 }
 
-/// District A has 70,000 residents on 3.5 km².
+/// District A has 70,000 residents on 3.5 km²; C is registered too (its size is what
+/// lists it in October, when none of its cases touches the month).
 fn sizes() -> BTreeMap<String, Size> {
-    BTreeMap::from([(
-        "330102".to_owned(),
-        Size {
-            population: 70_000,
-            area_km2: 3.5,
-        },
-    )])
+    BTreeMap::from([
+        (
+            "330102".to_owned(),
+            Size {
+                population: 70_000,
+                area_km2: 3.5,
+            },
+        ),
+        (
+            "330106".to_owned(),
+            Size {
+                population: 30_000,
+                area_km2: 1.5,
+            },
+        ),
+    ])
+}
+
+/// October's facts, taken after its end (the cut-off is then the month's end).
+fn october_input(facts: &[CaseFacts]) -> Input {
+    Input {
+        slices: vec![Slice::new(
+            "2026-10".parse().expect("month"),
+            chrono_tz::Asia::Shanghai,
+            t("2026-12-01T00:00:00Z"),
+            facts.to_vec(),
+        )],
+        partitions: vec![],
+    }
 }
 
 fn october(facts: &[CaseFacts], incomplete: &BTreeSet<String>) -> Appraisal {
     let config = Config::default();
     appraise(
-        facts,
+        &october_input(facts),
         &Request {
-            period: "2026-10".parse().expect("period"),
-            zone: chrono_tz::Asia::Shanghai,
+            period: "2026-10".parse::<Period>().expect("period"),
             level: Level::District,
             config: &config,
-            cutoff: t("2026-12-01T00:00:00Z"),
             incomplete,
             sizes: &sizes(),
         },
@@ -338,13 +361,11 @@ fn the_counted_rule_keeps_suspended_cases_due() {
         ..Config::default()
     };
     let appraisal = appraise(
-        &cases(),
+        &october_input(&cases()),
         &Request {
             period: "2026-10".parse().unwrap(),
-            zone: chrono_tz::Asia::Shanghai,
             level: Level::District,
             config: &config,
-            cutoff: t("2026-12-01T00:00:00Z"),
             incomplete: &BTreeSet::new(),
             sizes: &BTreeMap::new(),
         },
@@ -426,7 +447,158 @@ fn ties_share_a_rank_and_the_next_rank_skips() {
             ("330101", Some(1)),
             ("330102", Some(1)),
             ("330103", Some(1)),
-            ("330104", Some(4))
+            ("330104", Some(4)),
+            // Registered (sizes), no case: listed, unranked.
+            ("330106", None)
         ]
     );
+}
+
+// Periods and the archive.
+
+fn facts_of(month: &str, cutoff: &str, facts: Vec<CaseFacts>) -> Slice {
+    Slice::new(
+        month.parse().expect("month"),
+        chrono_tz::Asia::Shanghai,
+        t(cutoff),
+        facts,
+    )
+}
+
+fn appraise_at(input: &Input, period: &str, level: Level) -> Result<Appraisal, String> {
+    appraise(
+        input,
+        &Request {
+            period: period.parse().expect("period"),
+            level,
+            config: &Config::default(),
+            incomplete: &BTreeSet::new(),
+            sizes: &sizes(),
+        },
+    )
+}
+
+#[test]
+fn a_month_read_back_from_the_archive_is_the_same_to_the_byte() {
+    let root = tempfile::tempdir().expect("archive dir");
+    let slice = october_input(&cases()).slices.remove(0);
+    let written = citygrid_appraisal::archive::write(root.path(), &slice).expect("write");
+    // A and B; C has no case touching October, so no file.
+    assert_eq!(
+        written
+            .iter()
+            .map(|p| (p.district.as_str(), p.rows))
+            .collect::<Vec<_>>(),
+        [("330102", 8), ("330105", 2)]
+    );
+    let month: Period = "2026-10".parse().unwrap();
+    let partitions: Vec<_> = ["330102", "330105", "330106"]
+        .iter()
+        .filter_map(|d| citygrid_appraisal::archive::partition(root.path(), month, d).unwrap())
+        .collect();
+    assert_eq!(partitions, written);
+    let archived = Input {
+        slices: vec![],
+        partitions,
+    };
+    for level in [Level::District, Level::Category, Level::Department] {
+        let live = appraise_at(&october_input(&cases()), "2026-10", level).unwrap();
+        let back = appraise_at(&archived, "2026-10", level).unwrap();
+        assert_eq!(back.to_csv(), live.to_csv(), "{level}");
+        assert_eq!(back.input_digest, live.input_digest, "{level}");
+    }
+
+    // Counting a district's month twice (archive and PostgreSQL both) is refused.
+    let mut twice = archived.clone();
+    twice.slices.push(slice);
+    let refused = appraise_at(&twice, "2026-10", Level::District).unwrap_err();
+    assert!(refused.contains("twice"), "{refused}");
+    // So is a month outside the period.
+    assert!(appraise_at(&archived, "2026-11", Level::District).is_err());
+}
+
+#[test]
+fn a_quarter_is_its_months_each_as_it_stood_at_its_end() {
+    // Due 20 October and not handled by the month's end: October's overdue case. Handled
+    // late on 2 November and closed an hour later: November's facts say so, but its due
+    // date stays October's, so the quarter counts it due once — in October — and closed
+    // late (the closing is November's).
+    let october_view = loop_case(
+        "330102",
+        1,
+        "2026-10-15T00:00:00Z",
+        "2026-10-20T00:00:00Z",
+        None,
+    );
+    let november_view = loop_case(
+        "330102",
+        1,
+        "2026-10-15T00:00:00Z",
+        "2026-10-20T00:00:00Z",
+        Some("2026-11-02T00:00:00Z"),
+    );
+    // Reported, filed and due in November, on time.
+    let mut n2 = loop_case(
+        "330102",
+        2,
+        "2026-11-10T00:00:00Z",
+        "2026-11-12T00:00:00Z",
+        Some("2026-11-11T00:00:00Z"),
+    );
+    n2.reported_at = t("2026-11-09T00:00:00Z");
+    let months = [
+        facts_of("2026-10", "2027-01-05T00:00:00Z", vec![october_view]),
+        facts_of(
+            "2026-11",
+            "2027-01-05T00:00:00Z",
+            vec![november_view.clone(), n2.clone()],
+        ),
+        facts_of("2026-12", "2027-01-05T00:00:00Z", vec![november_view, n2]),
+    ];
+    // December's slice keeps neither case: nothing of theirs falls in December.
+    assert!(months[2].facts.is_empty());
+    let quarter = appraise_at(
+        &Input {
+            slices: months.to_vec(),
+            partitions: vec![],
+        },
+        "2026-Q4",
+        Level::District,
+    )
+    .unwrap();
+    let q = unit(&quarter, "330102");
+    use Indicator::*;
+    assert_eq!(
+        [
+            Reported,
+            Filed,
+            Due,
+            Handled,
+            HandledOnTime,
+            Overdue,
+            Closed
+        ]
+        .map(|i| q.counts.get(i)),
+        // October's view: due, unhandled, overdue; November's: n2 due, handled on time.
+        [2, 2, 2, 1, 1, 1, 1]
+    );
+    // Every count of the quarter is the sum of its months'.
+    for indicator in Indicator::counts() {
+        let sum: i64 = months
+            .iter()
+            .map(|m| {
+                let month = Input {
+                    slices: vec![m.clone()],
+                    partitions: vec![],
+                };
+                let period = m.month.to_string();
+                let a = appraise_at(&month, &period, Level::District).unwrap();
+                a.units
+                    .iter()
+                    .find(|u| u.key == "330102")
+                    .map_or(0, |u| u.counts.get(indicator))
+            })
+            .sum();
+        assert_eq!(q.counts.get(indicator), sum, "{indicator:?}");
+    }
 }
