@@ -141,6 +141,42 @@ fn pick_category(rng: &mut SplitMix64) -> usize {
     0
 }
 
+/// A case's records as they are written, each taking the state the previous one left.
+struct Steps {
+    case_id: Uuid,
+    state: CaseState,
+    records: Vec<BusinessRecord>,
+}
+
+impl Steps {
+    /// Appends a step; the caller fills in its details or stage outcome if it has them.
+    fn push(&mut self, action: Action, to: CaseState, at: DateTime<Utc>) -> &mut BusinessRecord {
+        let id = self.records.len() as i64 + 1;
+        self.records.push(BusinessRecord {
+            record_id: id,
+            case_id: self.case_id,
+            case_version: id as u32,
+            action,
+            from_state: Some(self.state),
+            to_state: to,
+            actor_id: None,
+            actor_role: Role::Operator,
+            comment: None,
+            media: vec![],
+            details: serde_json::Value::Null,
+            stage_ended: None,
+            at,
+        });
+        self.state = to;
+        self.records.last_mut().expect("just pushed")
+    }
+
+    /// A dispatch or a return: the step names the department.
+    fn push_naming(&mut self, action: Action, to: CaseState, at: DateTime<Utc>, department: &str) {
+        self.push(action, to, at).details = serde_json::json!({ "department": department });
+    }
+}
+
 fn generate_case(
     rng: &mut SplitMix64,
     district: &str,
@@ -178,93 +214,38 @@ fn generate_case(
     base.milestones.reported_at = Some(reported);
     base.department_code = None;
 
-    let mut records = Vec::new();
-    let mut state = CaseState::Reported;
-    let mut push = |records: &mut Vec<BusinessRecord>,
-                    action: Action,
-                    to: CaseState,
-                    at: DateTime<Utc>,
-                    details: serde_json::Value,
-                    stage_ended: Option<StageOutcome>| {
-        let id = records.len() as i64 + 1;
-        records.push(BusinessRecord {
-            record_id: id,
-            case_id: base.case_id,
-            case_version: id as u32,
-            action,
-            from_state: Some(state),
-            to_state: to,
-            actor_id: None,
-            actor_role: Role::Operator,
-            comment: None,
-            media: vec![],
-            details,
-            stage_ended,
-            at,
-        });
-        state = to;
+    let mut steps = Steps {
+        case_id: base.case_id,
+        state: CaseState::Reported,
+        records: Vec::new(),
     };
-    let none = serde_json::Value::Null;
-    push(
-        &mut records,
-        Action::Report,
-        CaseState::Reported,
-        reported,
-        none.clone(),
-        None,
-    );
+    let done = |steps: Steps, base, stages, satisfaction| Generated {
+        base,
+        records: steps.records,
+        stages,
+        satisfaction,
+    };
+    steps.push(Action::Report, CaseState::Reported, reported);
     let mut t = reported;
-    let mut stages = Vec::new();
-    let mut satisfaction = None;
     if source != Source::Supervisor {
         t += minutes(rng, 30, 240);
-        let verified = rng.below(100) < 90;
-        base.verified = Some(verified);
-        push(
-            &mut records,
-            Action::Verify,
-            CaseState::Reported,
-            t,
-            none.clone(),
-            None,
-        );
+        base.verified = Some(rng.below(100) < 90);
+        steps.push(Action::Verify, CaseState::Reported, t);
     }
     // Not a problem the manual covers, or not found on site: rejected.
     if rng.below(100) < 7 || base.verified == Some(false) {
-        push(
-            &mut records,
+        steps.push(
             Action::Reject,
             CaseState::Rejected,
             t + minutes(rng, 10, 90),
-            none,
-            None,
         );
-        return Generated {
-            base,
-            records,
-            stages,
-            satisfaction,
-        };
+        return done(steps, base, Vec::new(), None);
     }
     t += minutes(rng, 10, 120);
-    push(
-        &mut records,
-        Action::File,
-        CaseState::Filed,
-        t,
-        none.clone(),
-        None,
-    );
+    steps.push(Action::File, CaseState::Filed, t);
     t += minutes(rng, 5, 60);
     let mut department = DEPARTMENTS[dept];
-    push(
-        &mut records,
-        Action::Dispatch,
-        CaseState::Dispatched,
-        t,
-        serde_json::json!({ "department": department }),
-        None,
-    );
+    steps.push_naming(Action::Dispatch, CaseState::Dispatched, t, department);
     let limit = Duration::minutes(limit);
     let mut stage = Handling {
         started: t,
@@ -274,24 +255,10 @@ fn generate_case(
     if rng.below(100) < 5 {
         // Sent back: not this department's; dispatched again to another.
         t += minutes(rng, 30, 180);
-        push(
-            &mut records,
-            Action::Return,
-            CaseState::Filed,
-            t,
-            serde_json::json!({ "department": department }),
-            None,
-        );
+        steps.push_naming(Action::Return, CaseState::Filed, t, department);
         department = DEPARTMENTS[(dept + 1 + rng.below(11) as usize) % DEPARTMENTS.len()];
         t += minutes(rng, 10, 60);
-        push(
-            &mut records,
-            Action::Dispatch,
-            CaseState::Dispatched,
-            t,
-            serde_json::json!({ "department": department }),
-            None,
-        );
+        steps.push_naming(Action::Dispatch, CaseState::Dispatched, t, department);
         stage = Handling {
             started: t,
             deadline: t + limit,
@@ -299,68 +266,43 @@ fn generate_case(
         };
     }
     base.department_code = Some(department.to_owned());
-    let mut rounds = 0;
+    let mut stages = Vec::new();
+    let mut reworked = false;
     loop {
         let roll = rng.below(100);
         if roll < 4 {
             let at = stage.started + (stage.deadline - stage.started) / 2;
             stage.deadline += limit;
-            push(
-                &mut records,
-                Action::ApproveExtension,
-                CaseState::Dispatched,
-                at,
-                none.clone(),
-                None,
-            );
+            steps.push(Action::ApproveExtension, CaseState::Dispatched, at);
         } else if roll < 6 {
             let at = stage.started + (stage.deadline - stage.started) / 3;
             stage.deadline += Duration::days(7);
-            push(
-                &mut records,
-                Action::ApproveSuspension,
-                CaseState::Dispatched,
-                at,
-                none.clone(),
-                None,
-            );
+            steps.push(Action::ApproveSuspension, CaseState::Dispatched, at);
         }
         // 85 % within the limit, the rest up to two and a half times it.
-        let used = (stage.deadline - stage.started).num_minutes() as f64
-            * if rng.below(100) < 85 {
-                0.1 + 0.9 * rng.unit()
-            } else {
-                1.0 + 1.5 * rng.unit()
-            };
+        let share = if rng.below(100) < 85 {
+            0.1 + 0.9 * rng.unit()
+        } else {
+            1.0 + 1.5 * rng.unit()
+        };
+        let used = (stage.deadline - stage.started).num_minutes() as f64 * share;
         let handled = stage.started + Duration::minutes(used as i64).max(Duration::minutes(1));
         stage.ended = Some(handled);
         stages.push(stage);
-        push(
-            &mut records,
-            Action::Handle,
-            CaseState::Handled,
-            handled,
-            none.clone(),
-            Some(StageOutcome {
-                stage: Stage::Handling,
-                clock: Clock::Natural,
-                started_at: stage.started,
-                deadline: stage.deadline,
-                ended_at: handled,
-                on_time: handled <= stage.deadline,
-            }),
-        );
+        steps
+            .push(Action::Handle, CaseState::Handled, handled)
+            .stage_ended = Some(StageOutcome {
+            stage: Stage::Handling,
+            clock: Clock::Natural,
+            started_at: stage.started,
+            deadline: stage.deadline,
+            ended_at: handled,
+            on_time: handled <= stage.deadline,
+        });
         let checked = handled + minutes(rng, 60, 1_440);
-        if rounds == 0 && rng.below(100) < 8 {
-            rounds += 1;
-            push(
-                &mut records,
-                Action::Rework,
-                CaseState::Dispatched,
-                checked,
-                none.clone(),
-                None,
-            );
+        if !reworked && rng.below(100) < 8 {
+            reworked = true;
+            steps.push(Action::Rework, CaseState::Dispatched, checked);
             stage = Handling {
                 started: checked,
                 deadline: checked + limit,
@@ -368,28 +310,15 @@ fn generate_case(
             };
             continue;
         }
-        push(
-            &mut records,
-            Action::CheckPass,
-            CaseState::Closed,
-            checked,
-            none.clone(),
-            None,
-        );
-        if source == Source::Public && rng.below(100) < 60 {
-            satisfaction = Some(if rng.below(100) < 85 {
+        steps.push(Action::CheckPass, CaseState::Closed, checked);
+        let satisfaction = (source == Source::Public && rng.below(100) < 60).then(|| {
+            if rng.below(100) < 85 {
                 Satisfaction::Satisfied
             } else {
                 Satisfaction::Unsatisfied
-            });
-        }
-        break;
-    }
-    Generated {
-        base,
-        records,
-        stages,
-        satisfaction,
+            }
+        });
+        return done(steps, base, stages, satisfaction);
     }
 }
 
@@ -636,20 +565,12 @@ fn appraise_year(
 
 pub fn run(args: RunArgs) -> Result<(), String> {
     let mut conn = PgConnection::establish(&args.database).map_err(|e| e.to_string())?;
-    let levels = [
-        Level::District,
-        Level::Street,
-        Level::Community,
-        Level::Cell,
-        Level::Category,
-        Level::Department,
-    ];
     let (mut every, mut district_only, mut sql) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         let t = Instant::now();
         let mut units = 0;
         let mut by_district = None;
-        for level in levels {
+        for level in Level::ALL {
             let a = appraise_year(&args.archive, args.year, level)?;
             units += a.units.len();
             if level == Level::District {
