@@ -1,8 +1,7 @@
 //! What `citygrid city appraise` and `citygrid district appraise` share: the output
 //! format and the printing (docs/APPRAISAL.md, "Outputs").
 
-use citygrid_appraisal::Appraisal;
-use citygrid_appraisal::post::PostAppraisal;
+use citygrid_appraisal::Report;
 
 /// How an appraisal prints.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -12,60 +11,17 @@ pub enum Format {
     Json,
 }
 
-/// An appraisal in its three forms.
-pub trait Printable {
-    fn table(&self) -> String;
-    fn csv(&self) -> String;
-    fn json(&self) -> serde_json::Value;
-}
-
-impl Printable for Appraisal {
-    fn table(&self) -> String {
-        self.to_table()
-    }
-    fn csv(&self) -> String {
-        self.to_csv()
-    }
-    fn json(&self) -> serde_json::Value {
-        self.to_json()
-    }
-}
-
-impl Printable for PostAppraisal {
-    fn table(&self) -> String {
-        self.to_table()
-    }
-    fn csv(&self) -> String {
-        self.to_csv()
-    }
-    fn json(&self) -> serde_json::Value {
-        self.to_json()
-    }
-}
-
 /// Prints `appraisal` on standard output in `format`.
-pub fn print(appraisal: &dyn Printable, format: Format) -> Result<(), String> {
+pub fn print(appraisal: &Report, format: Format) -> Result<(), String> {
     match format {
-        Format::Table => print!("{}", appraisal.table()),
-        Format::Csv => print!("{}", appraisal.csv()),
+        Format::Table => print!("{}", appraisal.to_table()),
+        Format::Csv => print!("{}", appraisal.to_csv()),
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&appraisal.json()).map_err(|e| e.to_string())?
+            serde_json::to_string_pretty(&appraisal.to_json()).map_err(|e| e.to_string())?
         ),
     }
     Ok(())
-}
-
-impl Printable for citygrid_platform::appraisal::Report {
-    fn table(&self) -> String {
-        self.to_table()
-    }
-    fn csv(&self) -> String {
-        self.to_csv()
-    }
-    fn json(&self) -> serde_json::Value {
-        self.to_json()
-    }
 }
 
 /// `citygrid district appraise`: the district's appraisal of a period (every row: the

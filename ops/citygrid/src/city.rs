@@ -130,7 +130,7 @@ pub fn print_appraisal(
     let appraisal = appraiser
         .appraise(&mut conn, period, level, chrono::Utc::now())
         .map_err(|e| e.to_string())?;
-    crate::appraise::print(&appraisal, format)
+    crate::appraise::print(&citygrid_appraisal::Report::Units(appraisal), format)
 }
 
 /// The month before this one in the city's time zone.

@@ -16,8 +16,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use citygrid_appraisal::post::{PostAppraisal, PostCase, PostMonth, PostRequest, Rules};
-use citygrid_appraisal::{Appraisal, CaseFacts, Input, Level, Period, Request, Slice, Unit};
+use citygrid_appraisal::post::{PostCase, PostMonth, PostRequest, Rules};
+use citygrid_appraisal::{
+    Appraisal, CaseFacts, Input, Level, Period, Report, Request, Slice, Unit,
+};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -70,43 +72,6 @@ impl fmt::Display for DistrictLevel {
         match self {
             DistrictLevel::Unit(level) => level.fmt(f),
             DistrictLevel::Post => f.write_str("post"),
-        }
-    }
-}
-
-/// An appraisal at a unit level or at the post level.
-#[derive(Debug, Clone)]
-pub enum Report {
-    Units(Appraisal),
-    Posts(PostAppraisal),
-}
-
-impl Report {
-    pub fn to_csv(&self) -> String {
-        match self {
-            Report::Units(a) => a.to_csv(),
-            Report::Posts(a) => a.to_csv(),
-        }
-    }
-
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Report::Units(a) => a.to_json(),
-            Report::Posts(a) => a.to_json(),
-        }
-    }
-
-    pub fn to_table(&self) -> String {
-        match self {
-            Report::Units(a) => a.to_table(),
-            Report::Posts(a) => a.to_table(),
-        }
-    }
-
-    pub fn input_digest(&self) -> &str {
-        match self {
-            Report::Units(a) => &a.input_digest,
-            Report::Posts(a) => &a.input_digest,
         }
     }
 }

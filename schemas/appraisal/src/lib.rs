@@ -57,3 +57,41 @@ pub fn appraise(input: &Input, request: &Request<'_>) -> Result<Appraisal, Strin
         request.sizes,
     ))
 }
+
+/// An appraisal at a unit level or at the post level: what the district and city
+/// commands print and the APIs answer.
+#[derive(Debug, Clone)]
+pub enum Report {
+    Units(Appraisal),
+    Posts(post::PostAppraisal),
+}
+
+impl Report {
+    pub fn to_csv(&self) -> String {
+        match self {
+            Report::Units(a) => a.to_csv(),
+            Report::Posts(a) => a.to_csv(),
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Report::Units(a) => a.to_json(),
+            Report::Posts(a) => a.to_json(),
+        }
+    }
+
+    pub fn to_table(&self) -> String {
+        match self {
+            Report::Units(a) => a.to_table(),
+            Report::Posts(a) => a.to_table(),
+        }
+    }
+
+    pub fn input_digest(&self) -> &str {
+        match self {
+            Report::Units(a) => &a.input_digest,
+            Report::Posts(a) => &a.input_digest,
+        }
+    }
+}
