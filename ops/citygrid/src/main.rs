@@ -347,6 +347,11 @@ fn main() -> ExitCode {
                 .into_iter()
                 .filter(|m| m.bounds(c.time_zone).1 <= now)
                 .collect();
+            if closed.is_empty() {
+                return Err(format!(
+                    "{period} has no month that has ended: nothing to archive"
+                ));
+            }
             city::archive(&c, &closed)
         }),
         Command::City {

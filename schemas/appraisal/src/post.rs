@@ -839,18 +839,11 @@ impl PostAppraisal {
             out.push_str(i.key());
         }
         out.push_str(",composite,grade\n");
-        let quote = |s: &str| {
-            if s.contains([',', '"', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        };
         for u in self.rows() {
             let mut cells = vec![
                 u.post.key().to_owned(),
                 u.rank.map(|r| r.to_string()).unwrap_or_default(),
-                quote(&u.key),
+                crate::report::csv_field(&u.key),
             ];
             cells.extend(PostIndicator::ALL.iter().map(|i| Self::cell(u, *i)));
             cells.push(u.composite.map_or_else(|| "-".to_owned(), percent));

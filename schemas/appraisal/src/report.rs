@@ -13,6 +13,15 @@ use crate::indicator::{Indicator, basis_points, percent};
 use crate::level::Level;
 use crate::period::Period;
 
+/// A CSV field as RFC 4180 has it: quoted when it holds a comma, quote or newline.
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
 /// One appraised unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
@@ -245,16 +254,9 @@ impl Appraisal {
 
     /// RFC 4180 CSV with a header line; the last row is the total.
     pub fn to_csv(&self) -> String {
-        let quote = |s: &str| {
-            if s.contains([',', '"', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        };
         let mut out = String::new();
         for row in std::iter::once(Self::columns()).chain(self.rows().map(Self::cells)) {
-            let line: Vec<String> = row.iter().map(|c| quote(c)).collect();
+            let line: Vec<String> = row.iter().map(|c| csv_field(c)).collect();
             out.push_str(&line.join(","));
             out.push('\n');
         }
