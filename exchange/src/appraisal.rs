@@ -200,8 +200,9 @@ impl Appraiser<'_> {
                     .iter()
                     .map(|d| {
                         let size = Size {
-                            population: d.population,
-                            area_km2: d.area_km2,
+                            population: Some(d.population),
+                            area_km2: Some(d.area_km2),
+                            cells: d.cells,
                         };
                         (d.code.clone(), size)
                     })

@@ -40,6 +40,10 @@ pub struct DistrictEntry {
     pub population: u64,
     /// Area in km², for indicators per km².
     pub area_km2: f64,
+    /// Unit grid cells (万米单元网格) the district's grid has, for indicators per cell;
+    /// optional, as a district may run without a grid.
+    #[serde(default)]
+    pub cells: Option<u64>,
     /// GeoJSON boundary for the city's map, relative to the city file.
     pub boundary: PathBuf,
     /// The district's zone for its local days (reconciliation); the city's by default.
@@ -57,6 +61,7 @@ pub struct District {
     pub catalogue: Arc<Catalogue>,
     pub population: u64,
     pub area_km2: f64,
+    pub cells: Option<u64>,
     pub boundary: PathBuf,
     pub time_zone: Tz,
 }
@@ -133,6 +138,9 @@ impl Registry {
             if !(e.area_km2.is_finite() && e.area_km2 > 0.0) {
                 return Err(err(i, "area_km2", "must be a positive number".into()));
             }
+            if e.cells == Some(0) {
+                return Err(err(i, "cells", "must be at least 1 (or left out)".into()));
+            }
             let boundary = dir.join(&e.boundary);
             let text = std::fs::read_to_string(&boundary)
                 .map_err(|x| err(i, "boundary", format!("{}: {x}", boundary.display())))?;
@@ -162,6 +170,7 @@ impl Registry {
                 catalogue,
                 population: e.population,
                 area_km2: e.area_km2,
+                cells: e.cells,
                 boundary,
                 time_zone,
             });

@@ -231,6 +231,34 @@ pub fn remaining(
     })
 }
 
+/// The working time a stage used when it ends at `at` (处置用时 in working hours; the
+/// business record's `stage_ended.working_minutes`), at least zero. An error when the
+/// calendar does not cover the time it counts.
+///
+/// - On the **working** clock: the limit less the working time left (negative once
+///   overdue, [`remaining`]). `limit` is the whole limit, extensions included, and
+///   `deadline` the instant it runs out; after a suspension the clock restarted at the
+///   resume with the time that was left ([`resume`]), so this counts the time used before
+///   the suspension and not the suspension itself.
+/// - On the **natural** clock (urgent cases): the working time from `started_at` (when the
+///   stage started or last resumed) to `at`. The natural limit says nothing of working time,
+///   so the time used before a suspension is not known here; exact without a suspension,
+///   which urgent cases practically never have.
+pub fn used(
+    calendar: &WorkCalendar,
+    clock: Clock,
+    started_at: DateTime<Utc>,
+    limit: Duration,
+    deadline: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<Duration> {
+    let used = match clock {
+        Clock::Working => limit - remaining(calendar, clock, deadline, at)?,
+        Clock::Natural => calendar.elapsed(started_at, at)?,
+    };
+    Ok(used.max(Duration::zero()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

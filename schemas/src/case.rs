@@ -448,6 +448,12 @@ pub struct StageOutcome {
     pub ended_at: DateTime<Utc>,
     /// `ended_at <= deadline`.
     pub on_time: bool,
+    /// The working time the stage used, in whole minutes of the district's working calendar,
+    /// suspensions excluded (since v1.4). Absent from districts before v1.4, and when the
+    /// district's calendar does not cover the stage's time.
+    #[schemars(range(min = 0))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_minutes: Option<i64>,
 }
 
 /// 办理记录: one step of the loop, append-only. Identified by (`case_id`, `record_id`).

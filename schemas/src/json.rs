@@ -236,6 +236,8 @@ pub fn examples() -> Vec<(Kind, Value)> {
             deadline: at(1, 45),
             ended_at: at(1, 40),
             on_time: true,
+            // 09:15 to 09:40 Beijing time, all inside the morning's working period.
+            working_minutes: Some(25),
         }),
         at: at(1, 40),
     };

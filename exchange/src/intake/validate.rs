@@ -864,6 +864,7 @@ mod tests {
             catalogue: Arc::new(catalogue),
             population: 1,
             area_km2: 1.0,
+            cells: None,
             boundary: "unused.geojson".into(),
             time_zone: chrono_tz::Asia::Shanghai,
         }])

@@ -93,6 +93,7 @@ fn handled(
         deadline,
         ended_at: at,
         on_time: at <= deadline,
+        working_minutes: None,
     });
     (s, r)
 }
@@ -291,6 +292,9 @@ async fn a_month_is_appraised_as_it_stood_and_an_unreconciled_district_is_not_ra
     assert_eq!(body["units"][0]["rank"], 1);
     // 2 filed among 上城区's 1,323,500 residents (the registry): 0.0151 → 0.02 per 10,000.
     assert_eq!(body["units"][0]["filed_per_10k_residents"], 0.02, "{body}");
+    // …and over its 6,404 grid cells (`cells` in the registry): 0.0003 → 0.00 per cell,
+    // a figure rather than none.
+    assert_eq!(body["units"][0]["filed_per_cell"], 0.0, "{body}");
     assert_eq!(body["units"][1]["complete"], false);
     assert_eq!(body["config_version"], Config::default().version);
     for (query, field) in [

@@ -298,6 +298,8 @@ fn generate_case(
             deadline: stage.deadline,
             ended_at: handled,
             on_time: handled <= stage.deadline,
+            // Synthetic: about 40 % of natural time is working time (nights, weekends).
+            working_minutes: Some(((handled - stage.started).num_minutes() as f64 * 0.4) as i64),
         });
         let checked = handled + minutes(rng, 60, 1_440);
         if !reworked && rng.below(100) < 8 {
@@ -485,7 +487,9 @@ SELECT district, jsonb_build_object( \
   'city_found', 0, \
   'rated', count(*) FILTER (WHERE fin AND rated), \
   'satisfied', count(*) FILTER (WHERE fin AND satisfied), \
-  'handling_millis', coalesce(sum(handled_at - dispatched_at) FILTER (WHERE du AND handled_at IS NOT NULL), 0) \
+  'handling_millis', coalesce(sum(handled_at - dispatched_at) FILTER (WHERE du AND handled_at IS NOT NULL), 0), \
+  'handling_working_minutes', coalesce(sum(working_minutes) FILTER (WHERE du AND handled_at IS NOT NULL), 0), \
+  'handling_working_timed', count(working_minutes) FILTER (WHERE du AND handled_at IS NOT NULL) \
 ) AS counts FROM r GROUP BY district ORDER BY district";
 
 /// One district's counts from PostgreSQL.
@@ -513,6 +517,8 @@ fn sql_counts(conn: &mut PgConnection) -> Result<BTreeMap<String, Counts>, Strin
                 counts.values.insert(indicator, int(indicator.key())?);
             }
             counts.handling_millis = int("handling_millis")?;
+            counts.handling_working_minutes = int("handling_working_minutes")?;
+            counts.handling_working_timed = int("handling_working_timed")?;
             Ok((row.district.clone(), counts))
         })
         .collect()

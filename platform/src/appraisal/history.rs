@@ -17,6 +17,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Int4, Jsonb, Nullable, Timestamptz};
 use uuid::Uuid;
 
+use crate::calendar::WorkCalendar;
 use crate::case::model::{Case, Record};
 use crate::config::Tenant;
 use crate::error::Result;
@@ -87,8 +88,13 @@ pub type AsOf = (v1::CaseSnapshot, Vec<v1::BusinessRecord>);
 /// The records come from `case_records` (kept for good) in the outbox's own conversion
 /// ([`outbox::business_record`]); the stage each step ended (`stage_ended`, which
 /// `case_records` does not keep) is rebuilt from the stage clocks of the snapshots before
-/// and after the step ([`outbox::stage_ended`]), which is how the outbox made it.
-pub fn as_of(conn: &mut PgConnection, cutoff: DateTime<Utc>) -> Result<Vec<AsOf>> {
+/// and after the step ([`outbox::stage_ended`]), which is how the outbox made it — with
+/// the district's `calendar` for the working time the stage used, as the outbox did.
+pub fn as_of(
+    conn: &mut PgConnection,
+    calendar: &WorkCalendar,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<AsOf>> {
     let newest: Vec<Newest> = diesel::sql_query(
         "SELECT DISTINCT ON (case_id) snapshot FROM case_history WHERE updated_at < $1 \
           ORDER BY case_id, updated_at DESC, version DESC",
@@ -124,7 +130,7 @@ pub fn as_of(conn: &mut PgConnection, cutoff: DateTime<Utc>) -> Result<Vec<AsOf>
             version(record.case_version),
         ) {
             (Some(before), Some(after)) => {
-                outbox::stage_ended(before.as_ref(), after.as_ref(), record.at)
+                outbox::stage_ended(calendar, before.as_ref(), after.as_ref(), record.at)
             }
             _ => None,
         };

@@ -18,7 +18,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use citygrid_appraisal::post::{PostCase, PostMonth, PostRequest, Rules};
 use citygrid_appraisal::{
-    Appraisal, CaseFacts, Input, Level, Period, Report, Request, Slice, Unit,
+    Appraisal, CaseFacts, Input, Level, Period, Report, Request, Size, Slice, Unit,
 };
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -27,6 +27,7 @@ use crate::auth::Claims;
 use crate::case::workflow::Role;
 use crate::config::Tenant;
 use crate::error::{Error, Result};
+use crate::grid::CellCode;
 use crate::schema::users;
 
 /// The levels a district appraises its units at (the city's `district` level is the
@@ -135,6 +136,38 @@ fn patrols(
         .collect()
 }
 
+/// Each street's or community's size from the district's grid: its cells and their area,
+/// so the figures per cell and per km² compare a small street with a large one (its
+/// residents are not known here: the city's registry has them per district only). None at
+/// other levels or without a grid; every street of the grid is then listed, cases or not.
+fn sizes(tenant: &Tenant, level: Level) -> BTreeMap<String, Size> {
+    let Some(grid) = &tenant.grid else {
+        return BTreeMap::new();
+    };
+    let key = match level {
+        Level::Street => CellCode::street,
+        Level::Community => CellCode::community,
+        _ => return BTreeMap::new(),
+    };
+    let mut sizes: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    for cell in grid.cells() {
+        let (cells, m2) = sizes.entry(key(&cell.code).to_owned()).or_default();
+        *cells += 1;
+        *m2 += cell.area_m2();
+    }
+    sizes
+        .into_iter()
+        .map(|(key, (cells, m2))| {
+            let size = Size {
+                population: None,
+                area_km2: Some(m2 / 1e6),
+                cells: Some(cells),
+            };
+            (key, size)
+        })
+        .collect()
+}
+
 /// Appraises `period` at `level` as of `now`, as `scope` may see it. Each month of the
 /// period is read as it stood at its end (or now, for the running month).
 pub fn appraise(
@@ -156,7 +189,7 @@ pub fn appraise(
     let mut taken: BTreeMap<DateTime<Utc>, Vec<history::AsOf>> = BTreeMap::new();
     for (_, cutoff) in &months {
         if !taken.contains_key(cutoff) {
-            taken.insert(*cutoff, history::as_of(conn, *cutoff)?);
+            taken.insert(*cutoff, history::as_of(conn, &tenant.calendar, *cutoff)?);
         }
     }
     let district = tenant.code();
@@ -176,7 +209,7 @@ pub fn appraise(
                 slices,
                 partitions: Vec::new(),
             };
-            let (incomplete, sizes) = (BTreeSet::new(), BTreeMap::new());
+            let (incomplete, sizes) = (BTreeSet::new(), sizes(tenant, level));
             let request = Request {
                 period,
                 level,

@@ -8,9 +8,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Timestamptz};
 use serde::Serialize;
 
+use crate::calendar::WorkCalendar;
 use crate::case::model::{Case, Record};
 use crate::config::Tenant;
 use crate::error::{Error, Result};
+use crate::manual::Clock;
 use crate::schema::{media, outbox, outbox_counter};
 
 fn count(n: i32) -> u32 {
@@ -124,13 +126,16 @@ fn stage_clock(case: &Case) -> Option<v1::StageClock> {
 }
 
 /// How the step ended the stage that ran before it, if it did: a new stage, or the same
-/// stage started again (rework, return), while a deadline was running.
+/// stage started again (rework, return), while a deadline was running. `calendar` is the
+/// district's, for the working time the stage used.
 pub fn stage_outcome(
+    calendar: &WorkCalendar,
     before: Option<&Case>,
     after: &Case,
     at: DateTime<Utc>,
 ) -> Result<Option<v1::StageOutcome>> {
     Ok(stage_ended(
+        calendar,
         before.and_then(stage_clock).as_ref(),
         stage_clock(after).as_ref(),
         at,
@@ -139,8 +144,15 @@ pub fn stage_outcome(
 
 /// The same from the stage clocks of the snapshots before and after a step taken at `at`
 /// (the business record's `stage_ended`). The appraisal rebuilds its records' outcomes
-/// from the snapshots in `case_history` with this, as `case_records` does not keep them.
+/// from the snapshots in `case_history` with this, as `case_records` does not keep them,
+/// so both must pass the district's calendar.
+///
+/// `working_minutes` is [`deadline::used`](crate::deadline::used) in whole minutes
+/// (rounded down): on the working clock the limit less the time left, so a suspension is
+/// left out; on the natural clock the working time since the stage started or last
+/// resumed. Absent when the calendar does not cover that time: the step goes on without it.
 pub fn stage_ended(
+    calendar: &WorkCalendar,
     before: Option<&v1::StageClock>,
     after: Option<&v1::StageClock>,
     at: DateTime<Utc>,
@@ -150,6 +162,20 @@ pub fn stage_ended(
     if after.is_some_and(|a| a.stage == before.stage && a.started_at == before.started_at) {
         return None;
     }
+    let clock = match before.clock {
+        v1::Clock::Working => Clock::Working,
+        v1::Clock::Natural => Clock::Natural,
+    };
+    let working_minutes = crate::deadline::used(
+        calendar,
+        clock,
+        before.started_at,
+        chrono::Duration::minutes(i64::from(before.limit_minutes)),
+        deadline,
+        at,
+    )
+    .ok()
+    .map(|used| used.num_minutes());
     Some(v1::StageOutcome {
         stage: before.stage,
         clock: before.clock,
@@ -157,6 +183,7 @@ pub fn stage_ended(
         deadline,
         ended_at: at,
         on_time: at <= deadline,
+        working_minutes,
     })
 }
 
@@ -228,7 +255,10 @@ pub fn write_change(
     let snapshot = snapshot_with(after, tenant.catalogue.edition, facts)?;
     crate::appraisal::history::write(conn, &snapshot)?;
     let district = tenant.code();
-    let record_body = business_record(record, stage_outcome(before, after, record.at)?)?;
+    let record_body = business_record(
+        record,
+        stage_outcome(&tenant.calendar, before, after, record.at)?,
+    )?;
     let mut messages = Vec::with_capacity(record.media.len() + 2);
     if !record.media.is_empty() {
         let fresh: Vec<(String, String, i64)> = media::table
@@ -356,4 +386,218 @@ pub fn last_seq(conn: &mut PgConnection) -> Result<i64> {
     Ok(outbox_counter::table
         .select(outbox_counter::last_seq)
         .first(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::calendar::beijing as bj;
+    use crate::calendar::sample_calendar;
+    use crate::deadline::{self, StageTimes};
+    use crate::manual::Stage;
+
+    fn calendar() -> WorkCalendar {
+        sample_calendar(&[2025, 2026])
+    }
+
+    /// The snapshot's clock of a running stage.
+    fn clock_of(t: &StageTimes) -> v1::StageClock {
+        v1::StageClock {
+            stage: t.stage.into(),
+            clock: t.clock.into(),
+            started_at: t.started_at,
+            limit_minutes: t.limit.num_minutes() as u32,
+            yellow_at: Some(t.yellow_at),
+            deadline: Some(t.deadline),
+        }
+    }
+
+    /// The check stage a `handle` at `at` starts (only its stage and start matter here).
+    fn check_from(at: DateTime<Utc>) -> v1::StageClock {
+        v1::StageClock {
+            stage: v1::Stage::Check,
+            clock: v1::Clock::Working,
+            started_at: at,
+            limit_minutes: 120,
+            yellow_at: Some(at + Duration::minutes(96)),
+            deadline: Some(at + Duration::hours(2)),
+        }
+    }
+
+    /// (`working_minutes`, `on_time`) of the handling stage `stage` ended by a `handle` at
+    /// `at`.
+    fn ended(cal: &WorkCalendar, stage: &StageTimes, at: DateTime<Utc>) -> (Option<i64>, bool) {
+        let outcome = stage_ended(cal, Some(&clock_of(stage)), Some(&check_from(at)), at)
+            .expect("the handle ends the handling stage");
+        (outcome.working_minutes, outcome.on_time)
+    }
+
+    #[test]
+    fn a_working_stage_used_its_limit_less_the_time_left() {
+        let cal = calendar();
+        // Mon 2026-11-23 09:00, 4 working hours: red at 14:30 (lunch 12:00-13:30).
+        let stage = deadline::start(
+            &cal,
+            Stage::Handling,
+            Clock::Working,
+            Duration::hours(4),
+            0.8,
+            bj("2026-11-23 09:00"),
+        )
+        .expect("start");
+        assert_eq!(stage.deadline, bj("2026-11-23 14:30"));
+        let table = [
+            // At its deadline: exactly its limit.
+            (bj("2026-11-23 14:30"), Some(240), true),
+            // Early: 2 working hours left, so 2 used.
+            (bj("2026-11-23 11:00"), Some(120), true),
+            // Within the lunch break: the morning's 3 hours.
+            (bj("2026-11-23 13:00"), Some(180), true),
+            // Rounded down: 1 h 59 min 20 s left, 2 h 0 min 40 s used.
+            (
+                bj("2026-11-23 11:00") + Duration::seconds(40),
+                Some(120),
+                true,
+            ),
+            // Overdue into Tuesday: 3 h of Monday afternoon and 30 min of Tuesday morning
+            // beyond the limit, the night not counted.
+            (bj("2026-11-24 09:00"), Some(450), false),
+        ];
+        for (at, minutes, on_time) in table {
+            assert_eq!(ended(&cal, &stage, at), (minutes, on_time), "ended at {at}");
+        }
+        // An extension of 2 h moves the deadline to 16:30 and the limit to 6 h.
+        let extended = deadline::extend(&cal, &stage, Duration::hours(2), 0.8).expect("extend");
+        assert_eq!(
+            ended(&cal, &extended, bj("2026-11-23 16:30")),
+            (Some(360), true)
+        );
+        assert_eq!(
+            ended(&cal, &extended, bj("2026-11-23 11:00")),
+            (Some(120), true)
+        );
+    }
+
+    #[test]
+    fn a_resumed_stage_counts_the_time_before_the_suspension_and_not_the_suspension() {
+        let cal = calendar();
+        let limit = Duration::hours(4);
+        let started = deadline::start(
+            &cal,
+            Stage::Handling,
+            Clock::Working,
+            limit,
+            0.8,
+            bj("2026-11-23 09:00"),
+        )
+        .expect("start");
+        // Suspended (挂账) after 1 working hour, Monday 10:00: 3 h left.
+        let left = deadline::remaining(
+            &cal,
+            Clock::Working,
+            started.deadline,
+            bj("2026-11-23 10:00"),
+        )
+        .expect("left");
+        assert_eq!(left, Duration::hours(3));
+        // Resumed on Wednesday 14:00, with the 3 h left: red at 17:00.
+        let resumed = deadline::resume(
+            &cal,
+            Stage::Handling,
+            Clock::Working,
+            limit,
+            left,
+            0.8,
+            bj("2026-11-25 14:00"),
+        )
+        .expect("resume");
+        assert_eq!(resumed.deadline, bj("2026-11-25 17:00"));
+        // Handled an hour after the resume: 1 h before the suspension + 1 h after it. The
+        // suspension's working time (Monday 10:00 to Wednesday 14:00) is not counted.
+        let at = bj("2026-11-25 15:00");
+        assert_eq!(ended(&cal, &resumed, at), (Some(120), true));
+        assert!(cal.elapsed(started.started_at, at).expect("covered") > Duration::hours(12));
+        // Overdue after the resume: the 4 h were used by 17:00, then 30 min more on
+        // Wednesday and 30 min on Thursday morning.
+        assert_eq!(
+            ended(&cal, &resumed, bj("2026-11-26 09:00")),
+            (Some(300), false)
+        );
+    }
+
+    #[test]
+    fn a_natural_stage_counts_only_the_working_periods_it_spanned() {
+        let cal = calendar();
+        // An urgent case: 24 natural hours from Monday 16:00.
+        let stage = deadline::start(
+            &cal,
+            Stage::Handling,
+            Clock::Natural,
+            Duration::hours(24),
+            0.8,
+            bj("2026-11-23 16:00"),
+        )
+        .expect("start");
+        assert_eq!(stage.deadline, bj("2026-11-24 16:00"));
+        // Handled on Tuesday 10:00, 18 natural hours later: Monday 16:00-17:30 and Tuesday
+        // 08:30-10:00 are working time, the night is not.
+        assert_eq!(
+            ended(&cal, &stage, bj("2026-11-24 10:00")),
+            (Some(180), true)
+        );
+        // Over a weekend: Friday 17:00 to Monday 09:00 is 30 + 30 min.
+        let stage = deadline::start(
+            &cal,
+            Stage::Handling,
+            Clock::Natural,
+            Duration::hours(72),
+            0.8,
+            bj("2026-11-20 17:00"),
+        )
+        .expect("start");
+        assert_eq!(
+            ended(&cal, &stage, bj("2026-11-23 09:00")),
+            (Some(60), true)
+        );
+    }
+
+    #[test]
+    fn a_stage_the_calendar_does_not_cover_has_no_working_minutes_but_still_ends() {
+        let cal = calendar();
+        // Dispatched on Thursday 2026-12-31 09:00 with 4 working hours: red at 14:30.
+        let working = deadline::start(
+            &cal,
+            Stage::Handling,
+            Clock::Working,
+            Duration::hours(4),
+            0.8,
+            bj("2026-12-31 09:00"),
+        )
+        .expect("start");
+        assert_eq!(working.deadline, bj("2026-12-31 14:30"));
+        // Handled in January 2027, a year without a holiday file.
+        let late = bj("2027-01-04 09:00");
+        assert_eq!(ended(&cal, &working, late), (None, false));
+        let natural = deadline::start(
+            &cal,
+            Stage::Handling,
+            Clock::Natural,
+            Duration::hours(96),
+            0.8,
+            bj("2026-12-31 09:00"),
+        )
+        .expect("start");
+        assert_eq!(ended(&cal, &natural, late), (None, true));
+        // A calendar without the stage's year at all.
+        let old = sample_calendar(&[2025]);
+        assert_eq!(ended(&old, &working, bj("2026-12-31 11:00")), (None, true));
+        assert_eq!(ended(&old, &natural, bj("2026-12-31 11:00")), (None, true));
+        // Within the covered year the same stages have their minutes.
+        assert_eq!(
+            ended(&cal, &working, bj("2026-12-31 11:00")),
+            (Some(120), true)
+        );
+    }
 }

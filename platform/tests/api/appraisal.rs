@@ -134,6 +134,39 @@ async fn the_running_month_by_department_counts_what_was_done_and_refuses_bad_qu
         let (status, body) =
             appraisal(&app, &token, &format!("period={month}&level={level}")).await;
         assert_eq!(status, 200, "{who} {level}: {body}");
+        if level == "street" {
+            // Every street of the district's grid is listed, cases or not, with its size
+            // from the grid: the cases' streets are among them, each figure per cell is
+            // its 立案数 over its cells.
+            let grid = app
+                .tenant
+                .grid
+                .as_ref()
+                .expect("the sample district has a grid");
+            let streets: std::collections::BTreeSet<&str> =
+                grid.cells().iter().map(|c| c.code.street()).collect();
+            let units = body["units"].as_array().expect("units");
+            let keys: std::collections::BTreeSet<&str> =
+                units.iter().map(|u| u["key"].as_str().unwrap()).collect();
+            assert!(keys.is_superset(&streets), "{body}");
+            for u in units
+                .iter()
+                .filter(|u| streets.contains(u["key"].as_str().unwrap()))
+            {
+                let street = u["key"].as_str().unwrap();
+                let cells = grid
+                    .cells()
+                    .iter()
+                    .filter(|c| c.code.street() == street)
+                    .count() as f64;
+                let filed = u["filed"].as_f64().unwrap();
+                let per_cell = u["filed_per_cell"].as_f64().expect("per cell");
+                assert!((per_cell - filed / cells).abs() <= 0.005, "{u}");
+                assert!(u["filed_per_km2"].as_f64().is_some(), "{u}");
+                assert!(u["filed_per_10k_residents"].is_null(), "{u}");
+            }
+            assert_eq!(body["total"]["filed"], 3, "{body}");
+        }
     }
 
     // Bad parameters: 422 naming the field.
@@ -532,7 +565,8 @@ async fn the_records_appraised_are_the_records_the_city_was_sent() {
         })
         .collect();
     let far = Utc::now() + Duration::days(1);
-    let read = citygrid_platform::appraisal::history::as_of(&mut conn, far).expect("as of");
+    let read = citygrid_platform::appraisal::history::as_of(&mut conn, &app.tenant.calendar, far)
+        .expect("as of");
     assert_eq!(read.len(), 1);
     let (snapshot, records) = &read[0];
     assert_eq!(snapshot.state, citygrid_schemas::CaseState::Closed);
@@ -541,5 +575,12 @@ async fn the_records_appraised_are_the_records_the_city_was_sent() {
     assert_eq!(
         ended, 6,
         "file, dispatch, handle, rework, handle and check end stages"
+    );
+    // The working time each used is sent and rebuilt alike (compared above), not left out.
+    assert!(
+        sent.iter()
+            .filter_map(|r| r.stage_ended.as_ref())
+            .all(|e| e.working_minutes.is_some()),
+        "{sent:?}"
     );
 }

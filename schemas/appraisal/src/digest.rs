@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 use crate::facts::CaseFacts;
 
 /// One line per case, sorted by district and case id; times as RFC 3339 UTC with
-/// milliseconds, absent values empty.
+/// milliseconds, absent values empty. The working minutes of handling (since interchange
+/// v1.4) end the line only when known, so a month of cases without them keeps the digest
+/// it had before they existed.
 pub fn of<'a>(facts: impl IntoIterator<Item = &'a CaseFacts>) -> String {
     let mut sorted: Vec<&CaseFacts> = facts.into_iter().collect();
     sorted.sort_by(|a, b| (&a.district, a.case_id).cmp(&(&b.district, b.case_id)));
@@ -17,7 +19,7 @@ pub fn of<'a>(facts: impl IntoIterator<Item = &'a CaseFacts>) -> String {
                 .unwrap_or_default()
         };
         let text = |t: &Option<String>| t.clone().unwrap_or_default();
-        let line = [
+        let mut line = [
             f.district.clone(),
             f.case_id.to_string(),
             format!("{:?}", f.source),
@@ -43,6 +45,9 @@ pub fn of<'a>(facts: impl IntoIterator<Item = &'a CaseFacts>) -> String {
             format!("{:?}", f.satisfaction),
         ]
         .join("\t");
+        if let Some(minutes) = f.handling_working_minutes {
+            line.push_str(&format!("\t{minutes}"));
+        }
         hasher.update(line.as_bytes());
         hasher.update(b"\n");
     }

@@ -21,6 +21,10 @@ pub struct Counts {
     pub values: BTreeMap<Indicator, i64>,
     /// Σ (end of handling − first dispatch) over the handled due cases, milliseconds.
     pub handling_millis: i64,
+    /// Σ working minutes of handling over the handled due cases that report them
+    /// (CaseFacts::handling_working_minutes), and how many those are.
+    pub handling_working_minutes: i64,
+    pub handling_working_timed: i64,
 }
 
 impl Counts {
@@ -29,6 +33,8 @@ impl Counts {
         Counts {
             values: Indicator::counts().map(|i| (i, 0)).collect(),
             handling_millis: 0,
+            handling_working_minutes: 0,
+            handling_working_timed: 0,
         }
     }
 
@@ -37,6 +43,8 @@ impl Counts {
             *self.values.entry(*indicator).or_insert(0) += n;
         }
         self.handling_millis += other.handling_millis;
+        self.handling_working_minutes += other.handling_working_minutes;
+        self.handling_working_timed += other.handling_working_timed;
     }
 
     pub fn get(&self, indicator: Indicator) -> i64 {
@@ -52,6 +60,15 @@ pub struct Window {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub cutoff: DateTime<Utc>,
+}
+
+impl Window {
+    /// An empty window: the shape of the rows when there are none.
+    pub const NEVER: Window = Window {
+        start: DateTime::<Utc>::UNIX_EPOCH,
+        end: DateTime::<Utc>::UNIX_EPOCH,
+        cutoff: DateTime::<Utc>::UNIX_EPOCH,
+    };
 }
 
 const WINDOW_START: &str = "window_start";
@@ -103,6 +120,13 @@ pub fn frame(facts: &[CaseFacts], window: &Window) -> PolarsResult<DataFrame> {
             time("due_at", &|c| c.due_at),
             time("handled_at", &|c| c.handled_at),
             time("finished_at", &|c| c.finished_at),
+            Column::new(
+                WORKING_MINUTES.into(),
+                facts
+                    .iter()
+                    .map(|c| c.handling_working_minutes)
+                    .collect::<Vec<_>>(),
+            ),
             flag("on_time", &|c| c.on_time),
             flag("closed", &|c| c.state == CaseState::Closed),
             flag("finished", &|c| c.finished_at.is_some()),
@@ -174,7 +198,7 @@ fn count_exprs(suspended: SuspendedRule) -> Vec<(Indicator, Expr)> {
                 .and(col("finished").not()),
         ),
         (PublicFound, inp("filed_at").and(col("public_found"))),
-        // Problems the city finds arrive with interchange v1.4 (issue 14); none before.
+        // Problems the city finds arrive with issue 14; none before.
         (CityFound, inp("filed_at").and(lit(false))),
         (Rated, inp("finished_at").and(col("rated"))),
         (Satisfied, inp("finished_at").and(col("satisfied"))),
@@ -182,6 +206,10 @@ fn count_exprs(suspended: SuspendedRule) -> Vec<(Indicator, Expr)> {
 }
 
 const HANDLING_MILLIS: &str = "handling_millis";
+const HANDLING_WORKING_MINUTES: &str = "handling_working_minutes";
+const HANDLING_WORKING_TIMED: &str = "handling_working_timed";
+/// The facts' column of each case's working minutes of handling.
+const WORKING_MINUTES: &str = "working_minutes";
 
 /// Each row's flags (one boolean per count) and its handling time: computed once per row
 /// over the whole frame, so the grouping only sums columns.
@@ -192,17 +220,32 @@ fn row_values(suspended: SuspendedRule) -> Vec<Expr> {
         .find(|(i, _)| *i == Indicator::Handled)
         .map(|(_, e)| e.clone())
         .expect("handled is counted");
+    // A comparison with a missing time is null, and stays null or false through `and`:
+    // a sum counts only the rows that are true, so a missing time counts as no without a
+    // pass to fill the nulls.
     let mut exprs: Vec<Expr> = counts
         .into_iter()
-        // A null comparison (a missing time) counts as no.
-        .map(|(indicator, mask)| mask.fill_null(lit(false)).alias(indicator.key()))
+        .map(|(indicator, mask)| mask.alias(indicator.key()))
         .collect();
     exprs.push(
-        when(handled.fill_null(lit(false)))
+        when(handled.clone())
             .then(col("handled_at") - col("dispatched_at"))
             .otherwise(lit(0i64))
             .fill_null(lit(0i64))
             .alias(HANDLING_MILLIS),
+    );
+    // A sum skips nulls: the cases without working minutes add nothing, and are not
+    // counted among the timed ones.
+    exprs.push(
+        when(handled.clone())
+            .then(col(WORKING_MINUTES))
+            .otherwise(lit(0i64))
+            .alias(HANDLING_WORKING_MINUTES),
+    );
+    exprs.push(
+        handled
+            .and(col(WORKING_MINUTES).is_not_null())
+            .alias(HANDLING_WORKING_TIMED),
     );
     exprs
 }
@@ -211,7 +254,11 @@ fn row_values(suspended: SuspendedRule) -> Vec<Expr> {
 fn sums() -> Vec<Expr> {
     Indicator::counts()
         .map(|i| i.key())
-        .chain([HANDLING_MILLIS])
+        .chain([
+            HANDLING_MILLIS,
+            HANDLING_WORKING_MINUTES,
+            HANDLING_WORKING_TIMED,
+        ])
         .map(|name| col(name).sum().cast(DataType::Int64).alias(name))
         .collect()
 }
@@ -226,6 +273,8 @@ fn read_counts(df: &DataFrame, row: usize) -> PolarsResult<Counts> {
     Ok(Counts {
         values,
         handling_millis: int(HANDLING_MILLIS)?,
+        handling_working_minutes: int(HANDLING_WORKING_MINUTES)?,
+        handling_working_timed: int(HANDLING_WORKING_TIMED)?,
     })
 }
 

@@ -40,6 +40,10 @@ pub struct CaseFacts {
     pub handled_at: Option<DateTime<Utc>>,
     /// `handled_at <= due_at`: handled by the deadline, the deadline itself included.
     pub on_time: bool,
+    /// The working minutes that handling stage used, suspensions excluded, as the
+    /// district's calendar counted them (interchange v1.4: only the district knows its
+    /// working hours); none while it runs, or from a district before v1.4.
+    pub handling_working_minutes: Option<i64>,
     /// Closed, cancelled or rejected.
     pub finished_at: Option<DateTime<Utc>>,
     /// Times a department sent a dispatch back (退回).
@@ -85,16 +89,17 @@ impl CaseFacts {
                     .as_ref()
                     .filter(|s| s.stage == Stage::Handling)
             });
-        let (due_at, handled_at, on_time) = match (running, ended) {
-            (Some(stage), _) => (stage.deadline, None, false),
+        let (due_at, handled_at, on_time, handling_working_minutes) = match (running, ended) {
+            (Some(stage), _) => (stage.deadline, None, false, None),
             // Judged here from the two instants rather than taken from the district's flag:
             // the deadline itself is still on time.
             (None, Some(outcome)) => (
                 Some(outcome.deadline),
                 Some(outcome.ended_at),
                 outcome.ended_at <= outcome.deadline,
+                outcome.working_minutes,
             ),
-            (None, None) => (None, None, false),
+            (None, None) => (None, None, false, None),
         };
         let finished = matches!(
             snapshot.state,
@@ -122,6 +127,7 @@ impl CaseFacts {
             due_at,
             handled_at,
             on_time,
+            handling_working_minutes,
             finished_at: if finished {
                 snapshot
                     .milestones
@@ -199,6 +205,7 @@ mod tests {
             ended_at,
             // The city judges the instants itself; a district's wrong flag changes nothing.
             on_time: true,
+            working_minutes: None,
         });
         r
     }
@@ -226,6 +233,30 @@ mod tests {
             );
             assert_eq!(facts.dispatched_at, Some(snapshot.created_at));
         }
+    }
+
+    #[test]
+    fn the_working_minutes_are_those_of_the_handling_stage_that_ended() {
+        let mut snapshot = example_snapshot();
+        (snapshot.state, snapshot.current_stage) = (CaseState::Handled, None);
+        let deadline = snapshot.created_at + Duration::hours(8);
+        // A first handling reworked, then a second one: the last one is the case's.
+        let mut first = handled(2, deadline, deadline - Duration::hours(6));
+        first.stage_ended.as_mut().unwrap().working_minutes = Some(30);
+        let mut last = handled(
+            4,
+            deadline + Duration::hours(24),
+            deadline + Duration::hours(2),
+        );
+        last.stage_ended.as_mut().unwrap().working_minutes = Some(95);
+        let facts = CaseFacts::of("330102", &snapshot, &[last.clone(), first]);
+        assert_eq!(facts.handling_working_minutes, Some(95));
+        // From a district before v1.4: unknown, not zero.
+        last.stage_ended.as_mut().unwrap().working_minutes = None;
+        assert_eq!(
+            CaseFacts::of("330102", &snapshot, &[last]).handling_working_minutes,
+            None
+        );
     }
 
     #[test]

@@ -150,8 +150,12 @@ impl Input {
                 .collect();
             // The district and the window are columns of every file already: the
             // directory names (`period=…/district=…`) are for people, not a hive schema.
+            // A file written before a column existed (the working minutes, since v1.4)
+            // reads it as nulls.
             let args = ScanArgsParquet {
                 hive_options: HiveOptions::new_disabled(),
+                schema: Some(engine::frame(&[], &Window::NEVER)?.schema().clone()),
+                allow_missing_columns: true,
                 ..ScanArgsParquet::default()
             };
             frames.push(LazyFrame::scan_parquet_files(
@@ -160,12 +164,7 @@ impl Input {
             )?);
         }
         if frames.is_empty() {
-            let never = Window {
-                start: DateTime::<Utc>::UNIX_EPOCH,
-                end: DateTime::<Utc>::UNIX_EPOCH,
-                cutoff: DateTime::<Utc>::UNIX_EPOCH,
-            };
-            return Ok(engine::frame(&[], &never)?.lazy());
+            return Ok(engine::frame(&[], &Window::NEVER)?.lazy());
         }
         concat(frames, UnionArgs::default())
     }

@@ -424,12 +424,59 @@ fn filing_deadline(later: &[&BusinessRecord], snapshot: &CaseSnapshot) -> Option
         })
 }
 
+/// The supervisor an on-site task (核实, 核查) of the case goes to unless someone
+/// reassigns it: the one answering for its cell, except when they reported the case
+/// themselves (nobody checks their own report).
+fn default_assignee(request: &PostRequest<'_>, snapshot: &CaseSnapshot) -> Option<Uuid> {
+    let supervisor = *request.patrols.get(snapshot.cell_code.as_ref()?)?;
+    (snapshot.reporter_id != Some(supervisor)).then_some(supervisor)
+}
+
+/// The on-site task a case waits for at the cut-off, and its deadline: a check (核查)
+/// after handling, or the verification (核实) of a public or hotline report, which runs on
+/// the filing stage's clock.
+fn waiting_task(snapshot: &CaseSnapshot) -> Option<(PostIndicator, DateTime<Utc>)> {
+    let stage = snapshot.current_stage.as_ref()?;
+    let task = match (stage.stage, snapshot.state) {
+        (Stage::Check, _) => PostIndicator::Checks,
+        (Stage::Filing, CaseState::Reported) if snapshot.source != Source::Supervisor => {
+            PostIndicator::Verifications
+        }
+        _ => return None,
+    };
+    Some((task, stage.deadline?))
+}
+
 /// The events of one month.
 fn events(month: &PostMonth, request: &PostRequest<'_>, out: &mut Vec<Event>) {
     use PostIndicator::*;
     let in_month = |t: DateTime<Utc>| month.start <= t && t < month.end;
     for case in &month.cases {
         let snapshot = &case.snapshot;
+        // A check or verification still waiting at the cut-off past its deadline counts,
+        // late, in its deadline's month, against the supervisor it goes to by default; so
+        // leaving a task undone never keeps a rate at 100 %. Done in a later month, it is
+        // not counted again there (`counted_before`).
+        if let (Some((task, deadline)), Some(supervisor)) =
+            (waiting_task(snapshot), default_assignee(request, snapshot))
+            && in_month(deadline)
+            && deadline < month.cutoff
+        {
+            let on_time = if task == Checks {
+                CheckedOnTime
+            } else {
+                VerifiedOnTime
+            };
+            out.push(Event {
+                post: Post::Supervisor,
+                actor: supervisor,
+                ones: vec![(task, true), (on_time, false)],
+            });
+        }
+        let counted_before = |deadline: Option<DateTime<Utc>>| {
+            deadline.is_some_and(|d| d < month.start)
+                && default_assignee(request, snapshot).is_some()
+        };
         let mut records: Vec<&BusinessRecord> = case
             .records
             .iter()
@@ -457,16 +504,29 @@ fn events(month: &PostMonth, request: &PostRequest<'_>, out: &mut Vec<Event>) {
                 ),
                 Action::Verify => {
                     let deadline = filing_deadline(later, snapshot);
+                    if counted_before(deadline) {
+                        continue;
+                    }
                     let in_time = deadline.is_some_and(|d| r.at <= d);
                     (
                         Post::Supervisor,
                         vec![(Verifications, true), (VerifiedOnTime, in_time)],
                     )
                 }
-                Action::CheckPass | Action::Rework => (
-                    Post::Supervisor,
-                    vec![(Checks, true), (CheckedOnTime, ended(Stage::Check))],
-                ),
+                Action::CheckPass | Action::Rework => {
+                    let deadline = r
+                        .stage_ended
+                        .as_ref()
+                        .filter(|s| s.stage == Stage::Check)
+                        .map(|s| s.deadline);
+                    if counted_before(deadline) {
+                        continue;
+                    }
+                    (
+                        Post::Supervisor,
+                        vec![(Checks, true), (CheckedOnTime, ended(Stage::Check))],
+                    )
+                }
                 Action::File => (
                     Post::Operator,
                     vec![
@@ -1030,6 +1090,7 @@ mod tests {
                     deadline,
                     ended_at: at,
                     on_time: true, // a district's flag: ignored, the instants decide
+                    working_minutes: None,
                 }),
                 at,
             });
@@ -1201,6 +1262,139 @@ mod tests {
 
     fn count(u: &PostUnit, i: PostIndicator) -> i64 {
         u.counts[&i]
+    }
+
+    /// A case waiting at the cut-off for the on-site `task` of the stage `stage`, due at
+    /// `deadline`.
+    fn waiting(
+        mut snapshot: CaseSnapshot,
+        stage: Stage,
+        deadline: DateTime<Utc>,
+        reporter: Option<u128>,
+    ) -> CaseSnapshot {
+        snapshot.reporter_id = reporter.map(person);
+        snapshot.current_stage = Some(citygrid_schemas::StageClock {
+            stage,
+            clock: Clock::Working,
+            started_at: deadline - Duration::hours(2),
+            limit_minutes: 120,
+            yellow_at: Some(deadline - Duration::hours(1)),
+            deadline: Some(deadline),
+        });
+        snapshot
+    }
+
+    #[test]
+    fn a_task_left_waiting_past_its_deadline_counts_late_once_in_its_deadlines_month() {
+        use Action::*;
+        use PostIndicator::*;
+        use Role::{Handler, Operator, Supervisor};
+        let nov = |day: u32| Utc.with_ymd_and_hms(2026, 11, day, 2, 0, 0).unwrap();
+        let (check_due, verify_due) = (oct(21, 0), oct(22, 0));
+        // F: the checker's report, handled; its check (sup's: they answer for CELL) due
+        // on 21 October and still waiting at the month's end. G: a public report whose
+        // verification (sup's) is due on 22 October, still waiting. H: sup's own report
+        // waiting for its check: not theirs to check, so nobody's.
+        let f = Steps::new(0xF)
+            .step(Report, Supervisor, CHECKER, oct(19, 0), None)
+            .step(Handle, Handler, 9, oct(20, 0), None);
+        let g = Steps::new(0x6).step(Report, Role::Public, 99, oct(22, -120), None);
+        let h = Steps::new(0x8)
+            .step(Report, Supervisor, SUP, oct(19, 0), None)
+            .step(Handle, Handler, 9, oct(20, 0), None);
+        let october_cases = vec![
+            PostCase {
+                snapshot: waiting(
+                    snapshot(0xF, Source::Supervisor, CaseState::Handled, CELL),
+                    Stage::Check,
+                    check_due,
+                    Some(CHECKER),
+                ),
+                records: f.records.clone(),
+            },
+            PostCase {
+                snapshot: waiting(
+                    snapshot(0x6, Source::Public, CaseState::Reported, CELL),
+                    Stage::Filing,
+                    verify_due,
+                    None,
+                ),
+                records: g.records.clone(),
+            },
+            PostCase {
+                snapshot: waiting(
+                    snapshot(0x8, Source::Supervisor, CaseState::Handled, CELL),
+                    Stage::Check,
+                    check_due,
+                    Some(SUP),
+                ),
+                records: h.records.clone(),
+            },
+        ];
+        // In November sup does both, late; the October figures must not change and
+        // November must not count them again.
+        let mut f_done = snapshot(0xF, Source::Supervisor, CaseState::Closed, CELL);
+        f_done.reporter_id = Some(person(CHECKER));
+        let november_cases = vec![
+            f.step(
+                CheckPass,
+                Supervisor,
+                SUP,
+                nov(2),
+                Some((Stage::Check, check_due)),
+            )
+            .case(f_done),
+            g.step(Verify, Supervisor, SUP, nov(2), None)
+                .step(
+                    File,
+                    Operator,
+                    OPERATOR,
+                    nov(2) + Duration::minutes(5),
+                    Some((Stage::Filing, verify_due)),
+                )
+                .case(snapshot(0x6, Source::Public, CaseState::Filed, CELL)),
+        ];
+        let month_end = nov(1) - Duration::hours(10); // midnight, 1 November local
+        let months = [
+            PostMonth::new(october(), ZONE, month_end, october_cases),
+            PostMonth::new(
+                Period::Month {
+                    year: 2026,
+                    month: 11,
+                },
+                ZONE,
+                nov(30),
+                november_cases,
+            ),
+        ];
+        let patrols = BTreeMap::from([(CELL.to_owned(), person(SUP))]);
+        let names = names();
+        let rules = Rules::default();
+        let quarter = |months: &[PostMonth]| {
+            appraise(
+                months,
+                &PostRequest {
+                    period: Period::Quarter {
+                        year: 2026,
+                        quarter: 4,
+                    },
+                    district: "330102",
+                    rules: &rules,
+                    patrols: &patrols,
+                    names: &names,
+                },
+            )
+            .expect("appraised")
+        };
+        let tasks = [Checks, CheckedOnTime, Verifications, VerifiedOnTime];
+        let october_only = quarter(&months[..1]);
+        let sup = unit(&october_only, Post::Supervisor, "sup");
+        assert_eq!(tasks.map(|i| count(sup, i)), [1, 0, 1, 0]);
+        assert_eq!(sup.rates[&OnTimeCheckRate], Some(0));
+        // Both months: still one late check and one late verification, nothing more.
+        let both = quarter(&months);
+        let sup = unit(&both, Post::Supervisor, "sup");
+        assert_eq!(tasks.map(|i| count(sup, i)), [1, 0, 1, 0]);
     }
 
     #[test]

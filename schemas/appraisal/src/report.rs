@@ -32,16 +32,22 @@ pub struct Unit {
     /// Mean hours from the first dispatch to the end of handling, in hundredths of an
     /// hour (natural time); none without a handled due case.
     pub avg_handling_centihours: Option<i64>,
+    /// Mean working hours of handling (工作时, the district's calendar, suspensions
+    /// excluded), in hundredths, over the handled due cases whose district reports them;
+    /// none without one.
+    pub avg_handling_working_centihours: Option<i64>,
     /// 综合指标值 in hundredths of a point (0–10000); none when no weighted rate has a
     /// denominator.
     pub composite: Option<i64>,
     pub grade: Option<char>,
     /// Competition ranking (1, 2, 2, 4) by composite; none when unranked.
     pub rank: Option<u32>,
-    /// 立案数 per 10,000 residents and per km², in hundredths (districts: from the city's
-    /// registry), so a small district and a large one compare on the same footing.
+    /// 立案数 per 10,000 residents, per km² and per grid cell, in hundredths (districts:
+    /// from the city's registry; streets and communities: from the district's grid), so a
+    /// small unit and a large one compare on the same footing.
     pub filed_per_10k_residents: Option<i64>,
     pub filed_per_km2: Option<i64>,
+    pub filed_per_cell: Option<i64>,
     /// The unit's data reaches the period's end (districts: their stream is reconciled
     /// past it); an incomplete unit is shown, never ranked.
     pub complete: bool,
@@ -90,11 +96,25 @@ fn composite(
     (weight > 0).then(|| (2 * sum + weight) / (2 * weight))
 }
 
-/// A unit's size, for the normalised figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A unit's size, for the normalised figures; what is not known gives no figure rather
+/// than a guess (a street's population, say: the district's grid gives its cells and area).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Size {
-    pub population: u64,
-    pub area_km2: f64,
+    pub population: Option<u64>,
+    pub area_km2: Option<f64>,
+    /// Unit grid cells (万米单元网格).
+    pub cells: Option<u64>,
+}
+
+impl Size {
+    /// The size of units together: each measure only when every unit has it.
+    fn sum<'a>(sizes: impl Iterator<Item = &'a Size> + Clone) -> Size {
+        Size {
+            population: sizes.clone().map(|s| s.population).sum(),
+            area_km2: sizes.clone().map(|s| s.area_km2).sum(),
+            cells: sizes.map(|s| s.cells).sum(),
+        }
+    }
 }
 
 /// `count × multiplier / divisor` in hundredths, rounded half up; none for a zero divisor.
@@ -116,17 +136,26 @@ fn unit(
         let per = 36_000 * handled; // milliseconds per hundredth of an hour, per case
         (2 * counts.handling_millis + per) / (2 * per)
     });
+    let timed = counts.handling_working_timed;
+    // Minutes to hundredths of an hour: × 100 / 60, per case, rounded half up.
+    let avg_handling_working_centihours = (timed > 0)
+        .then(|| (2 * counts.handling_working_minutes * 100 + 60 * timed) / (2 * 60 * timed));
     let composite = composite(&rates, config.weights(level));
     let filed = counts.get(Indicator::Filed);
     // The area in hundredths of a km², so that the ratio stays integer arithmetic.
-    let area_centi = size.map(|s| (s.area_km2 * 100.0).round() as i64);
+    let size = size.unwrap_or_default();
+    let area_centi = size.area_km2.map(|a| (a * 100.0).round() as i64);
     Unit {
-        filed_per_10k_residents: size.and_then(|s| centi_ratio(filed, 10_000, s.population as i64)),
+        filed_per_10k_residents: size
+            .population
+            .and_then(|p| centi_ratio(filed, 10_000, p as i64)),
         filed_per_km2: area_centi.and_then(|a| centi_ratio(filed, 100, a)),
+        filed_per_cell: size.cells.and_then(|c| centi_ratio(filed, 1, c as i64)),
         key,
         counts,
         rates,
         avg_handling_centihours,
+        avg_handling_working_centihours,
         composite,
         grade: composite.map(|c| config.grade(c)),
         rank: None,
@@ -198,10 +227,7 @@ impl Appraisal {
                 incomplete.is_empty(),
                 config,
                 level,
-                (!sizes.is_empty()).then(|| Size {
-                    population: sizes.values().map(|s| s.population).sum(),
-                    area_km2: sizes.values().map(|s| s.area_km2).sum(),
-                }),
+                (!sizes.is_empty()).then(|| Size::sum(sizes.values())),
             ),
         }
     }
@@ -213,8 +239,10 @@ impl Appraisal {
         columns.extend(
             [
                 "avg_handling_hours",
+                "avg_handling_working_hours",
                 "filed_per_10k_residents",
                 "filed_per_km2",
+                "filed_per_cell",
                 "composite",
                 "grade",
                 "complete",
@@ -237,8 +265,10 @@ impl Appraisal {
         }
         for centi in [
             u.avg_handling_centihours,
+            u.avg_handling_working_centihours,
             u.filed_per_10k_residents,
             u.filed_per_km2,
+            u.filed_per_cell,
             u.composite,
         ] {
             cells.push(centi.map_or_else(dash, percent));
@@ -278,8 +308,13 @@ impl Appraisal {
             }
             for (name, centi) in [
                 ("avg_handling_hours", u.avg_handling_centihours),
+                (
+                    "avg_handling_working_hours",
+                    u.avg_handling_working_centihours,
+                ),
                 ("filed_per_10k_residents", u.filed_per_10k_residents),
                 ("filed_per_km2", u.filed_per_km2),
+                ("filed_per_cell", u.filed_per_cell),
                 ("composite", u.composite),
             ] {
                 m.insert(name.into(), json!(centi.map(|c| c as f64 / 100.0)));

@@ -37,6 +37,7 @@ fn case(district: &str, n: u128) -> CaseFacts {
         due_at: None,
         handled_at: None,
         on_time: false,
+        handling_working_minutes: None,
         finished_at: None,
         returns: 0,
         reworks: 0,
@@ -75,16 +76,17 @@ fn cases() -> Vec<CaseFacts> {
     let b = "330105";
     let c = "330106";
     // District A (330102)
-    // a1: on time, 24 h of handling.
-    let a1 = loop_case(
+    // a1: on time, 24 h of handling, 8 of them working hours (480 minutes).
+    let mut a1 = loop_case(
         a,
         1,
         "2026-10-05T02:00:00Z",
         "2026-10-06T02:00:00Z",
         Some("2026-10-06T02:00:00Z"),
     );
+    a1.handling_working_minutes = Some(480);
     // a2: due 23:30 on 31 October local (15:30Z) — October's — and handled exactly then:
-    // on time; 24 h.
+    // on time; 24 h; its district did not report working minutes (before v1.4).
     let a2 = loop_case(
         a,
         2,
@@ -101,6 +103,7 @@ fn cases() -> Vec<CaseFacts> {
         Some("2026-10-21T00:00:00Z"),
     );
     (a3.source, a3.verified, a3.reworks) = (Source::Public, Some(true), 1);
+    a3.handling_working_minutes = Some(2880); // 6 working days of 8 h
     // a4: due 25 October and still not handled at the month's end: overdue.
     let a4 = loop_case(a, 4, "2026-10-20T00:00:00Z", "2026-10-25T00:00:00Z", None);
     // a5: suspended with approval: out of 应结案数 under the default rule.
@@ -156,22 +159,25 @@ fn cases() -> Vec<CaseFacts> {
     vec![a1, a2, a3, a4, a5, a6, a7, a8, b1, b2, c1]
 }
 
-/// District A has 70,000 residents on 3.5 km²; C is registered too (its size is what
-/// lists it in October, when none of its cases touches the month).
+/// District A has 70,000 residents on 3.5 km² in 20 grid cells; C is registered too (its
+/// size is what lists it in October, when none of its cases touches the month), without a
+/// grid.
 fn sizes() -> BTreeMap<String, Size> {
     BTreeMap::from([
         (
             "330102".to_owned(),
             Size {
-                population: 70_000,
-                area_km2: 3.5,
+                population: Some(70_000),
+                area_km2: Some(3.5),
+                cells: Some(20),
             },
         ),
         (
             "330106".to_owned(),
             Size {
-                population: 30_000,
-                area_km2: 1.5,
+                population: Some(30_000),
+                area_km2: Some(1.5),
+                cells: None,
             },
         ),
     ])
@@ -264,13 +270,22 @@ fn every_indicator_of_the_hand_computed_month() {
     }
     // (24 + 24 + 144) h / 3 = 64 h.
     assert_eq!(a.avg_handling_centihours, Some(6400));
+    // Working hours over the two that report them: (480 + 2880) min / 2 = 28 h. a5 (its
+    // working minutes are not set either) is suspended, out of the handled due cases.
+    assert_eq!(a.avg_handling_working_centihours, Some(2800));
+    // B reports none: no figure, not 0.
+    assert_eq!(
+        unit(&appraisal, "330105").avg_handling_working_centihours,
+        None
+    );
     // 40 × 50.00 + 20 × 75.00 + 10 × (100 − 33.33) + 10 × 85.71 + 10 × (100 − 28.57)
     // + 10 × (100 − 0) = 6738.10 / 100 weight → 67.38: grade C.
     assert_eq!((a.composite, a.grade), (Some(6738), Some('C')));
-    // 7 filed for 70,000 residents on 3.5 km²: 1.00 per 10,000 residents, 2.00 per km².
+    // 7 filed for 70,000 residents on 3.5 km² in 20 cells: 1.00 per 10,000 residents,
+    // 2.00 per km², 0.35 per cell.
     assert_eq!(
-        (a.filed_per_10k_residents, a.filed_per_km2),
-        (Some(100), Some(200))
+        (a.filed_per_10k_residents, a.filed_per_km2, a.filed_per_cell),
+        (Some(100), Some(200), Some(35))
     );
     // B's size is not known: no figure rather than a guess.
     assert_eq!(unit(&appraisal, "330105").filed_per_km2, None);
@@ -336,6 +351,33 @@ fn totals_are_the_sums_of_their_parts() {
         .map(|u| u.counts.handling_millis)
         .sum();
     assert_eq!(appraisal.total.counts.handling_millis, millis);
+    let working: i64 = appraisal
+        .units
+        .iter()
+        .map(|u| u.counts.handling_working_minutes)
+        .sum();
+    assert_eq!(
+        (
+            appraisal.total.counts.handling_working_minutes,
+            appraisal.total.counts.handling_working_timed
+        ),
+        (working, 2)
+    );
+    // The total's size is the registered districts' together (100,000 residents on
+    // 5 km²); C has no grid, so the total has no figure per cell rather than A's cells.
+    let filed = appraisal.total.counts.get(Indicator::Filed);
+    assert_eq!(
+        (
+            appraisal.total.filed_per_10k_residents,
+            appraisal.total.filed_per_km2,
+            appraisal.total.filed_per_cell
+        ),
+        (
+            Some(filed * 100 * 10_000 / 100_000),
+            Some(filed * 100 / 5),
+            None
+        )
+    );
 }
 
 #[test]
