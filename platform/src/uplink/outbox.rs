@@ -402,6 +402,16 @@ mod tests {
         sample_calendar(&[2025, 2026])
     }
 
+    /// A handling stage of `limit` on `clock` started at `at` (yellow at 80 %).
+    fn handling(
+        cal: &WorkCalendar,
+        clock: Clock,
+        limit: Duration,
+        at: DateTime<Utc>,
+    ) -> StageTimes {
+        deadline::start(cal, Stage::Handling, clock, limit, 0.8, at).expect("start")
+    }
+
     /// The snapshot's clock of a running stage.
     fn clock_of(t: &StageTimes) -> v1::StageClock {
         v1::StageClock {
@@ -438,15 +448,12 @@ mod tests {
     fn a_working_stage_used_its_limit_less_the_time_left() {
         let cal = calendar();
         // Mon 2026-11-23 09:00, 4 working hours: red at 14:30 (lunch 12:00-13:30).
-        let stage = deadline::start(
+        let stage = handling(
             &cal,
-            Stage::Handling,
             Clock::Working,
             Duration::hours(4),
-            0.8,
             bj("2026-11-23 09:00"),
-        )
-        .expect("start");
+        );
         assert_eq!(stage.deadline, bj("2026-11-23 14:30"));
         let table = [
             // At its deadline: exactly its limit.
@@ -484,15 +491,7 @@ mod tests {
     fn a_resumed_stage_counts_the_time_before_the_suspension_and_not_the_suspension() {
         let cal = calendar();
         let limit = Duration::hours(4);
-        let started = deadline::start(
-            &cal,
-            Stage::Handling,
-            Clock::Working,
-            limit,
-            0.8,
-            bj("2026-11-23 09:00"),
-        )
-        .expect("start");
+        let started = handling(&cal, Clock::Working, limit, bj("2026-11-23 09:00"));
         // Suspended (挂账) after 1 working hour, Monday 10:00: 3 h left.
         let left = deadline::remaining(
             &cal,
@@ -531,15 +530,12 @@ mod tests {
     fn a_natural_stage_counts_only_the_working_periods_it_spanned() {
         let cal = calendar();
         // An urgent case: 24 natural hours from Monday 16:00.
-        let stage = deadline::start(
+        let stage = handling(
             &cal,
-            Stage::Handling,
             Clock::Natural,
             Duration::hours(24),
-            0.8,
             bj("2026-11-23 16:00"),
-        )
-        .expect("start");
+        );
         assert_eq!(stage.deadline, bj("2026-11-24 16:00"));
         // Handled on Tuesday 10:00, 18 natural hours later: Monday 16:00-17:30 and Tuesday
         // 08:30-10:00 are working time, the night is not.
@@ -548,15 +544,12 @@ mod tests {
             (Some(180), true)
         );
         // Over a weekend: Friday 17:00 to Monday 09:00 is 30 + 30 min.
-        let stage = deadline::start(
+        let stage = handling(
             &cal,
-            Stage::Handling,
             Clock::Natural,
             Duration::hours(72),
-            0.8,
             bj("2026-11-20 17:00"),
-        )
-        .expect("start");
+        );
         assert_eq!(
             ended(&cal, &stage, bj("2026-11-23 09:00")),
             (Some(60), true)
@@ -567,28 +560,22 @@ mod tests {
     fn a_stage_the_calendar_does_not_cover_has_no_working_minutes_but_still_ends() {
         let cal = calendar();
         // Dispatched on Thursday 2026-12-31 09:00 with 4 working hours: red at 14:30.
-        let working = deadline::start(
+        let working = handling(
             &cal,
-            Stage::Handling,
             Clock::Working,
             Duration::hours(4),
-            0.8,
             bj("2026-12-31 09:00"),
-        )
-        .expect("start");
+        );
         assert_eq!(working.deadline, bj("2026-12-31 14:30"));
         // Handled in January 2027, a year without a holiday file.
         let late = bj("2027-01-04 09:00");
         assert_eq!(ended(&cal, &working, late), (None, false));
-        let natural = deadline::start(
+        let natural = handling(
             &cal,
-            Stage::Handling,
             Clock::Natural,
             Duration::hours(96),
-            0.8,
             bj("2026-12-31 09:00"),
-        )
-        .expect("start");
+        );
         assert_eq!(ended(&cal, &natural, late), (None, true));
         // A calendar without the stage's year at all.
         let old = sample_calendar(&[2025]);
