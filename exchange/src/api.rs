@@ -31,6 +31,7 @@ use crate::schema::{cases, city_users, media, records};
 use crate::{Error, blocking, users, warehouse};
 
 mod appraisal;
+mod ledger;
 mod page;
 
 type HttpResult<T> = std::result::Result<T, HttpError>;
@@ -66,11 +67,15 @@ pub enum CityRole {
     CitySupervisor,
     /// 市级领导
     CityLeader,
+    /// 区级联络员: a district's person at the city, who reads that district's ledger
+    /// statement and nothing else here (the only role of such a user, with their district).
+    DistrictOfficer,
 }
 
 citygrid_kit::vocabulary!(CityRole {
     CitySupervisor => "city_supervisor",
     CityLeader => "city_leader",
+    DistrictOfficer => "district_officer",
 });
 
 /// A city token: the city's code instead of a district's.
@@ -84,6 +89,9 @@ pub struct CityClaims {
     pub ver: i32,
     pub iat: i64,
     pub exp: i64,
+    /// A district officer's district: the token reaches only that district's statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
 }
 
 pub struct CityState {
@@ -160,8 +168,42 @@ impl Catalogues {
     }
 }
 
-/// A signed-in person of this city's command center: a token signed with the city's
-/// key, for this city, of a user that exists, at the user's current token version.
+/// A signed-in person of this city: a token signed with the city's key, for this city,
+/// of a user that exists, at the user's current token version.
+fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, HttpResult<CityClaims>> {
+    let parts = bearer(req).map(|token| {
+        (
+            token.map(str::to_owned),
+            req.app_data::<web::Data<CityState>>().cloned(),
+        )
+    });
+    Box::pin(async move {
+        let (token, state) = parts?;
+        let token =
+            token.ok_or_else(|| HttpError::Unauthenticated("a bearer token is required".into()))?;
+        let state = state.ok_or_else(|| HttpError::Internal("application state missing".into()))?;
+        let claims: CityClaims = state.keys.verify(&token)?;
+        if claims.city != state.city || claims.roles.is_empty() {
+            return Err(HttpError::forbidden(
+                "wrong_city",
+                format!("this token is not for city {}", state.city),
+            ));
+        }
+        let (user, pool) = (claims.sub, state.pool.clone());
+        state
+            .versions
+            .admit(user, claims.ver, || async move {
+                blocking(&pool, move |conn| users::token_version(conn, user))
+                    .await
+                    .map_err(HttpError::from)
+            })
+            .await?;
+        Ok(claims)
+    })
+}
+
+/// A person of the city command center (a city supervisor or leader), who sees every
+/// district. A district officer's token is refused (403 `wrong_role`).
 pub struct CityCaller(pub CityClaims);
 
 impl FromRequest for CityCaller {
@@ -169,36 +211,31 @@ impl FromRequest for CityCaller {
     type Future = LocalBoxFuture<'static, HttpResult<Self>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parts = bearer(req).map(|token| {
-            (
-                token.map(str::to_owned),
-                req.app_data::<web::Data<CityState>>().cloned(),
-            )
-        });
+        let claims = authenticate(req);
         Box::pin(async move {
-            let (token, state) = parts?;
-            let token = token
-                .ok_or_else(|| HttpError::Unauthenticated("a bearer token is required".into()))?;
-            let state =
-                state.ok_or_else(|| HttpError::Internal("application state missing".into()))?;
-            let claims: CityClaims = state.keys.verify(&token)?;
-            if claims.city != state.city || claims.roles.is_empty() {
+            let claims = claims.await?;
+            if claims.district.is_some() {
                 return Err(HttpError::forbidden(
-                    "wrong_city",
-                    format!("this token is not for city {}", state.city),
+                    "wrong_role",
+                    "a district officer reads only their district's ledger statement",
                 ));
             }
-            let (user, pool) = (claims.sub, state.pool.clone());
-            state
-                .versions
-                .admit(user, claims.ver, || async move {
-                    blocking(&pool, move |conn| users::token_version(conn, user))
-                        .await
-                        .map_err(HttpError::from)
-                })
-                .await?;
             Ok(CityCaller(claims))
         })
+    }
+}
+
+/// Anyone signed in to the city, a district officer included: the endpoint itself limits
+/// what a district officer sees to their district.
+pub struct AnyCaller(pub CityClaims);
+
+impl FromRequest for AnyCaller {
+    type Error = HttpError;
+    type Future = LocalBoxFuture<'static, HttpResult<Self>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let claims = authenticate(req);
+        Box::pin(async move { Ok(AnyCaller(claims.await?)) })
     }
 }
 
@@ -214,6 +251,7 @@ pub fn sync_users(conn: &mut PgConnection, city: &City) -> crate::Result<usize> 
                 city_users::display_name.eq(&user.name),
                 city_users::password_hash.eq(hash),
                 city_users::roles.eq(&user.roles),
+                city_users::district.eq(&user.district),
             ))
             .on_conflict_do_nothing()
             .execute(conn)?;
@@ -243,6 +281,9 @@ pub struct TokenResponse {
     refresh_expires_at: DateTime<Utc>,
     city: String,
     roles: Vec<CityRole>,
+    /// A district officer's district.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    district: Option<String>,
 }
 
 /// An access token for `user` (at their current token version) and the session's refresh.
@@ -260,6 +301,7 @@ fn respond(
         ver: user.token_version,
         iat: now.timestamp(),
         exp: (now + state.ttl).timestamp(),
+        district: user.district,
     };
     let token = state.keys.issue(&claims)?;
     state.versions.remember(user.id, user.token_version);
@@ -273,6 +315,7 @@ fn respond(
             refresh_expires_at: refresh.expires_at,
             city: claims.city,
             roles: claims.roles,
+            district: claims.district,
         }))
 }
 
@@ -702,7 +745,7 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal),
+    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement),
     modifiers(&CONTRACT),
 )]
 pub struct CityApiDoc;
@@ -743,7 +786,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/city/cases/{district}/{id}", web::get().to(get_case))
                 .route("/city/exchange/status", web::get().to(exchange_status))
                 .route("/city/catalogues", web::get().to(catalogues))
-                .route("/city/appraisal", web::get().to(appraisal::appraisal)),
+                .route("/city/appraisal", web::get().to(appraisal::appraisal))
+                .route("/city/ledger/balances", web::get().to(ledger::balances))
+                .route("/city/ledger/statement", web::get().to(ledger::statement)),
         )
         .app_data(web::Data::new(
             edge::Allowed::from_openapi(&CityApiDoc::openapi()).with("/openapi.json", "GET"),

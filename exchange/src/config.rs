@@ -37,6 +37,9 @@ pub struct CityFile {
     /// Seed users of the city command center (demo passwords in the repo).
     #[serde(default)]
     pub users: Vec<CityUser>,
+    /// The bonus/penalty rules (奖惩办法, docs/LEDGER.md); CityGrid's defaults without.
+    #[serde(default)]
+    pub ledger: crate::ledger::policy::Policy,
 }
 
 /// A person of the city command center.
@@ -45,8 +48,12 @@ pub struct CityFile {
 pub struct CityUser {
     pub username: String,
     pub name: String,
-    /// `city_supervisor` (市级监督) or `city_leader` (市级领导).
+    /// `city_supervisor` (市级监督) or `city_leader` (市级领导); or `district_officer`
+    /// (区级联络员) alone, with `district`.
     pub roles: Vec<crate::api::CityRole>,
+    /// A district officer's district (6-digit code of the registry).
+    #[serde(default)]
+    pub district: Option<String>,
     pub password: SecretString,
 }
 
@@ -286,6 +293,31 @@ impl City {
             }
         };
         let archive = file.city.archive.as_ref().map(|a| dir.join(a));
+        let codes: Vec<String> = file.districts.iter().map(|d| d.code.clone()).collect();
+        for (i, user) in file.users.iter().enumerate() {
+            let officer = user.roles == [crate::api::CityRole::DistrictOfficer];
+            match &user.district {
+                Some(code) if !officer => {
+                    return Err(Error::Config(format!(
+                        "{name}: users[{i}]: only a district_officer (and nothing else) has a district, not {code}"
+                    )));
+                }
+                Some(code) if !codes.contains(code) => {
+                    return Err(Error::Config(format!(
+                        "{name}: users[{i}].district: {code} is not in the registry"
+                    )));
+                }
+                None if user.roles.contains(&crate::api::CityRole::DistrictOfficer) => {
+                    return Err(Error::Config(format!(
+                        "{name}: users[{i}]: a district_officer names their district (and has no other role)"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        file.ledger
+            .validate(&codes)
+            .map_err(|e| Error::Config(format!("{name}: {e}")))?;
         Ok(City {
             file,
             time_zone,

@@ -7,6 +7,7 @@ pub mod appraisal;
 pub mod config;
 pub mod error;
 pub mod intake;
+pub mod ledger;
 pub mod reconcile;
 pub mod registry;
 pub mod schema;

@@ -129,6 +129,7 @@ diesel::table! {
         roles -> Array<Text>,
         created_at -> Timestamptz,
         token_version -> Int4,
+        district -> Nullable<Text>,
     }
 }
 
@@ -148,7 +149,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ledger_accounts (code) {
+        code -> Text,
+        district -> Nullable<Text>,
+        opened_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_postings (id) {
+        id -> Int8,
+        key -> Text,
+        period -> Nullable<Text>,
+        memo -> Text,
+        cause -> Jsonb,
+        reverses -> Nullable<Int8>,
+        booked_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_entries (posting_id, line) {
+        posting_id -> Int8,
+        line -> Int2,
+        account -> Text,
+        amount_fen -> Int8,
+    }
+}
+
 diesel::joinable!(digests -> districts (district));
+diesel::joinable!(ledger_entries -> ledger_postings (posting_id));
+diesel::joinable!(ledger_entries -> ledger_accounts (account));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -161,5 +193,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     commands,
     city_users,
     digests,
-    category_map
+    category_map,
+    ledger_accounts,
+    ledger_postings,
+    ledger_entries
 );

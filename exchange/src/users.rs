@@ -17,6 +17,8 @@ pub struct CityUserRow {
     pub roles: Vec<CityRole>,
     /// Held to every access token's `ver`: a bump revokes the user's tokens.
     pub token_version: i32,
+    /// A district officer's district (their token reaches only its statement).
+    pub district: Option<String>,
 }
 
 /// The user and their password hash, for sign-in.

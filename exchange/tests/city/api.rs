@@ -428,8 +428,12 @@ enum Access {
     /// Anyone; what proves the caller is in the body (a refresh token), not a bearer
     /// token: refused with 401 without a good one, never 403.
     Credential,
-    /// A valid token of this city, of either city role.
+    /// A valid token of this city, of either city role; a district officer's is refused
+    /// (403 `wrong_role`).
     Signed,
+    /// A valid token of this city, a district officer's included (the endpoint shows them
+    /// their own district only).
+    AnySigned,
 }
 
 /// Every route of the city API (exchange/src/api.rs `configure`), checked against the
@@ -447,6 +451,8 @@ const CITY_ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/city/exchange/status", Access::Signed),
     ("GET", "/api/v1/city/catalogues", Access::Signed),
     ("GET", "/api/v1/city/appraisal", Access::Signed),
+    ("GET", "/api/v1/city/ledger/balances", Access::Signed),
+    ("GET", "/api/v1/city/ledger/statement", Access::AnySigned),
 ];
 
 /// The `[auth] jwt_secret` of a sample file under tenants/hangzhou.
@@ -500,7 +506,7 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         };
         let wanted = match access {
             Access::Public | Access::Credential => json!([]),
-            Access::Signed => json!([{ "bearer": [] }]),
+            Access::Signed | Access::AnySigned => json!([{ "bearer": [] }]),
         };
         assert_eq!(operation["security"], wanted, "{method} {path}");
     }
@@ -511,6 +517,13 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         assert_eq!(status, 200, "{body}");
         sessions.push(body["token"].as_str().expect("token").to_owned());
     }
+    let (status, body) = token(&city, "hz-d330102", "demo-pass-1").await;
+    assert_eq!(
+        (status, &body["district"]),
+        (200, &json!("330102")),
+        "{body}"
+    );
+    let officer = body["token"].as_str().expect("token").to_owned();
     let keys = citygrid_kit::token::Keys::new(sample_secret("city.toml").as_bytes());
     let claims: Value = keys.verify(&sessions[1]).expect("a city token");
     let now = Utc::now().timestamp();
@@ -649,6 +662,22 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
             assert!(!matches!(got, 401 | 403), "{}: {body}", what("signed in"));
             checked += 1;
         }
+        let (got, body) = send(Some(officer.clone())).await;
+        if *access == Access::AnySigned {
+            assert!(
+                !matches!(got, 401 | 403),
+                "{}: {body}",
+                what("as a district officer")
+            );
+        } else {
+            assert_eq!(
+                (got, body["error"]["code"].as_str()),
+                (403, Some("wrong_role")),
+                "{}: {body}",
+                what("as a district officer")
+            );
+        }
+        checked += 1;
     }
-    assert_eq!(checked, 5 * (7 + 2));
+    assert_eq!(checked, 7 * (7 + 2 + 1));
 }

@@ -159,10 +159,15 @@ pub fn record(record_id: i64, version: u32) -> v1::BusinessRecord {
 impl TestCity {
     /// GETs a city API path as the sample city leader; the status and the JSON body.
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.get_as("hz-clead1", path).await
+    }
+
+    /// GETs a city API path as a sample user of the city file.
+    pub async fn get_as(&self, username: &str, path: &str) -> (u16, serde_json::Value) {
         let http = reqwest::Client::new();
         let token: serde_json::Value = http
             .post(format!("{}/api/v1/auth/token", self.base))
-            .json(&json!({ "username": "hz-clead1", "password": "demo-pass-1" }))
+            .json(&json!({ "username": username, "password": "demo-pass-1" }))
             .send()
             .await
             .expect("sign in")

@@ -10,6 +10,7 @@ mod fuzz;
 use citygrid_test_support::broker;
 mod helpers;
 mod intake;
+mod ledger;
 mod paging;
 mod registry;
 mod schema;

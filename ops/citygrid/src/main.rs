@@ -11,6 +11,7 @@ mod demo;
 mod e2e_bench;
 mod grid;
 mod intake_bench;
+mod ledger;
 mod lookup_bench;
 mod relay_bench;
 mod stats;
@@ -223,6 +224,19 @@ enum CityCommand {
         #[arg(long = "month", alias = "period")]
         period: Option<citygrid_appraisal::Period>,
     },
+    /// The bonus/penalty ledger (奖惩台账, docs/LEDGER.md): deposits, monthly penalties
+    /// and bonuses, the year-end settlement, reversals, balances, statements, verify.
+    Ledger {
+        #[arg(
+            long,
+            global = true,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: ledger::LedgerCommand,
+    },
     /// Print where each district's stream stands in the warehouse.
     Status {
         #[arg(
@@ -354,6 +368,9 @@ fn main() -> ExitCode {
             }
             city::archive(&c, &closed)
         }),
+        Command::City {
+            command: CityCommand::Ledger { config, command },
+        } => city::load(&config).and_then(|c| ledger::run(&c, command)),
         Command::City {
             command: CityCommand::Status { config },
         } => city::load(&config).and_then(|c| city::print_status(&c)),
