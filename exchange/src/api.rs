@@ -32,6 +32,7 @@ use crate::{Error, blocking, users, warehouse};
 
 mod appraisal;
 mod ledger;
+mod orders;
 mod page;
 
 type HttpResult<T> = std::result::Result<T, HttpError>;
@@ -112,6 +113,8 @@ pub struct CityState {
     pub time_zone: chrono_tz::Tz,
     pub appraisal: citygrid_appraisal::Config,
     pub archive: Option<std::path::PathBuf>,
+    /// Who the city's orders name as their issuer (`[escalation] issued_by`).
+    pub issued_by: String,
 }
 
 impl CityState {
@@ -745,7 +748,7 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement),
+    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement, orders::list, orders::instruct),
     modifiers(&CONTRACT),
 )]
 pub struct CityApiDoc;
@@ -788,7 +791,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/city/catalogues", web::get().to(catalogues))
                 .route("/city/appraisal", web::get().to(appraisal::appraisal))
                 .route("/city/ledger/balances", web::get().to(ledger::balances))
-                .route("/city/ledger/statement", web::get().to(ledger::statement)),
+                .route("/city/ledger/statement", web::get().to(ledger::statement))
+                .route("/city/orders", web::get().to(orders::list))
+                .route("/city/orders", web::post().to(orders::instruct)),
         )
         .app_data(web::Data::new(
             edge::Allowed::from_openapi(&CityApiDoc::openapi()).with("/openapi.json", "GET"),
@@ -811,6 +816,7 @@ pub fn server(pool: DbPool, city: &City, listener: TcpListener) -> std::io::Resu
         time_zone: city.time_zone,
         appraisal: city.appraisal.clone(),
         archive: city.archive.clone(),
+        issued_by: city.file.escalation.issued_by.clone(),
     });
     Ok(actix_web::HttpServer::new(move || {
         actix_web::App::new()

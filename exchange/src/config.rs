@@ -40,6 +40,9 @@ pub struct CityFile {
     /// The bonus/penalty rules (奖惩办法, docs/LEDGER.md); CityGrid's defaults without.
     #[serde(default)]
     pub ledger: crate::ledger::policy::Policy,
+    /// The escalation rules (统一督办, docs/ESCALATION.md); none without.
+    #[serde(default)]
+    pub escalation: crate::escalation::Escalation,
 }
 
 /// A person of the city command center.
@@ -317,6 +320,7 @@ impl City {
         }
         file.ledger
             .validate(&codes)
+            .and_then(|()| file.escalation.validate())
             .map_err(|e| Error::Config(format!("{name}: {e}")))?;
         Ok(City {
             file,

@@ -6,6 +6,7 @@ pub mod api;
 pub mod appraisal;
 pub mod config;
 pub mod error;
+pub mod escalation;
 pub mod intake;
 pub mod ledger;
 pub mod reconcile;

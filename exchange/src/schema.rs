@@ -178,6 +178,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    supervision_orders (order_id) {
+        order_id -> Uuid,
+        district -> Text,
+        case_id -> Uuid,
+        rule -> Text,
+        level -> Text,
+        text -> Text,
+        issued_by -> Text,
+        issued_at -> Timestamptz,
+        acknowledge_by -> Timestamptz,
+        due_at -> Timestamptz,
+        command_seq -> Int8,
+        acknowledged_at -> Nullable<Timestamptz>,
+        acknowledged_department -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
+        overdue_at -> Nullable<Timestamptz>,
+        escalated_to -> Nullable<Uuid>,
+    }
+}
+
 diesel::joinable!(digests -> districts (district));
 diesel::joinable!(ledger_entries -> ledger_postings (posting_id));
 diesel::joinable!(ledger_entries -> ledger_accounts (account));
@@ -196,5 +217,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     category_map,
     ledger_accounts,
     ledger_postings,
-    ledger_entries
+    ledger_entries,
+    supervision_orders
 );

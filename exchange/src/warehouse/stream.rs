@@ -317,6 +317,7 @@ fn rare_body(kind: Kind, envelope: &Value) -> Result<Option<Body>> {
     Ok(match kind {
         Kind::MediaManifest => Some(Body::Manifest(serde_json::from_value(body)?)),
         Kind::ReconciliationDigest => Some(Body::Digest(serde_json::from_value(body)?)),
+        Kind::SupervisionAck => Some(Body::Ack(serde_json::from_value(body)?)),
         _ => None,
     })
 }
@@ -338,9 +339,9 @@ fn apply(conn: &mut PgConnection, district: &str, seq: i64, body: &Body) -> Resu
                 .on_conflict_do_nothing()
                 .execute(conn)?;
         }
-        // Snapshots and records are applied from the stream; supervision acknowledgements
-        // are kept there; chunks are stored before the stream.
-        Body::Snapshot(_) | Body::Record(_) | Body::Ack(_) | Body::Chunk(_) => {}
+        Body::Ack(a) => crate::escalation::orders::acknowledge(conn, district, a)?,
+        // Snapshots and records are applied from the stream; chunks are stored before it.
+        Body::Snapshot(_) | Body::Record(_) | Body::Chunk(_) => {}
     }
     Ok(())
 }

@@ -453,6 +453,8 @@ const CITY_ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/city/appraisal", Access::Signed),
     ("GET", "/api/v1/city/ledger/balances", Access::Signed),
     ("GET", "/api/v1/city/ledger/statement", Access::AnySigned),
+    ("GET", "/api/v1/city/orders", Access::Signed),
+    ("POST", "/api/v1/city/orders", Access::Signed),
 ];
 
 /// The `[auth] jwt_secret` of a sample file under tenants/hangzhou.
@@ -679,5 +681,5 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 7 * (7 + 2 + 1));
+    assert_eq!(checked, 9 * (7 + 2 + 1));
 }

@@ -164,8 +164,29 @@ impl TestCity {
 
     /// GETs a city API path as a sample user of the city file.
     pub async fn get_as(&self, username: &str, path: &str) -> (u16, serde_json::Value) {
-        let http = reqwest::Client::new();
-        let token: serde_json::Value = http
+        let request = reqwest::Client::new().get(format!("{}{path}", self.base));
+        self.send_as(username, request).await
+    }
+
+    /// POSTs a JSON body to a city API path as a sample user of the city file.
+    pub async fn post_as(
+        &self,
+        username: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let request = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .json(&body);
+        self.send_as(username, request).await
+    }
+
+    async fn send_as(
+        &self,
+        username: &str,
+        request: reqwest::RequestBuilder,
+    ) -> (u16, serde_json::Value) {
+        let token: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/api/v1/auth/token", self.base))
             .json(&json!({ "username": username, "password": "demo-pass-1" }))
             .send()
@@ -174,12 +195,11 @@ impl TestCity {
             .json()
             .await
             .expect("JSON");
-        let response = http
-            .get(format!("{}{path}", self.base))
+        let response = request
             .bearer_auth(token["token"].as_str().expect("token"))
             .send()
             .await
-            .expect("GET");
+            .expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or_default())
     }

@@ -5,6 +5,7 @@ mod api;
 mod appraisal;
 mod cells;
 mod editions;
+mod escalation;
 mod examples;
 mod fuzz;
 use citygrid_test_support::broker;

@@ -81,6 +81,11 @@ fn the_warehouse_knows_exactly_the_standards_words() {
         ),
         ("stream", "kind", stream_kinds),
         (
+            "supervision_orders",
+            "level",
+            standard_words("case_snapshot", "SupervisionLevel"),
+        ),
+        (
             "city_users",
             "roles",
             CityRole::ALL

@@ -124,7 +124,7 @@ fn print_run(what: &str, run: &Run) -> Result<(), String> {
 
 /// The warehouse, migrated and with the registry's districts (the accounts refer to
 /// them): the same preparation `city serve` makes, so the ledger works before it ever ran.
-fn connect(city: &City) -> Result<citygrid_kit::db::DbConn, String> {
+pub fn connect(city: &City) -> Result<citygrid_kit::db::DbConn, String> {
     let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
     citygrid_exchange::prepare(&pool, city).map_err(|e| e.to_string())?;
     pool.get().map_err(|e| e.to_string())

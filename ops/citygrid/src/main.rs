@@ -9,6 +9,7 @@ mod client;
 mod components;
 mod demo;
 mod e2e_bench;
+mod escalate;
 mod grid;
 mod intake_bench;
 mod ledger;
@@ -237,6 +238,51 @@ enum CityCommand {
         #[command(subcommand)]
         command: ledger::LedgerCommand,
     },
+    /// Run the escalation rules once (docs/ESCALATION.md), as `city serve` does on its
+    /// schedule: resolve, escalate what is overdue, issue the orders the rules call for.
+    Escalate {
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
+    },
+    /// The city's supervision orders and where each stands (open ones without --all).
+    Orders {
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
+        #[arg(long)]
+        district: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// A city leader's order (领导批示) on one open case of a district.
+    Supervise {
+        #[arg(
+            long,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
+        #[arg(long)]
+        district: String,
+        #[arg(long = "case")]
+        case_id: uuid::Uuid,
+        /// general, key or listed.
+        #[arg(long, default_value = "key", value_parser = parse_level)]
+        level: citygrid_schemas::SupervisionLevel,
+        #[arg(long)]
+        text: String,
+        #[arg(long, default_value_t = 4)]
+        acknowledge_hours: u32,
+        #[arg(long, default_value_t = 48)]
+        due_hours: u32,
+    },
     /// Print where each district's stream stands in the warehouse.
     Status {
         #[arg(
@@ -369,6 +415,38 @@ fn main() -> ExitCode {
             city::archive(&c, &closed)
         }),
         Command::City {
+            command: CityCommand::Escalate { config },
+        } => city::load(&config).and_then(|c| escalate::escalate(&c)),
+        Command::City {
+            command:
+                CityCommand::Orders {
+                    config,
+                    district,
+                    all,
+                },
+        } => city::load(&config).and_then(|c| escalate::list(&c, district.as_deref(), all)),
+        Command::City {
+            command:
+                CityCommand::Supervise {
+                    config,
+                    district,
+                    case_id,
+                    level,
+                    text,
+                    acknowledge_hours,
+                    due_hours,
+                },
+        } => city::load(&config).and_then(|c| {
+            escalate::supervise(
+                &c,
+                &district,
+                case_id,
+                level,
+                &text,
+                (acknowledge_hours, due_hours),
+            )
+        }),
+        Command::City {
             command: CityCommand::Ledger { config, command },
         } => city::load(&config).and_then(|c| ledger::run(&c, command)),
         Command::City {
@@ -417,6 +495,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A supervision level by its interchange name.
+fn parse_level(text: &str) -> Result<citygrid_schemas::SupervisionLevel, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| format!("{text:?}: general, key or listed"))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

@@ -178,10 +178,11 @@ pub async fn run(args: RelayArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())??
     };
     let size = payloads.first().map_or(0, Vec::len);
+    let media = MediaStore::new(&tenant.data_dir);
     let relay = Relay::new(
-        &tenant,
+        &Arc::new(tenant),
         pool.clone(),
-        MediaStore::new(&tenant.data_dir),
+        media,
         Arc::new(Uplink::default()),
     )
     .ok_or("no exchange section")?;

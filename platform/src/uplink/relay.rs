@@ -24,6 +24,7 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use uuid::Uuid;
 
 use super::Uplink;
+use crate::case::store::Taken;
 use crate::config::{ExchangeSection, Tenant};
 use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
@@ -48,6 +49,8 @@ fn broker(e: lapin::Error) -> Error {
 #[derive(Clone)]
 pub struct Relay {
     pool: DbPool,
+    /// For the city's supervision orders, which change cases (and so write the outbox).
+    tenant: Arc<Tenant>,
     district: String,
     config: Arc<ExchangeSection>,
     media: MediaStore,
@@ -57,7 +60,7 @@ pub struct Relay {
 impl Relay {
     /// None when the tenant has no `[exchange]` section.
     pub fn new(
-        tenant: &Tenant,
+        tenant: &Arc<Tenant>,
         pool: DbPool,
         media: MediaStore,
         link: Arc<Uplink>,
@@ -65,6 +68,7 @@ impl Relay {
         let section = tenant.config.exchange.as_ref()?;
         Some(Relay {
             pool,
+            tenant: tenant.clone(),
             district: tenant.code().to_owned(),
             config: Arc::new(section.clone()),
             media,
@@ -338,6 +342,10 @@ impl Relay {
                     Ok(request) => self.resend_media(channel, &request).await.map(|_| true),
                     Err(_) => Ok(false),
                 },
+                v1::Kind::SupervisionOrder => match serde_json::from_value(envelope.body) {
+                    Ok(order) => self.take_order(order).await.map(|_| true),
+                    Err(_) => Ok(false),
+                },
                 v1::Kind::Rejection => match serde_json::from_value(envelope.body) {
                     Ok(rejection) => {
                         let id = message_id.unwrap_or_else(|| v1::message_id("city", envelope.seq));
@@ -392,6 +400,28 @@ impl Relay {
         for confirm in confirms {
             if !confirm.await.map_err(broker)?.is_ack() {
                 return Err(Error::unavailable("the broker refused a media chunk"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a city supervision order into the case (once, however often it is delivered).
+    /// An order on a finished or unknown case is acknowledged to the broker and logged:
+    /// the city resolves it when it sees the case's end.
+    async fn take_order(&self, order: v1::SupervisionOrder) -> Result<()> {
+        let tenant = self.tenant.clone();
+        let (order_id, case_id) = (order.order_id, order.case_id);
+        let taken = db::run(&self.pool, move |conn| {
+            crate::case::store::take_city_order(conn, &tenant, &order)
+        })
+        .await?;
+        match taken {
+            Taken::Applied(_) | Taken::Again => {}
+            Taken::Finished(state) => {
+                tracing::warn!(district = %self.district, %order_id, %case_id, ?state, "city supervision order on a finished case; nothing to supervise")
+            }
+            Taken::Unknown => {
+                tracing::warn!(district = %self.district, %order_id, %case_id, "city supervision order on a case this district does not have")
             }
         }
         Ok(())

@@ -835,3 +835,108 @@ async fn the_district_sends_a_photos_bytes_again_on_request() {
     assert_eq!(again[0].body["body"]["sha256"], photo.as_str());
     assert_eq!(again[0].body["seq"], 1, "under the seq of its manifest");
 }
+
+/// A city supervision order (市级督办) through the relay: taken into the case once however
+/// often the broker delivers it, shown as the city's order, acknowledged by the case's
+/// department, and the acknowledgement goes back to the city as `supervision_ack`. An
+/// order on a case the district does not have is taken off the queue, not dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_order_is_taken_in_once_and_its_acknowledgement_goes_back() {
+    let broker = TestBroker::new().await;
+    let app = with_exchange(&broker).await;
+    let case = app.dispatched_case("huanwei").await;
+    let case_id: uuid::Uuid = case["id"].as_str().expect("id").parse().expect("uuid");
+    let order = v1::SupervisionOrder {
+        order_id: uuid::Uuid::new_v4(),
+        case_id,
+        level: v1::SupervisionLevel::Key,
+        text: "超时24小时,限期处置(案件 1)".into(),
+        due_at: chrono::Utc::now() + chrono::Duration::hours(48),
+        issued_at: chrono::Utc::now(),
+        issued_by: "杭州市数字城管监督指挥中心".into(),
+    };
+    let stranger = v1::SupervisionOrder {
+        order_id: uuid::Uuid::new_v4(),
+        case_id: uuid::Uuid::new_v4(),
+        ..order.clone()
+    };
+    for (n, body) in [(1, &order), (1, &order), (2, &stranger)] {
+        command(
+            &broker,
+            v1::Kind::SupervisionOrder,
+            &format!("city-330102-{n}"),
+            &city_message(n, body.clone()),
+        )
+        .await;
+    }
+    let mut detail = app.detail(&case).await;
+    for _ in 0..100 {
+        if detail["case"]["supervision_pending"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        detail = app.detail(&case).await;
+    }
+    assert_eq!(detail["case"]["urgency"], "urgent", "{detail}");
+    let orders = detail["supervision_orders"].as_array().expect("orders");
+    assert_eq!(
+        (
+            orders[0]["id"].as_str(),
+            orders[0]["origin"].as_str(),
+            orders[0]["level"].as_str()
+        ),
+        (
+            Some(order.order_id.to_string().as_str()),
+            Some("city"),
+            Some("key")
+        )
+    );
+    let supervise: Vec<&Value> = detail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["action"] == "supervise")
+        .collect();
+    assert_eq!(supervise.len(), 1);
+    assert!(
+        supervise[0]["actor_id"].is_null(),
+        "the city's, not a user's"
+    );
+
+    // The department acknowledges: the city hears of it.
+    let hw = app.login("sc-hdl-huanwei").await;
+    let acknowledged = app
+        .ok_step(&hw, &detail["case"], "supervision/acknowledge", json!({}))
+        .await;
+    assert_eq!(acknowledged["supervision_pending"], false);
+    let sent = read_intake(&broker, Duration::from_secs(20), |r| {
+        r.iter()
+            .any(|m| m.kind.as_deref() == Some("supervision_ack"))
+    })
+    .await;
+    let ack = sent
+        .iter()
+        .find(|m| m.kind.as_deref() == Some("supervision_ack"))
+        .expect("a supervision_ack");
+    let ack: v1::SupervisionAck = serde_json::from_value(ack.body["body"].clone()).expect("ack");
+    assert_eq!(
+        (ack.order_id, ack.case_id, ack.department_code.as_str()),
+        (order.order_id, case_id, "huanwei")
+    );
+    let dead = read_queue(&broker, amqp::DEAD_QUEUE, Duration::from_secs(2), |r| {
+        !r.is_empty()
+    })
+    .await;
+    assert!(dead.is_empty(), "nothing dead-lettered: {dead:?}");
+    // By now the relay has long taken the redelivered copy: still one order, one record.
+    let detail = app.detail(&case).await;
+    let orders = detail["supervision_orders"].as_array().expect("orders");
+    assert_eq!(orders.len(), 1, "taken in once: {orders:?}");
+    let supervised = detail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["action"] == "supervise")
+        .count();
+    assert_eq!(supervised, 1);
+}

@@ -3,6 +3,7 @@
 //! urge (催办) and arrival (到达) notifications.
 
 use chrono::{DateTime, Utc};
+use citygrid_schemas as v1;
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -13,6 +14,7 @@ use crate::case::workflow::Action;
 use crate::error::Result;
 use crate::reminder;
 use crate::schema::{notifications, supervision_orders};
+use crate::uplink::outbox;
 use crate::vocab::SupervisionOrigin;
 
 /// Runs the side effects of a step that has just updated the case to `updated` (same id,
@@ -26,18 +28,20 @@ pub(super) fn after_step(
     updated: &Case,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    supervision(conn, caller, &req.step, updated.id, now)?;
+    supervision(conn, caller, &req.step, updated, now)?;
     notify(conn, req, action, updated)
 }
 
-/// Issuing supervision inserts an order; acknowledging it closes every open one.
+/// Issuing supervision inserts an order; acknowledging it closes every open one, and
+/// tells the city of each of its own (`supervision_ack`).
 fn supervision(
     conn: &mut PgConnection,
     caller: &Claims,
     step: &Step,
-    case_id: Uuid,
+    case: &Case,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let case_id = case.id;
     match step {
         Step::Supervise {
             level,
@@ -60,14 +64,39 @@ fn supervision(
                 .execute(conn)?;
         }
         Step::AcknowledgeSupervision => {
-            diesel::update(supervision_orders::table)
-                .filter(supervision_orders::case_id.eq(case_id))
-                .filter(supervision_orders::acknowledged_at.is_null())
-                .set((
-                    supervision_orders::acknowledged_by.eq(caller.sub),
-                    supervision_orders::acknowledged_at.eq(now),
-                ))
-                .execute(conn)?;
+            let acknowledged: Vec<(Uuid, SupervisionOrigin)> =
+                diesel::update(supervision_orders::table)
+                    .filter(supervision_orders::case_id.eq(case_id))
+                    .filter(supervision_orders::acknowledged_at.is_null())
+                    .set((
+                        supervision_orders::acknowledged_by.eq(caller.sub),
+                        supervision_orders::acknowledged_at.eq(now),
+                    ))
+                    .returning((supervision_orders::id, supervision_orders::origin))
+                    .get_results(conn)?;
+            let department = caller
+                .department
+                .clone()
+                .or_else(|| case.department_code.clone())
+                .unwrap_or_default();
+            let acks = acknowledged
+                .into_iter()
+                .filter(|(_, origin)| *origin == SupervisionOrigin::City)
+                .map(|(order_id, _)| {
+                    outbox::pending(
+                        &v1::SupervisionAck {
+                            order_id,
+                            case_id,
+                            department_code: department.clone(),
+                            acknowledged_at: now,
+                        },
+                        None,
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if !acks.is_empty() {
+                outbox::append(conn, &caller.district, now, acks)?;
+            }
         }
         _ => {}
     }

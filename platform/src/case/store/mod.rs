@@ -1,15 +1,18 @@
 //! Case queries. Every function takes a connection and runs in its own transaction, so
 //! the case row and its business record always change together.
 //!
-//! Writes: `report` creates a case from a report, `step` takes one step on it, and
+//! Writes: `report` creates a case from a report, `step` takes one step on it,
+//! `city_order` takes in a supervision order from the city, and
 //! `effects` holds what a step does to other capabilities (supervision orders,
 //! reminder notifications). Reads are in `read`.
 
+mod city_order;
 mod effects;
 mod read;
 mod report;
 mod step;
 
+pub use city_order::{Taken, take_city_order};
 pub use read::{
     CaseFilter, LightCount, LightGroup, Page, count_by_state, get, light_counts, list, queue,
     queue_states, records, supervision_orders,

@@ -22,6 +22,17 @@ pub fn get(conn: &mut PgConnection, id: Uuid) -> Result<Case> {
         .ok_or_else(|| Error::not_found(format!("case {id}")))
 }
 
+/// The case, locked until the transaction ends (a change that is not a user's step and
+/// does not check the version, so no step commits between its read and its write).
+pub(super) fn get_for_update(conn: &mut PgConnection, id: Uuid) -> Result<Option<Case>> {
+    Ok(cases::table
+        .find(id)
+        .select(Case::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?)
+}
+
 pub fn supervision_orders(conn: &mut PgConnection, id: Uuid) -> Result<Vec<SupervisionOrder>> {
     Ok(supervision_orders::table
         .filter(supervision_orders::case_id.eq(id))

@@ -1,0 +1,237 @@
+//! The escalation rules (`[escalation]` in the city file; docs/ESCALATION.md): which open
+//! cases the city supervises, at what level, and how long the district has to acknowledge
+//! and to finish. Pure: a case's latest snapshot and the time in, a yes or no out.
+
+use chrono::{DateTime, Duration, Utc};
+use citygrid_schemas::{CaseSnapshot, CaseState, Stage, SupervisionLevel};
+use serde::{Deserialize, Serialize};
+
+/// The rule name of an order a city leader gives by hand (`city supervise`, the API).
+pub const INSTRUCTION: &str = "instruction";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// Who the orders name as their issuer.
+    #[serde(default = "default_issued_by")]
+    pub issued_by: String,
+    /// How often `city serve` runs the rules; 0 turns the schedule off (`city escalate`
+    /// still runs them by hand).
+    #[serde(default = "default_every_seconds")]
+    pub every_seconds: u64,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// One rule: a condition on an open case, the order's level, its text, and its two
+/// deadlines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Lower-case letters, digits and `-`: part of what makes an order unique (one per
+    /// case, rule and level).
+    pub name: String,
+    /// Red (超时) in handling for at least this many hours past the stage's deadline.
+    #[serde(default)]
+    pub overdue_hours: Option<u32>,
+    /// Sent back for rework (返工) at least this many times.
+    #[serde(default)]
+    pub reworked: Option<u32>,
+    pub level: SupervisionLevel,
+    pub text: String,
+    /// The department acknowledges (签收) within this many hours, …
+    pub acknowledge_hours: u32,
+    /// … and finishes the case within this many, or the order is overdue and goes one
+    /// level up.
+    pub due_hours: u32,
+}
+
+fn default_issued_by() -> String {
+    "市数字城管监督指挥中心".to_owned()
+}
+
+fn default_every_seconds() -> u64 {
+    60
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        Escalation {
+            issued_by: default_issued_by(),
+            every_seconds: default_every_seconds(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// A rule name or `instruction`: lower-case letters, digits and `-`.
+pub fn is_rule_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The level above `level`, if any: 一般 → 重点 → 挂牌.
+pub fn next_level(level: SupervisionLevel) -> Option<SupervisionLevel> {
+    match level {
+        SupervisionLevel::General => Some(SupervisionLevel::Key),
+        SupervisionLevel::Key => Some(SupervisionLevel::Listed),
+        SupervisionLevel::Listed => None,
+    }
+}
+
+/// A case that can still be worked on (not closed, rejected or cancelled).
+pub fn is_open(case: &CaseSnapshot) -> bool {
+    !matches!(
+        case.state,
+        CaseState::Closed | CaseState::Rejected | CaseState::Cancelled
+    )
+}
+
+impl Escalation {
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, rule) in self.rules.iter().enumerate() {
+            let at = format!("escalation.rules[{i}]");
+            if !is_rule_name(&rule.name) || rule.name == INSTRUCTION {
+                return Err(format!(
+                    "{at}.name: lower-case letters, digits and -, not {INSTRUCTION:?}"
+                ));
+            }
+            if self.rules[..i].iter().any(|r| r.name == rule.name) {
+                return Err(format!("{at}.name: {} twice", rule.name));
+            }
+            if rule.overdue_hours.is_some() == rule.reworked.is_some() {
+                return Err(format!("{at}: one condition, overdue_hours or reworked"));
+            }
+            if rule.reworked == Some(0) {
+                return Err(format!("{at}.reworked: 1 or more"));
+            }
+            if rule.acknowledge_hours == 0 || rule.due_hours < rule.acknowledge_hours {
+                return Err(format!("{at}: 0 < acknowledge_hours ≤ due_hours"));
+            }
+            if rule.text.trim().is_empty() {
+                return Err(format!("{at}.text: what the department must do"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Rule {
+    /// Whether `case` (its latest snapshot) calls for this rule's order at `now`. A
+    /// suspended case's clock stands still, so it is never overdue here.
+    pub fn applies(&self, case: &CaseSnapshot, now: DateTime<Utc>) -> bool {
+        if !is_open(case) {
+            return false;
+        }
+        if let Some(hours) = self.overdue_hours {
+            let red_since = case
+                .current_stage
+                .as_ref()
+                .filter(|s| s.stage == Stage::Handling && case.state != CaseState::Suspended)
+                .and_then(|s| s.deadline);
+            return red_since.is_some_and(|d| now - d >= Duration::hours(i64::from(hours)));
+        }
+        if let Some(times) = self.reworked {
+            return case.rework_count >= times;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use citygrid_schemas::{Clock, StageClock};
+
+    fn t(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn rule(overdue_hours: Option<u32>, reworked: Option<u32>) -> Rule {
+        Rule {
+            name: "r".into(),
+            overdue_hours,
+            reworked,
+            level: SupervisionLevel::General,
+            text: "do it".into(),
+            acknowledge_hours: 4,
+            due_hours: 24,
+        }
+    }
+
+    fn handling(deadline: DateTime<Utc>) -> CaseSnapshot {
+        let mut case = citygrid_schemas::json::example_snapshot();
+        case.state = CaseState::Dispatched;
+        case.current_stage = Some(StageClock {
+            stage: Stage::Handling,
+            clock: Clock::Working,
+            started_at: deadline - Duration::hours(8),
+            limit_minutes: 480,
+            yellow_at: None,
+            deadline: Some(deadline),
+        });
+        case
+    }
+
+    #[test]
+    fn red_for_n_hours_is_exactly_n_hours_past_the_deadline() {
+        let deadline = t("2026-10-20T10:00:00Z");
+        let case = handling(deadline);
+        let r = rule(Some(24), None);
+        assert!(!r.applies(&case, t("2026-10-21T09:59:59Z")));
+        assert!(r.applies(&case, t("2026-10-21T10:00:00Z")));
+        let mut suspended = case.clone();
+        suspended.state = CaseState::Suspended;
+        assert!(!r.applies(&suspended, t("2026-10-25T00:00:00Z")));
+        let mut closed = case;
+        closed.state = CaseState::Closed;
+        assert!(!r.applies(&closed, t("2026-10-25T00:00:00Z")));
+    }
+
+    #[test]
+    fn reworked_counts_the_times_sent_back() {
+        let mut case = handling(t("2026-10-20T10:00:00Z"));
+        let r = rule(None, Some(2));
+        case.rework_count = 1;
+        assert!(!r.applies(&case, t("2026-10-20T00:00:00Z")));
+        case.rework_count = 2;
+        assert!(r.applies(&case, t("2026-10-20T00:00:00Z")));
+    }
+
+    #[test]
+    fn a_rule_has_one_condition_and_sane_deadlines() {
+        let ok = Escalation {
+            rules: vec![rule(Some(1), None)],
+            ..Escalation::default()
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        for bad in [
+            rule(None, None),
+            rule(Some(1), Some(1)),
+            Rule {
+                acknowledge_hours: 48,
+                ..rule(Some(1), None)
+            },
+            Rule {
+                name: INSTRUCTION.into(),
+                ..rule(Some(1), None)
+            },
+        ] {
+            let e = Escalation {
+                rules: vec![bad],
+                ..Escalation::default()
+            };
+            assert!(e.validate().is_err());
+        }
+        assert_eq!(
+            next_level(SupervisionLevel::General),
+            Some(SupervisionLevel::Key)
+        );
+        assert_eq!(next_level(SupervisionLevel::Listed), None);
+    }
+}
