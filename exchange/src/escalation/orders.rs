@@ -3,6 +3,8 @@
 //! from the stream, resolution when the case finishes, and escalation of what is overdue.
 //! Blocking (diesel).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use citygrid_schemas::{self as v1, SupervisionLevel};
 use diesel::prelude::*;
@@ -330,4 +332,24 @@ pub fn list(
         ))
         .select(Order::as_select())
         .load(conn)?)
+}
+
+/// The orders that went overdue in `[start, end)`, per district, oldest first: what the
+/// ledger charges a month for.
+pub fn overdue_between(
+    conn: &mut PgConnection,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<BTreeMap<String, Vec<Uuid>>> {
+    let rows: Vec<(String, Uuid)> = supervision_orders::table
+        .filter(supervision_orders::overdue_at.ge(start))
+        .filter(supervision_orders::overdue_at.lt(end))
+        .order((supervision_orders::overdue_at, supervision_orders::order_id))
+        .select((supervision_orders::district, supervision_orders::order_id))
+        .load(conn)?;
+    let mut by_district: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+    for (district, order) in rows {
+        by_district.entry(district).or_default().push(order);
+    }
+    Ok(by_district)
 }

@@ -85,7 +85,9 @@ pub fn post_month(
     }
     ended(month, appraiser.zone, now)?;
     let appraisal = appraiser.appraise(conn, month, Level::District, now)?;
-    run(conn, policy.month(&appraisal), now)
+    let (start, end) = month.bounds(appraiser.zone);
+    let overdue = crate::escalation::orders::overdue_between(conn, start, end)?;
+    run(conn, policy.month(&appraisal, &overdue), now)
 }
 
 /// Settles the deposits of an ended year by the year's appraisal at district level.

@@ -3,9 +3,12 @@
 //! and each year's deposit settlement. Pure: an appraisal and the rules in, postings out;
 //! `store::post` makes them idempotent.
 
+use std::collections::BTreeMap;
+
 use citygrid_appraisal::{Appraisal, Indicator, Unit};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::book::{Account, Entry, Posting, Pot, is_leader_id};
 
@@ -43,6 +46,10 @@ pub struct Monthly {
     /// Per problem the city found in the district (上级发现数), fen.
     #[serde(default = "default_city_found")]
     pub city_found_fen: i64,
+    /// Per city supervision order that went overdue in the month (not acknowledged or not
+    /// finished in time; each level's order counts), fen.
+    #[serde(default = "default_order_overdue")]
+    pub order_overdue_fen: i64,
     /// Bonus by rank: the first amount to rank 1, the second to rank 2, …; districts tied
     /// at a rank (competition ranking 1, 2, 2, 4) each get that rank's bonus.
     #[serde(default = "default_rank_bonus")]
@@ -83,6 +90,9 @@ fn default_overdue() -> i64 {
 fn default_city_found() -> i64 {
     50_000
 }
+fn default_order_overdue() -> i64 {
+    100_000
+}
 fn default_rank_bonus() -> Vec<i64> {
     vec![5_000_000, 3_000_000, 1_000_000]
 }
@@ -98,6 +108,7 @@ impl Default for Monthly {
         Monthly {
             overdue_case_fen: default_overdue(),
             city_found_fen: default_city_found(),
+            order_overdue_fen: default_order_overdue(),
             rank_bonus_fen: default_rank_bonus(),
         }
     }
@@ -140,6 +151,7 @@ impl Policy {
             ("pool_funding_fen", self.pool_funding_fen),
             ("monthly.overdue_case_fen", self.monthly.overdue_case_fen),
             ("monthly.city_found_fen", self.monthly.city_found_fen),
+            ("monthly.order_overdue_fen", self.monthly.order_overdue_fen),
         ];
         let bonuses = self
             .monthly
@@ -221,15 +233,41 @@ impl Policy {
         postings
     }
 
-    /// The month's penalties and bonuses from its appraisal at district level. A district
-    /// not reconciled past the month's end posts nothing yet; while any is, no bonus is
-    /// posted, since the ranking is not final.
-    pub fn month(&self, appraisal: &Appraisal) -> Plan {
+    /// The month's penalties and bonuses from its appraisal at district level, and the
+    /// city's supervision orders that went overdue in it (`overdue_orders`, per district).
+    /// A district not reconciled past the month's end posts nothing from its appraisal yet;
+    /// while any is, no bonus is posted, since the ranking is not final. Orders are the
+    /// city's own records and post regardless.
+    pub fn month(
+        &self,
+        appraisal: &Appraisal,
+        overdue_orders: &BTreeMap<String, Vec<Uuid>>,
+    ) -> Plan {
         let period = appraisal.period.to_string();
         let mut plan = Plan::default();
         let all_complete = appraisal.units.iter().all(|u| u.complete);
         for unit in &appraisal.units {
             let code = &unit.key;
+            let orders = overdue_orders
+                .get(code)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let rate = self.monthly.order_overdue_fen;
+            if let Some(amount) = (orders.len() as i64).checked_mul(rate).filter(|a| *a > 0) {
+                plan.postings.push(Posting::transfer(
+                    format!("month:{period}:{code}:order-overdue-penalty"),
+                    Some(period.clone()),
+                    format!(
+                        "{period} 督办超期扣罚 overdue supervision orders: {} × {rate} fen",
+                        orders.len()
+                    ),
+                    json!({ "kind": "supervision_orders", "period": period, "district": code,
+                            "orders": orders, "count": orders.len(), "rate_fen": rate }),
+                    Account::district(code, Pot::Penalty),
+                    Account::city(Pot::Pool),
+                    amount,
+                ));
+            }
             if !unit.complete {
                 plan.held.push((
                     code.clone(),
@@ -463,11 +501,14 @@ mod tests {
     /// nothing (no zero posting); every posting cites the appraisal, the count and the rate.
     #[test]
     fn a_month_charges_per_case_and_pays_tied_ranks_alike() {
-        let plan = Policy::default().month(&october(vec![
-            unit("330102", 3, Some(1), true),
-            unit("330105", 0, Some(2), true),
-            unit("330106", 1, Some(2), true),
-        ]));
+        let plan = Policy::default().month(
+            &october(vec![
+                unit("330102", 3, Some(1), true),
+                unit("330105", 0, Some(2), true),
+                unit("330106", 1, Some(2), true),
+            ]),
+            &BTreeMap::new(),
+        );
         assert_eq!(
             keys(&plan),
             [
@@ -497,15 +538,31 @@ mod tests {
         assert!(plan.postings.iter().all(|p| p.check().is_ok()));
     }
 
-    /// A district not reconciled posts nothing; the others' penalties post, but no bonus
-    /// does while the ranking may still change.
+    /// A district not reconciled posts nothing from its appraisal, only its overdue orders
+    /// (the city's own records); the others' penalties post, but no bonus does while the
+    /// ranking may still change.
     #[test]
     fn an_incomplete_district_holds_its_postings_and_every_bonus() {
-        let plan = Policy::default().month(&october(vec![
-            unit("330102", 2, Some(1), true),
-            unit("330105", 5, None, false),
-        ]));
-        assert_eq!(keys(&plan), ["month:2026-10:330102:overdue-penalty"]);
+        let orders = BTreeMap::from([("330105".to_owned(), vec![Uuid::nil(), Uuid::max()])]);
+        let plan = Policy::default().month(
+            &october(vec![
+                unit("330102", 2, Some(1), true),
+                unit("330105", 5, None, false),
+            ]),
+            &orders,
+        );
+        assert_eq!(
+            keys(&plan),
+            [
+                "month:2026-10:330102:overdue-penalty",
+                "month:2026-10:330105:order-overdue-penalty"
+            ]
+        );
+        let orders = &plan.postings[1];
+        assert_eq!(
+            (orders.entries[1].amount_fen, &orders.cause["count"]),
+            (200_000, &json!(2))
+        );
         let held: Vec<&str> = plan.held.iter().map(|(who, _)| who.as_str()).collect();
         assert_eq!(held, ["330105", "bonuses"]);
     }

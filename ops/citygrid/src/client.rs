@@ -126,6 +126,19 @@ impl Session {
         answer(response, &format!("{action} by {}", self.username)).await
     }
 
+    pub async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        let response = self
+            .api
+            .http
+            .post(format!("{}{path}", self.api.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        answer(response, &format!("POST {path}")).await
+    }
+
     pub async fn get(&self, path: &str) -> Result<Value, String> {
         let response = self
             .api

@@ -369,6 +369,105 @@ async fn summary(tenant: &Tenant, api: &Api) -> Result<String, String> {
     ))
 }
 
+/// Asks `probe` every 250 ms until it finds something, for at most `seconds`.
+async fn poll<F, Fut>(what: &str, seconds: u64, mut probe: F) -> Result<Value, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Value>, String>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(found) = probe().await? {
+            return Ok(found);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{what}: not after {seconds}s"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// City supervision (docs/ESCALATION.md) on the district's open case: a city leader's
+/// order through the city API, taken in by the district, acknowledged by the department,
+/// and seen acknowledged at the city — the loop across both systems.
+async fn city_supervision(
+    city: &citygrid_exchange::config::City,
+    tenant: &Tenant,
+    api: &Api,
+) -> Result<String, String> {
+    let leader = city
+        .file
+        .users
+        .iter()
+        .find(|u| {
+            u.roles
+                .contains(&citygrid_exchange::api::CityRole::CityLeader)
+        })
+        .ok_or("the city file has no city_leader")?;
+    let center = Api::new(&format!("http://{}", city.file.http.bind))
+        .login(&leader.username, leader.password.expose_secret())
+        .await?;
+    let code = tenant.code();
+    let open = &format!("/api/v1/city/cases?district={code}&state=dispatched&limit=1");
+    let center = &center;
+    let case = poll("an open case at the city", 30, || async move {
+        let page = center.get(open).await?;
+        Ok(Some(page["items"][0]["case"].clone()).filter(|c| c.is_object()))
+    })
+    .await?;
+    let id = case["case_id"].as_str().ok_or("a case without case_id")?;
+    let order = center
+        .post(
+            "/api/v1/city/orders",
+            json!({ "district": code, "case_id": id, "level": "key",
+                    "text": "市领导批示:请今日处置并反馈", "acknowledge_hours": 4, "due_hours": 24 }),
+        )
+        .await?;
+    let department = case["department_code"].as_str().unwrap_or_default();
+    let user = tenant
+        .config
+        .users
+        .iter()
+        .find(|u| {
+            u.roles.iter().any(|r| r == "handler") && u.department.as_deref() == Some(department)
+        })
+        .ok_or_else(|| format!("no seed handler of {department}"))?;
+    let handler = &api
+        .login(&user.username, user.password.expose_secret())
+        .await?;
+    let path = &format!("/api/v1/cases/{id}");
+    let detail = poll("the order taken in by the district", 30, || async move {
+        let detail = handler.get(path).await?;
+        Ok(Some(detail).filter(|d| d["case"]["supervision_pending"] == true))
+    })
+    .await?;
+    handler
+        .step(&detail["case"], "supervision/acknowledge", json!({}))
+        .await?;
+    let order_id = &order["order_id"];
+    let list = &format!("/api/v1/city/orders?status=all&district={code}");
+    let seen = poll("the acknowledgement at the city", 30, || async move {
+        let orders = center.get(list).await?;
+        Ok(orders["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["order_id"] == *order_id && o["status"] == "acknowledged")
+            .cloned())
+    })
+    .await?;
+    Ok(format!(
+        "  city supervision: {} ordered case {} of {code} (level {}, order {}); the district took it in, \
+         {} acknowledged it, and the city saw it acknowledged at {}",
+        leader.username,
+        case["number"],
+        seen["level"].as_str().unwrap_or("?"),
+        seen["order_id"].as_str().unwrap_or("?"),
+        user.username,
+        seen["acknowledged_at"].as_str().unwrap_or("?")
+    ))
+}
+
 pub async fn run(args: DemoArgs) -> Result<(), String> {
     let city = crate::city::load(&args.city)?;
     let mut districts = Vec::new();
@@ -416,6 +515,9 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         if let Some(warning) = tenant.calendar_coverage(chrono::Utc::now()).warning {
             println!("    calendar warning: {warning}");
         }
+    }
+    if let Some((tenant, api)) = districts.first() {
+        println!("\n{}", city_supervision(&city, tenant, api).await?);
     }
     println!(
         "\nSign in (demo passwords are `demo-pass-1`; the seed users are listed in each tenant file):"
