@@ -77,11 +77,13 @@ pub fn write_district(root: &Path, slice: &Slice, district: &str) -> Result<Part
     let path = dir.join(FACTS);
     let temporary = dir.join(format!("{FACTS}.tmp"));
     let file = fs::File::create(&temporary).map_err(io(&temporary))?;
-    // LZ4 rather than zstd: a third larger on disk, but a year's scan spends most of its
-    // time decompressing, and LZ4 decodes it in about half the time (docs/BENCHMARKS.md,
-    // appraise). Files written with zstd before stay readable.
+    // Uncompressed: a file is written once and scanned by every appraisal, and a year's
+    // scan spent most of its time decompressing. Uncompressed reads in about three
+    // quarters of LZ4's time (and half of zstd's) for a third more disk: 110 MiB for a
+    // year of two million cases (docs/BENCHMARKS.md, appraise). Files written compressed
+    // before stay readable.
     ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Lz4Raw)
+        .with_compression(ParquetCompression::Uncompressed)
         .finish(&mut frame)
         .map_err(|e| format!("{}: {e}", temporary.display()))?;
     fs::rename(&temporary, &path).map_err(io(&path))?;
