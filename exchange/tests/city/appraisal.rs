@@ -4,15 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use citygrid_appraisal::{Config, Indicator, Level, Period};
 use citygrid_exchange::appraisal::{Appraiser, Archived};
-use citygrid_schemas::{self as v1, Action, CaseState, Stage, StageClock, StageOutcome};
+use citygrid_schemas::{self as v1, Action, CaseState, Stage, StageOutcome};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::broker::TestBroker;
-use crate::helpers::{TestCity, record, send_as, snapshot};
+use crate::helpers::{TestCity, dispatched, record, send_as};
 
 fn t(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -32,38 +31,6 @@ impl Stream<'_> {
         self.seq += 1;
         send_as(self.broker, self.district, self.seq, body).await;
     }
-}
-
-/// A case dispatched at `dispatched` with its handling due at `due`, as a snapshot.
-fn dispatched(
-    district: &str,
-    n: u128,
-    version: u32,
-    dispatched: DateTime<Utc>,
-    due: DateTime<Utc>,
-) -> v1::CaseSnapshot {
-    let mut s = snapshot(version, CaseState::Dispatched);
-    s.case_id = Uuid::from_u128(n);
-    (s.created_at, s.updated_at) = (dispatched - Duration::hours(1), dispatched);
-    s.milestones = v1::Milestones {
-        reported_at: Some(s.created_at),
-        filed_at: Some(dispatched),
-        dispatched_at: Some(dispatched),
-        ..Default::default()
-    };
-    if district != "330102" {
-        (s.street_code, s.community_code, s.cell_code) =
-            (Some(format!("{district}001")), None, None);
-    }
-    s.current_stage = Some(StageClock {
-        stage: Stage::Handling,
-        clock: v1::Clock::Natural,
-        started_at: dispatched,
-        limit_minutes: (due - dispatched).num_minutes() as u32,
-        yellow_at: None,
-        deadline: Some(due),
-    });
-    s
 }
 
 /// The same case handled at `at` (version + 1), and the `handle` record that ended its

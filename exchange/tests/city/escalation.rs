@@ -10,30 +10,24 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use citygrid_exchange::escalation::orders::{self, Order};
 use citygrid_exchange::escalation::rules::{Escalation, Rule};
 use citygrid_exchange::schema::commands;
-use citygrid_schemas::{self as v1, CaseState, Stage, StageClock, SupervisionLevel};
+use citygrid_schemas::{self as v1, CaseState, SupervisionLevel};
 use citygrid_test_support::broker::read_queue_as;
 use diesel::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::broker::TestBroker;
-use crate::helpers::{TestCity, send_as, snapshot};
+use crate::helpers::{TestCity, dispatched, send_as};
 
-/// Case `n` of 330102 in handling, its deadline `deadline`.
+/// Case `n` of 330102 in handling for eight hours up to `deadline`.
 fn handling(n: u128, version: u32, deadline: DateTime<Utc>) -> v1::CaseSnapshot {
-    let mut s = snapshot(version, CaseState::Dispatched);
-    s.case_id = Uuid::from_u128(n);
-    s.number = n as i64;
-    s.updated_at = Utc::now();
-    s.current_stage = Some(StageClock {
-        stage: Stage::Handling,
-        clock: v1::Clock::Natural,
-        started_at: deadline - Duration::hours(8),
-        limit_minutes: 480,
-        yellow_at: None,
-        deadline: Some(deadline),
-    });
-    s
+    dispatched(
+        "330102",
+        n,
+        version,
+        deadline - Duration::hours(8),
+        deadline,
+    )
 }
 
 fn rules() -> Escalation {

@@ -138,6 +138,38 @@ pub fn snapshot(version: u32, state: v1::CaseState) -> v1::CaseSnapshot {
     s
 }
 
+/// A case dispatched at `dispatched` with its handling due at `due`, as a snapshot.
+pub fn dispatched(
+    district: &str,
+    n: u128,
+    version: u32,
+    dispatched: chrono::DateTime<Utc>,
+    due: chrono::DateTime<Utc>,
+) -> v1::CaseSnapshot {
+    let mut s = snapshot(version, v1::CaseState::Dispatched);
+    s.case_id = uuid::Uuid::from_u128(n);
+    (s.created_at, s.updated_at) = (dispatched - chrono::Duration::hours(1), dispatched);
+    s.milestones = v1::Milestones {
+        reported_at: Some(s.created_at),
+        filed_at: Some(dispatched),
+        dispatched_at: Some(dispatched),
+        ..Default::default()
+    };
+    if district != "330102" {
+        (s.street_code, s.community_code, s.cell_code) =
+            (Some(format!("{district}001")), None, None);
+    }
+    s.current_stage = Some(v1::StageClock {
+        stage: v1::Stage::Handling,
+        clock: v1::Clock::Natural,
+        started_at: dispatched,
+        limit_minutes: (due - dispatched).num_minutes() as u32,
+        yellow_at: None,
+        deadline: Some(due),
+    });
+    s
+}
+
 pub fn record(record_id: i64, version: u32) -> v1::BusinessRecord {
     v1::BusinessRecord {
         record_id,

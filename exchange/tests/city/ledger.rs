@@ -12,16 +12,15 @@ use citygrid_exchange::ledger::book::{Account, Posting, Pot};
 use citygrid_exchange::ledger::policy::Policy;
 use citygrid_exchange::ledger::store::{self, Outcome};
 use citygrid_exchange::ledger::{self, book};
-use citygrid_schemas::{self as v1, CaseState, Stage, StageClock};
+use citygrid_schemas as v1;
 use citygrid_test_support::pg::TestDatabase;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::broker::TestBroker;
-use crate::helpers::{TestCity, send_as, snapshot};
+use crate::helpers::{TestCity, dispatched, send_as};
 
 fn t(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -361,30 +360,6 @@ fn a_worked_annual_settlement_of_three_districts() {
     assert!(before.is_empty(), "{before:?}");
 }
 
-/// A case of `district` dispatched on the 28th of October and due on the 30th, never
-/// handled: one overdue case in October.
-fn overdue(n: u128) -> v1::CaseSnapshot {
-    let mut s = snapshot(3, CaseState::Dispatched);
-    let dispatched = t("2026-10-28T02:00:00Z");
-    s.case_id = Uuid::from_u128(n);
-    (s.created_at, s.updated_at) = (dispatched - Duration::hours(1), dispatched);
-    s.milestones = v1::Milestones {
-        reported_at: Some(s.created_at),
-        filed_at: Some(dispatched),
-        dispatched_at: Some(dispatched),
-        ..Default::default()
-    };
-    s.current_stage = Some(StageClock {
-        stage: Stage::Handling,
-        clock: v1::Clock::Natural,
-        started_at: dispatched,
-        limit_minutes: 2880,
-        yellow_at: None,
-        deadline: Some(t("2026-10-30T02:00:00Z")),
-    });
-    s
-}
-
 /// October through the whole path: the districts' streams into the warehouse, the
 /// month's appraisal, the rules' penalties and bonus — posted once however often the
 /// month is posted, and by a restarted city too; a changed rule is reported, not
@@ -400,7 +375,19 @@ async fn a_month_posts_once_and_each_district_reads_only_its_own_statement() {
         let mut seq = 0;
         for n in cases {
             seq += 1;
-            send_as(&broker, district, seq, overdue(n)).await;
+            send_as(
+                &broker,
+                district,
+                seq,
+                dispatched(
+                    district,
+                    n,
+                    3,
+                    t("2026-10-28T02:00:00Z"),
+                    t("2026-10-30T02:00:00Z"),
+                ),
+            )
+            .await;
         }
         seq += 1;
         send_as(

@@ -57,6 +57,15 @@ enum Command {
     },
     /// Run the city exchange: the intake of every district's stream into the warehouse.
     City {
+        /// The city file (districts, broker, warehouse database, rules): the only file the
+        /// city reads.
+        #[arg(
+            long,
+            global = true,
+            env = "CITYGRID_CITY",
+            default_value = "tenants/hangzhou/city.toml"
+        )]
+        config: PathBuf,
         #[command(subcommand)]
         command: CityCommand,
     },
@@ -149,24 +158,10 @@ enum DistrictCommand {
 #[derive(Subcommand)]
 enum CityCommand {
     /// Migrate the warehouse and take in the districts' messages until stopped.
-    Serve {
-        /// The city file: districts, broker, warehouse database, intake settings.
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
-    },
+    Serve,
     /// Compare the districts' daily digests with the warehouse (asking for a resync of a
     /// day that differs) and print, per district and day, match or the difference.
     Reconcile {
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
         /// Only this district (6-digit code).
         #[arg(long)]
         district: Option<String>,
@@ -177,24 +172,12 @@ enum CityCommand {
     /// Revoke every token and session of a city user: the running exchange refuses them
     /// within `[auth] version_cache_seconds`; they sign in again.
     Revoke {
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
         #[arg(long)]
         username: String,
     },
     /// Appraise the districts (综合评价, docs/APPRAISAL.md) for a month, quarter or year from
     /// the warehouse (or its archive), each month as it stood at its end, and print the ranking.
     Appraise {
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
         /// The period: a month (2026-10), a quarter (2026-Q4) or a year (2026), in the
         /// city's time zone.
         #[arg(long = "month", alias = "period")]
@@ -214,12 +197,6 @@ enum CityCommand {
     /// district reconciled past a month's end gets that month's facts written once; a
     /// month already archived is checked against the warehouse.
     Archive {
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
         /// The months: one month (2026-10), a quarter or a year (each of its closed
         /// months); last month without one.
         #[arg(long = "month", alias = "period")]
@@ -228,34 +205,14 @@ enum CityCommand {
     /// The bonus/penalty ledger (奖惩台账, docs/LEDGER.md): deposits, monthly penalties
     /// and bonuses, the year-end settlement, reversals, balances, statements, verify.
     Ledger {
-        #[arg(
-            long,
-            global = true,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
         #[command(subcommand)]
         command: ledger::LedgerCommand,
     },
     /// Run the escalation rules once (docs/ESCALATION.md), as `city serve` does on its
     /// schedule: resolve, escalate what is overdue, issue the orders the rules call for.
-    Escalate {
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
-    },
+    Escalate,
     /// The city's supervision orders and where each stands (open ones without --all).
     Orders {
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
         #[arg(long)]
         district: Option<String>,
         #[arg(long)]
@@ -263,12 +220,6 @@ enum CityCommand {
     },
     /// A city leader's order (领导批示) on one open case of a district.
     Supervise {
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
         #[arg(long)]
         district: String,
         #[arg(long = "case")]
@@ -284,14 +235,7 @@ enum CityCommand {
         due_hours: u32,
     },
     /// Print where each district's stream stands in the warehouse.
-    Status {
-        #[arg(
-            long,
-            env = "CITYGRID_CITY",
-            default_value = "tenants/hangzhou/city.toml"
-        )]
-        config: PathBuf,
-    },
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -375,86 +319,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::District { command } => run_district(command),
         Command::User { command } => run_user(command),
-        Command::City {
-            command: CityCommand::Serve { config },
-        } => city::load(&config).and_then(|c| runtime().and_then(|rt| rt.block_on(city::serve(c)))),
-        Command::City {
-            command:
-                CityCommand::Reconcile {
-                    config,
-                    district,
-                    day,
-                },
-        } => city::load(&config).and_then(|c| city::print_reconcile(c, district.as_deref(), day)),
-        Command::City {
-            command:
-                CityCommand::Appraise {
-                    config,
-                    period,
-                    level,
-                    format,
-                    rules,
-                },
-        } => city::load(&config)
-            .and_then(|c| city::print_appraisal(&c, period, level, format, rules.as_deref())),
-        Command::City {
-            command: CityCommand::Archive { config, period },
-        } => city::load(&config).and_then(|c| {
-            let period = period.unwrap_or_else(|| city::last_month(&c));
-            let now = chrono::Utc::now();
-            let closed: Vec<_> = period
-                .months()
-                .into_iter()
-                .filter(|m| m.bounds(c.time_zone).1 <= now)
-                .collect();
-            if closed.is_empty() {
-                return Err(format!(
-                    "{period} has no month that has ended: nothing to archive"
-                ));
-            }
-            city::archive(&c, &closed)
-        }),
-        Command::City {
-            command: CityCommand::Escalate { config },
-        } => city::load(&config).and_then(|c| escalate::escalate(&c)),
-        Command::City {
-            command:
-                CityCommand::Orders {
-                    config,
-                    district,
-                    all,
-                },
-        } => city::load(&config).and_then(|c| escalate::list(&c, district.as_deref(), all)),
-        Command::City {
-            command:
-                CityCommand::Supervise {
-                    config,
-                    district,
-                    case_id,
-                    level,
-                    text,
-                    acknowledge_hours,
-                    due_hours,
-                },
-        } => city::load(&config).and_then(|c| {
-            escalate::supervise(
-                &c,
-                &district,
-                case_id,
-                level,
-                &text,
-                (acknowledge_hours, due_hours),
-            )
-        }),
-        Command::City {
-            command: CityCommand::Ledger { config, command },
-        } => city::load(&config).and_then(|c| ledger::run(&c, command)),
-        Command::City {
-            command: CityCommand::Status { config },
-        } => city::load(&config).and_then(|c| city::print_status(&c)),
-        Command::City {
-            command: CityCommand::Revoke { config, username },
-        } => city::load(&config).and_then(|c| city::revoke(&c, &username)),
+        Command::City { config, command } => city::load(&config).and_then(|c| run_city(c, command)),
         Command::Broker {
             command: BrokerCommand::Provision { city },
         } => city::load(&city)
@@ -501,6 +366,56 @@ fn main() -> ExitCode {
 fn parse_level(text: &str) -> Result<citygrid_schemas::SupervisionLevel, String> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| format!("{text:?}: general, key or listed"))
+}
+
+fn run_city(c: citygrid_exchange::config::City, command: CityCommand) -> Result<(), String> {
+    match command {
+        CityCommand::Serve => runtime().and_then(|rt| rt.block_on(city::serve(c))),
+        CityCommand::Reconcile { district, day } => {
+            city::print_reconcile(c, district.as_deref(), day)
+        }
+        CityCommand::Appraise {
+            period,
+            level,
+            format,
+            rules,
+        } => city::print_appraisal(&c, period, level, format, rules.as_deref()),
+        CityCommand::Archive { period } => {
+            let period = period.unwrap_or_else(|| city::last_month(&c));
+            let now = chrono::Utc::now();
+            let closed: Vec<_> = period
+                .months()
+                .into_iter()
+                .filter(|m| m.bounds(c.time_zone).1 <= now)
+                .collect();
+            if closed.is_empty() {
+                return Err(format!(
+                    "{period} has no month that has ended: nothing to archive"
+                ));
+            }
+            city::archive(&c, &closed)
+        }
+        CityCommand::Escalate => escalate::escalate(&c),
+        CityCommand::Orders { district, all } => escalate::list(&c, district.as_deref(), all),
+        CityCommand::Supervise {
+            district,
+            case_id,
+            level,
+            text,
+            acknowledge_hours,
+            due_hours,
+        } => escalate::supervise(
+            &c,
+            &district,
+            case_id,
+            level,
+            &text,
+            (acknowledge_hours, due_hours),
+        ),
+        CityCommand::Ledger { command } => ledger::run(&c, command),
+        CityCommand::Status => city::print_status(&c),
+        CityCommand::Revoke { username } => city::revoke(&c, &username),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
