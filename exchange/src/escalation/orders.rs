@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use citygrid_schemas::{self as v1, SupervisionLevel};
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Jsonb, Nullable, Text, Timestamptz};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -177,12 +178,8 @@ pub fn run(conn: &mut PgConnection, escalation: &Escalation, now: DateTime<Utc>)
         pass.overdue.push(overdue);
         pass.issued.extend(next);
     }
-    let open: Vec<(String, serde_json::Value)> = cases::table
-        .filter(cases::state.ne_all(["closed", "rejected", "cancelled"]))
-        .order((cases::district, cases::case_id))
-        .select((cases::district, cases::snapshot))
-        .load(conn)?;
-    for (district, snapshot) in open {
+    let open = candidates(conn, escalation, now)?;
+    for Candidate { district, snapshot } in open {
         let case: v1::CaseSnapshot = serde_json::from_value(snapshot)?;
         for rule in escalation.rules.iter().filter(|r| r.applies(&case, now)) {
             let new = NewOrder {
@@ -199,6 +196,44 @@ pub fn run(conn: &mut PgConnection, escalation: &Escalation, now: DateTime<Utc>)
         }
     }
     Ok(pass)
+}
+
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(sql_type = Text)]
+    district: String,
+    #[diesel(sql_type = Jsonb)]
+    snapshot: serde_json::Value,
+}
+
+/// The open cases some rule may apply to, found in SQL so that a pass does not read every
+/// open case's snapshot: red since the smallest `overdue_hours` of the rules, or reworked
+/// at least the smallest `reworked`. The rules then decide on each.
+fn candidates(
+    conn: &mut PgConnection,
+    escalation: &Escalation,
+    now: DateTime<Utc>,
+) -> Result<Vec<Candidate>> {
+    let hours = escalation
+        .rules
+        .iter()
+        .filter_map(|r| r.overdue_hours)
+        .min();
+    let reworked = escalation.rules.iter().filter_map(|r| r.reworked).min();
+    if hours.is_none() && reworked.is_none() {
+        return Ok(Vec::new());
+    }
+    let red_since = hours.map(|h| now - Duration::hours(i64::from(h)));
+    Ok(diesel::sql_query(
+        "SELECT district, snapshot FROM cases \
+          WHERE state NOT IN ('closed', 'rejected', 'cancelled') \
+            AND ((snapshot->'current_stage'->>'deadline')::timestamptz <= $1 \
+                 OR (snapshot->>'rework_count')::int >= $2) \
+          ORDER BY district, case_id",
+    )
+    .bind::<Nullable<Timestamptz>, _>(red_since)
+    .bind::<Nullable<Integer>, _>(reworked.map(|n| n as i32))
+    .load(conn)?)
 }
 
 /// Marks `order` overdue and issues its successor one level up (none above 挂牌), with
