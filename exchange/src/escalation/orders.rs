@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use citygrid_schemas::{self as v1, SupervisionLevel};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Jsonb, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -179,9 +179,19 @@ pub fn run(conn: &mut PgConnection, escalation: &Escalation, now: DateTime<Utc>)
         pass.issued.extend(next);
     }
     let open = candidates(conn, escalation, now)?;
-    for Candidate { district, snapshot } in open {
+    for Candidate {
+        district,
+        snapshot,
+        reported_again,
+    } in open
+    {
         let case: v1::CaseSnapshot = serde_json::from_value(snapshot)?;
-        for rule in escalation.rules.iter().filter(|r| r.applies(&case, now)) {
+        let again = u32::try_from(reported_again).unwrap_or(u32::MAX);
+        for rule in escalation
+            .rules
+            .iter()
+            .filter(|r| r.applies(&case, again, now))
+        {
             let new = NewOrder {
                 district: &district,
                 case_id: case.case_id,
@@ -204,11 +214,15 @@ struct Candidate {
     district: String,
     #[diesel(sql_type = Jsonb)]
     snapshot: serde_json::Value,
+    /// Public reports rejected as duplicates of it.
+    #[diesel(sql_type = BigInt)]
+    reported_again: i64,
 }
 
 /// The open cases some rule may apply to, found in SQL so that a pass does not read every
-/// open case's snapshot: red since the smallest `overdue_hours` of the rules, or reworked
-/// at least the smallest `reworked`. The rules then decide on each.
+/// open case's snapshot: red since the smallest `overdue_hours` of the rules, reworked at
+/// least the smallest `reworked`, or reported again by the public at least the smallest
+/// `reported_again`. The rules then decide on each.
 fn candidates(
     conn: &mut PgConnection,
     escalation: &Escalation,
@@ -220,19 +234,31 @@ fn candidates(
         .filter_map(|r| r.overdue_hours)
         .min();
     let reworked = escalation.rules.iter().filter_map(|r| r.reworked).min();
-    if hours.is_none() && reworked.is_none() {
+    let again = escalation
+        .rules
+        .iter()
+        .filter_map(|r| r.reported_again)
+        .min();
+    if hours.is_none() && reworked.is_none() && again.is_none() {
         return Ok(Vec::new());
     }
     let red_since = hours.map(|h| now - Duration::hours(i64::from(h)));
     Ok(diesel::sql_query(
-        "SELECT district, snapshot FROM cases \
-          WHERE state NOT IN ('closed', 'rejected', 'cancelled') \
-            AND ((snapshot->'current_stage'->>'deadline')::timestamptz <= $1 \
-                 OR (snapshot->>'rework_count')::int >= $2) \
+        "SELECT * FROM ( \
+           SELECT c.district, c.case_id, c.snapshot, \
+                  (SELECT count(*) FROM cases d \
+                    WHERE d.district = c.district AND d.source = 'public' \
+                      AND d.snapshot->>'duplicate_of' = c.case_id::text) AS reported_again \
+             FROM cases c \
+            WHERE c.state NOT IN ('closed', 'rejected', 'cancelled')) open \
+          WHERE (snapshot->'current_stage'->>'deadline')::timestamptz <= $1 \
+             OR (snapshot->>'rework_count')::int >= $2 \
+             OR reported_again >= $3 \
           ORDER BY district, case_id",
     )
     .bind::<Nullable<Timestamptz>, _>(red_since)
     .bind::<Nullable<Integer>, _>(reworked.map(|n| n as i32))
+    .bind::<Nullable<BigInt>, _>(again.map(i64::from))
     .load(conn)?)
 }
 

@@ -37,6 +37,10 @@ pub struct Rule {
     /// Sent back for rework (返工) at least this many times.
     #[serde(default)]
     pub reworked: Option<u32>,
+    /// Reported again by the public (重复举报) at least this many times: public reports the
+    /// district rejected as duplicates of this case.
+    #[serde(default)]
+    pub reported_again: Option<u32>,
     pub level: SupervisionLevel,
     pub text: String,
     /// The department acknowledges (签收) within this many hours, …
@@ -102,11 +106,18 @@ impl Escalation {
             if self.rules[..i].iter().any(|r| r.name == rule.name) {
                 return Err(format!("{at}.name: {} twice", rule.name));
             }
-            if rule.overdue_hours.is_some() == rule.reworked.is_some() {
-                return Err(format!("{at}: one condition, overdue_hours or reworked"));
+            let conditions = [
+                rule.overdue_hours.is_some(),
+                rule.reworked.is_some(),
+                rule.reported_again.is_some(),
+            ];
+            if conditions.iter().filter(|c| **c).count() != 1 {
+                return Err(format!(
+                    "{at}: one condition, overdue_hours, reworked or reported_again"
+                ));
             }
-            if rule.reworked == Some(0) {
-                return Err(format!("{at}.reworked: 1 or more"));
+            if rule.reworked == Some(0) || rule.reported_again == Some(0) {
+                return Err(format!("{at}: a count of 1 or more"));
             }
             if rule.acknowledge_hours == 0 || rule.due_hours < rule.acknowledge_hours {
                 return Err(format!("{at}: 0 < acknowledge_hours ≤ due_hours"));
@@ -120,9 +131,10 @@ impl Escalation {
 }
 
 impl Rule {
-    /// Whether `case` (its latest snapshot) calls for this rule's order at `now`. A
-    /// suspended case's clock stands still, so it is never overdue here.
-    pub fn applies(&self, case: &CaseSnapshot, now: DateTime<Utc>) -> bool {
+    /// Whether `case` (its latest snapshot, reported again by the public `reported_again`
+    /// times) calls for this rule's order at `now`. A suspended case's clock stands still,
+    /// so it is never overdue here.
+    pub fn applies(&self, case: &CaseSnapshot, reported_again: u32, now: DateTime<Utc>) -> bool {
         if !is_open(case) {
             return false;
         }
@@ -136,6 +148,9 @@ impl Rule {
         }
         if let Some(times) = self.reworked {
             return case.rework_count >= times;
+        }
+        if let Some(times) = self.reported_again {
+            return reported_again >= times;
         }
         false
     }
@@ -157,6 +172,7 @@ mod tests {
             name: "r".into(),
             overdue_hours,
             reworked,
+            reported_again: None,
             level: SupervisionLevel::General,
             text: "do it".into(),
             acknowledge_hours: 4,
@@ -183,14 +199,14 @@ mod tests {
         let deadline = t("2026-10-20T10:00:00Z");
         let case = handling(deadline);
         let r = rule(Some(24), None);
-        assert!(!r.applies(&case, t("2026-10-21T09:59:59Z")));
-        assert!(r.applies(&case, t("2026-10-21T10:00:00Z")));
+        assert!(!r.applies(&case, 0, t("2026-10-21T09:59:59Z")));
+        assert!(r.applies(&case, 0, t("2026-10-21T10:00:00Z")));
         let mut suspended = case.clone();
         suspended.state = CaseState::Suspended;
-        assert!(!r.applies(&suspended, t("2026-10-25T00:00:00Z")));
+        assert!(!r.applies(&suspended, 0, t("2026-10-25T00:00:00Z")));
         let mut closed = case;
         closed.state = CaseState::Closed;
-        assert!(!r.applies(&closed, t("2026-10-25T00:00:00Z")));
+        assert!(!r.applies(&closed, 0, t("2026-10-25T00:00:00Z")));
     }
 
     #[test]
@@ -198,9 +214,21 @@ mod tests {
         let mut case = handling(t("2026-10-20T10:00:00Z"));
         let r = rule(None, Some(2));
         case.rework_count = 1;
-        assert!(!r.applies(&case, t("2026-10-20T00:00:00Z")));
+        assert!(!r.applies(&case, 0, t("2026-10-20T00:00:00Z")));
         case.rework_count = 2;
-        assert!(r.applies(&case, t("2026-10-20T00:00:00Z")));
+        assert!(r.applies(&case, 0, t("2026-10-20T00:00:00Z")));
+    }
+
+    #[test]
+    fn reported_again_counts_the_publics_duplicates() {
+        let case = handling(t("2026-10-20T10:00:00Z"));
+        let r = Rule {
+            reported_again: Some(2),
+            ..rule(None, None)
+        };
+        let now = t("2026-10-20T00:00:00Z");
+        assert!(!r.applies(&case, 1, now));
+        assert!(r.applies(&case, 2, now));
     }
 
     #[test]
@@ -213,6 +241,10 @@ mod tests {
         for bad in [
             rule(None, None),
             rule(Some(1), Some(1)),
+            Rule {
+                reported_again: Some(1),
+                ..rule(Some(1), None)
+            },
             Rule {
                 acknowledge_hours: 48,
                 ..rule(Some(1), None)

@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::broker::TestBroker;
-use crate::helpers::{TestCity, dispatched, send_as};
+use crate::helpers::{TestCity, dispatched, send_as, snapshot};
 
 /// Case `n` of 330102 in handling for eight hours up to `deadline`.
 fn handling(n: u128, version: u32, deadline: DateTime<Utc>) -> v1::CaseSnapshot {
@@ -38,6 +38,7 @@ fn rules() -> Escalation {
             name: "overdue-24h".into(),
             overdue_hours: Some(24),
             reworked: None,
+            reported_again: None,
             level: SupervisionLevel::General,
             text: "超时24小时,限期处置".into(),
             acknowledge_hours: 4,
@@ -247,4 +248,66 @@ async fn overdue_cases_get_one_order_each_which_climbs_until_acknowledged() {
             "{user} {body}: {answer}"
         );
     }
+}
+
+/// A case the public keeps reporting (each report rejected as a duplicate of it) gets an
+/// order once the rule's count is reached, and only then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_the_public_reports_again_gets_an_order() {
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let now = Utc::now().trunc_subsecs(0);
+    let original = handling(10, 3, now + Duration::hours(6));
+    let again = |n: u128, source: v1::Source| {
+        let mut s = snapshot(2, CaseState::Rejected);
+        (s.case_id, s.source, s.duplicate_of) =
+            (Uuid::from_u128(n), source, Some(original.case_id));
+        s.current_stage = None;
+        s
+    };
+    let escalation = Escalation {
+        rules: vec![Rule {
+            name: "reported-again".into(),
+            overdue_hours: None,
+            reworked: None,
+            reported_again: Some(2),
+            level: SupervisionLevel::Key,
+            text: "群众重复举报,请立即处置".into(),
+            acknowledge_hours: 2,
+            due_hours: 24,
+        }],
+        ..rules()
+    };
+    let pass = || {
+        let mut conn = city.pool.get().expect("conn");
+        tokio::task::block_in_place(|| orders::run(&mut conn, &escalation, now)).expect("pass")
+    };
+    // The original, one public duplicate and one by a supervisor: not yet.
+    let messages = [
+        original.clone(),
+        again(11, v1::Source::Public),
+        again(12, v1::Source::Supervisor),
+    ];
+    let mut seq = 0;
+    for message in messages {
+        seq += 1;
+        send_as(&broker, "330102", seq, message).await;
+    }
+    city.wait_for_cursor("330102", seq as i64).await;
+    assert!(pass().issued.is_empty(), "one public duplicate is not two");
+    // A second public report of the same problem.
+    seq += 1;
+    send_as(&broker, "330102", seq, again(13, v1::Source::Public)).await;
+    city.wait_for_cursor("330102", seq as i64).await;
+    let issued = pass().issued;
+    assert_eq!(issued.len(), 1, "{issued:?}");
+    assert_eq!(
+        (
+            issued[0].case_id,
+            issued[0].rule.as_str(),
+            issued[0].level.as_str()
+        ),
+        (original.case_id, "reported-again", "key")
+    );
+    assert!(pass().issued.is_empty());
 }

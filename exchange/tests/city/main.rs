@@ -13,6 +13,7 @@ mod helpers;
 mod intake;
 mod ledger;
 mod paging;
+mod pool;
 mod registry;
 mod schema;
 mod sessions;

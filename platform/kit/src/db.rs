@@ -1,9 +1,13 @@
 //! Connection pool and the one way async code reaches diesel.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, Pool, PooledConnection, R2D2Connection,
+};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use secrecy::ExposeSecret;
 
@@ -53,9 +57,60 @@ pub fn migrate(conn: &mut PgConnection, migrations: EmbeddedMigrations) -> Resul
         .map_err(|e| Error::Internal(format!("migration failed: {e}")))
 }
 
+/// Until when (milliseconds since the Unix epoch) connections are pinged as they are
+/// taken from a pool. Set when a connection is found dead: the database restarted, and
+/// its siblings idle in the pool are dead too without knowing it. Outside that window a
+/// checkout costs no round trip.
+static SUSPECT_UNTIL_MS: AtomicU64 = AtomicU64::new(0);
+
+/// How long checkouts are pinged after a dead connection was found.
+const SUSPECT_FOR: Duration = Duration::from_secs(60);
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Marks a connection that no longer answers as broken, so the pool discards it when it
+/// comes back instead of handing it out again (a dead connection outside a transaction
+/// would otherwise fail every request it serves), and opens the suspect window.
+fn discard_if_dead(conn: &mut DbConn) -> bool {
+    if conn.ping().is_ok() {
+        return false;
+    }
+    AnsiTransactionManager::transaction_manager_status_mut(&mut **conn).set_in_error();
+    SUSPECT_UNTIL_MS.store(now_ms() + SUSPECT_FOR.as_millis() as u64, Ordering::Relaxed);
+    tracing::warn!("a database connection was dead (the database restarted?); it is replaced");
+    true
+}
+
+/// A connection from `pool`. While the pool is suspect, each one is pinged first and a
+/// dead one replaced, at most as many times as the pool has connections.
+fn checkout(pool: &DbPool) -> Result<DbConn> {
+    let get = || {
+        pool.get()
+            .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))
+    };
+    let mut conn = get()?;
+    if now_ms() < SUSPECT_UNTIL_MS.load(Ordering::Relaxed) {
+        for _ in 0..pool.max_size() {
+            if !discard_if_dead(&mut conn) {
+                break;
+            }
+            conn = get()?;
+        }
+    }
+    Ok(conn)
+}
+
 /// Runs blocking diesel work on the blocking pool, inside the caller's tracing span.
 /// The connection is taken there too, so waiting for one never stalls an async worker.
 /// Generic over the caller's error type, which must take the kit's (pool timeouts are 503).
+/// Work that fails on a connection the database has dropped fails (it cannot be run
+/// twice), but the connection is discarded and the next ones are checked first: after a
+/// database restart, one request fails rather than one per pooled connection, or every
+/// request on a connection no transaction ever marked broken.
 pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
 where
     T: Send + 'static,
@@ -66,10 +121,12 @@ where
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let mut conn = pool
-            .get()
-            .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))?;
-        work(&mut conn)
+        let mut conn = checkout(&pool)?;
+        let result = work(&mut conn);
+        if result.is_err() {
+            discard_if_dead(&mut conn);
+        }
+        result
     })
     .await
     .map_err(Error::from)?
