@@ -105,26 +105,10 @@ pub async fn instruct(
             "a city leader gives supervision orders",
         ));
     }
-    if state.registry.get(&body.district).is_none() {
-        return Err(HttpError::invalid("district", "a district of the registry"));
-    }
-    if body.text.trim().is_empty() {
-        return Err(HttpError::invalid(
-            "text",
-            "say what the department must do",
-        ));
-    }
-    let acknowledge = body.acknowledge_hours.unwrap_or(4);
-    let due = body.due_hours.unwrap_or(48);
-    if acknowledge == 0 {
-        return Err(HttpError::invalid("acknowledge_hours", "1 or more"));
-    }
-    if due < acknowledge {
-        return Err(HttpError::invalid(
-            "due_hours",
-            "at least acknowledge_hours",
-        ));
-    }
+    let acknowledge = body
+        .acknowledge_hours
+        .unwrap_or(orders::INSTRUCTION_HOURS.0);
+    let due = body.due_hours.unwrap_or(orders::INSTRUCTION_HOURS.1);
     let issued_by = format!("{} ({})", state.issued_by, caller.0.username);
     let order = blocking(&state.pool, move |conn| {
         let new = NewOrder {

@@ -333,10 +333,25 @@ pub fn acknowledge(
     Ok(())
 }
 
+/// An instruction's time to acknowledge and to finish, when its giver names none.
+pub const INSTRUCTION_HOURS: (u32, u32) = (4, 48);
+
 /// A city leader's own order (领导批示) on an open case of `district`: rule `instruction`,
-/// at `level`. Refused for a case the warehouse does not hold or that is finished, and
-/// when the case already has an instruction at that level.
+/// at `level`. Refused without a text or with allowances out of order (fields named as
+/// the API's), for a case the warehouse does not hold or that is finished, and when the
+/// case already has an instruction at that level.
 pub fn instruct(conn: &mut PgConnection, new: &NewOrder<'_>, now: DateTime<Utc>) -> Result<Order> {
+    let invalid =
+        |field: &str, message: &str| Error::Kit(citygrid_kit::Error::invalid(field, message));
+    if new.text.trim().is_empty() {
+        return Err(invalid("text", "say what the department must do"));
+    }
+    if new.acknowledge_within <= Duration::zero() {
+        return Err(invalid("acknowledge_hours", "1 or more"));
+    }
+    if new.due_within < new.acknowledge_within {
+        return Err(invalid("due_hours", "at least acknowledge_hours"));
+    }
     let snapshot: Option<serde_json::Value> = cases::table
         .find((new.district, new.case_id))
         .select(cases::snapshot)

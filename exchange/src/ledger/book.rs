@@ -215,6 +215,11 @@ pub fn check_key(key: &str) -> Result<(), String> {
             "{key:?}: a key is lower-case letters, digits and : . _ -"
         ));
     }
+    if key.starts_with("reversal:") {
+        return Err(format!(
+            "{key:?}: reversals are made by reversing a posting, not posted"
+        ));
+    }
     Ok(())
 }
 
@@ -367,6 +372,7 @@ mod tests {
         assert!(check_key("month:2026-10#2").is_err());
         assert!(check_key("Month").is_err());
         assert!(check_key("").is_err());
+        assert!(check_key("reversal:month:2026-10").is_err());
         assert_eq!(revision_key("k", 1), "k");
         assert_eq!(revision_key("k", 3), "k#3");
     }

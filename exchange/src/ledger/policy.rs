@@ -254,17 +254,16 @@ impl Policy {
                 .unwrap_or_default();
             let rate = self.monthly.order_overdue_fen;
             if let Some(amount) = (orders.len() as i64).checked_mul(rate).filter(|a| *a > 0) {
-                plan.postings.push(Posting::transfer(
-                    format!("month:{period}:{code}:order-overdue-penalty"),
-                    Some(period.clone()),
+                plan.postings.push(penalty(
+                    &period,
+                    code,
+                    "order-overdue-penalty",
                     format!(
-                        "{period} 督办超期扣罚 overdue supervision orders: {} × {rate} fen",
+                        "督办超期扣罚 overdue supervision orders: {} × {rate} fen",
                         orders.len()
                     ),
                     json!({ "kind": "supervision_orders", "period": period, "district": code,
                             "orders": orders, "count": orders.len(), "rate_fen": rate }),
-                    Account::district(code, Pot::Penalty),
-                    Account::city(Pot::Pool),
                     amount,
                 ));
             }
@@ -298,13 +297,12 @@ impl Policy {
                 cause["indicator"] = json!(indicator.key());
                 cause["count"] = json!(count);
                 cause["rate_fen"] = json!(rate);
-                plan.postings.push(Posting::transfer(
-                    format!("month:{period}:{code}:{name}"),
-                    Some(period.clone()),
-                    format!("{period} {what}: {count} × {rate} fen"),
+                plan.postings.push(penalty(
+                    &period,
+                    code,
+                    name,
+                    format!("{what}: {count} × {rate} fen"),
                     cause,
-                    Account::district(code, Pot::Penalty),
-                    Account::city(Pot::Pool),
                     amount,
                 ));
             }
@@ -435,6 +433,27 @@ impl Outcome {
 pub struct Plan {
     pub postings: Vec<Posting>,
     pub held: Vec<(String, String)>,
+}
+
+/// A month's penalty of a district, `month:<period>:<district>:<name>`: from its penalty
+/// account to the city's pool.
+fn penalty(
+    period: &str,
+    district: &str,
+    name: &str,
+    what: String,
+    cause: Value,
+    amount_fen: i64,
+) -> Posting {
+    Posting::transfer(
+        format!("month:{period}:{district}:{name}"),
+        Some(period.to_owned()),
+        format!("{period} {what}"),
+        cause,
+        Account::district(district, Pot::Penalty),
+        Account::city(Pot::Pool),
+        amount_fen,
+    )
 }
 
 /// The appraisal a posting stands on: enough to appraise it again and compare.

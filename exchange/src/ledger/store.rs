@@ -338,7 +338,6 @@ pub fn statement(
     let start = from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let end = to.unwrap_or(DateTime::<Utc>::MAX_UTC);
     let opening = balances(conn, Some(start), Some(district))?;
-    let closing = balances(conn, Some(end), Some(district))?;
     let rows: Vec<LineRow> = ledger_entries::table
         .inner_join(ledger_postings::table)
         .inner_join(ledger_accounts::table)
@@ -391,6 +390,16 @@ pub fn statement(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    // Every account opened by `end` has its opening balance or an entry in between, so
+    // the running balances are the closing ones; in code order, as `balances` gives them.
+    let mut closing: Vec<Balance> = running
+        .into_iter()
+        .map(|(account, balance_fen)| Balance {
+            account,
+            balance_fen,
+        })
+        .collect();
+    closing.sort_by_cached_key(|b| b.account.to_string());
     Ok(Statement {
         district: district.to_owned(),
         from,

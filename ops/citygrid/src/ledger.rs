@@ -122,12 +122,24 @@ fn print_run(what: &str, run: &Run) -> Result<(), String> {
     }
 }
 
-/// The warehouse, migrated and with the registry's districts (the accounts refer to
-/// them): the same preparation `city serve` makes, so the ledger works before it ever ran.
-pub fn connect(city: &City) -> Result<citygrid_kit::db::DbConn, String> {
-    let pool = citygrid_kit::db::pool(&city.file.warehouse).map_err(|e| e.to_string())?;
-    citygrid_exchange::prepare(&pool, city).map_err(|e| e.to_string())?;
-    pool.get().map_err(|e| e.to_string())
+/// The warehouse, migrated and with the registry's districts (accounts and orders refer to
+/// them), so these commands work before `city serve` ever ran. The seed users are left to
+/// `city serve`: hashing their passwords would cost every command a second or so.
+pub fn connect(city: &City) -> Result<diesel::PgConnection, String> {
+    use diesel::Connection;
+    use secrecy::ExposeSecret;
+    let mut conn = diesel::PgConnection::establish(city.file.warehouse.url.expose_secret())
+        .map_err(|e| {
+            format!(
+                "cannot reach the warehouse {}: {e}",
+                city.file.warehouse.display_url()
+            )
+        })?;
+    citygrid_kit::db::migrate(&mut conn, citygrid_exchange::MIGRATIONS)
+        .map_err(|e| e.to_string())?;
+    citygrid_exchange::warehouse::register_districts(&mut conn, &city.registry)
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
 }
 
 pub fn run(city: &City, command: LedgerCommand) -> Result<(), String> {

@@ -229,9 +229,9 @@ enum CityCommand {
         level: citygrid_schemas::SupervisionLevel,
         #[arg(long)]
         text: String,
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = citygrid_exchange::escalation::orders::INSTRUCTION_HOURS.0)]
         acknowledge_hours: u32,
-        #[arg(long, default_value_t = 48)]
+        #[arg(long, default_value_t = citygrid_exchange::escalation::orders::INSTRUCTION_HOURS.1)]
         due_hours: u32,
     },
     /// Print where each district's stream stands in the warehouse.

@@ -49,9 +49,9 @@ fn broker(e: lapin::Error) -> Error {
 #[derive(Clone)]
 pub struct Relay {
     pool: DbPool,
-    /// For the city's supervision orders, which change cases (and so write the outbox).
+    /// Its code names every message; its calendar and catalogue serve the city's
+    /// supervision orders, which change cases (and so write the outbox).
     tenant: Arc<Tenant>,
-    district: String,
     config: Arc<ExchangeSection>,
     media: MediaStore,
     link: Arc<Uplink>,
@@ -69,11 +69,14 @@ impl Relay {
         Some(Relay {
             pool,
             tenant: tenant.clone(),
-            district: tenant.code().to_owned(),
             config: Arc::new(section.clone()),
             media,
             link,
         })
+    }
+
+    fn district(&self) -> &str {
+        self.tenant.code()
     }
 
     /// Runs until the process ends: sessions, reconnecting after each failure with a
@@ -87,7 +90,7 @@ impl Relay {
                 Ok(()) => "the broker closed the connection".to_owned(),
                 Err(e) => e.to_string(),
             };
-            tracing::warn!(district = %self.district, error = %error, "exchange relay disconnected; retrying");
+            tracing::warn!(district = %self.district(), error = %error, "exchange relay disconnected; retrying");
             self.link.set_disconnected(error);
             if connected {
                 backoff = Duration::from_millis(500);
@@ -120,15 +123,15 @@ impl Relay {
         let commands = connection.create_channel().await.map_err(broker)?;
         let mut consumer = commands
             .basic_consume(
-                amqp::command_queue(&self.district).as_str().into(),
-                format!("relay-{}", self.district).as_str().into(),
+                amqp::command_queue(self.district()).as_str().into(),
+                format!("relay-{}", self.district()).as_str().into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
             .await
             .map_err(broker)?;
         self.link.set_connected();
-        tracing::info!(district = %self.district, "exchange relay connected");
+        tracing::info!(district = %self.district(), "exchange relay connected");
         let mut last_cleanup = tokio::time::Instant::now() - Duration::from_secs(3600);
         loop {
             // An idle relay touches the broker only through the consumer, which does not
@@ -196,7 +199,7 @@ impl Relay {
         channel
             .basic_publish(
                 amqp::DISTRICTS_EXCHANGE.into(),
-                amqp::district_key(&self.district, kind).as_str().into(),
+                amqp::district_key(self.district(), kind).as_str().into(),
                 BasicPublishOptions {
                     mandatory: true,
                     ..BasicPublishOptions::default()
@@ -236,7 +239,7 @@ impl Relay {
                         pending.push((None, confirm));
                     }
                 }
-                let id = v1::message_id(&self.district, *seq as u64);
+                let id = v1::message_id(self.district(), *seq as u64);
                 pending.push((
                     Some(*seq),
                     self.publish(channel, kind, &id, message.as_bytes()).await?,
@@ -298,7 +301,7 @@ impl Relay {
         let bytes = match tokio::fs::read(self.media.path(sha256)).await {
             Ok(bytes) => bytes,
             Err(e) => {
-                tracing::error!(district = %self.district, sha256, error = %e, "photo file missing; its manifest goes without chunks");
+                tracing::error!(district = %self.district(), sha256, error = %e, "photo file missing; its manifest goes without chunks");
                 return Ok(Vec::new());
             }
         };
@@ -309,10 +312,10 @@ impl Relay {
         for chunk in chunks {
             let id = format!(
                 "{}-chunk-{}",
-                v1::message_id(&self.district, seq as u64),
+                v1::message_id(self.district(), seq as u64),
                 chunk.index
             );
-            let envelope = v1::Envelope::new(&self.district, seq as u64, sent_at, chunk);
+            let envelope = v1::Envelope::new(self.district(), seq as u64, sent_at, chunk);
             let payload = serde_json::to_vec(&envelope)?;
             confirms.push(
                 self.publish(channel, v1::Kind::MediaChunk, &id, &payload)
@@ -333,7 +336,7 @@ impl Relay {
         let envelope: std::result::Result<v1::Envelope<serde_json::Value>, _> =
             serde_json::from_slice(&delivery.data);
         let outcome = match envelope {
-            Ok(envelope) if envelope.district == self.district => match envelope.kind {
+            Ok(envelope) if envelope.district == self.district() => match envelope.kind {
                 v1::Kind::SyncRequest => match serde_json::from_value(envelope.body) {
                     Ok(request) => self.answer_sync(channel, &request).await.map(|_| true),
                     Err(_) => Ok(false),
@@ -364,7 +367,7 @@ impl Relay {
                 .map(drop)
                 .map_err(broker),
             false => {
-                tracing::warn!(district = %self.district, "unreadable or unsupported command from the city; dead-lettered");
+                tracing::warn!(district = %self.district(), "unreadable or unsupported command from the city; dead-lettered");
                 delivery
                     .nack(BasicNackOptions {
                         requeue: false,
@@ -418,17 +421,17 @@ impl Relay {
         match taken {
             Taken::Applied(_) | Taken::Again => {}
             Taken::Finished(state) => {
-                tracing::warn!(district = %self.district, %order_id, %case_id, ?state, "city supervision order on a finished case; nothing to supervise")
+                tracing::warn!(district = %self.district(), %order_id, %case_id, ?state, "city supervision order on a finished case; nothing to supervise")
             }
             Taken::Unknown => {
-                tracing::warn!(district = %self.district, %order_id, %case_id, "city supervision order on a case this district does not have")
+                tracing::warn!(district = %self.district(), %order_id, %case_id, "city supervision order on a case this district does not have")
             }
         }
         Ok(())
     }
 
     async fn store_rejection(&self, rejection_id: String, r: v1::Rejection) -> Result<()> {
-        tracing::warn!(district = %self.district, code = ?r.code, message_id = ?r.message_id, reason = %r.message, "the city rejected a message");
+        tracing::warn!(district = %self.district(), code = ?r.code, message_id = ?r.message_id, reason = %r.message, "the city rejected a message");
         db::run(&self.pool, move |conn| {
             let code = serde_json::to_value(r.code)?
                 .as_str()
@@ -511,7 +514,7 @@ impl Relay {
                 return Err(Error::unavailable("the broker refused a sync batch"));
             }
         }
-        tracing::info!(district = %self.district, from = request.from_seq, batches = sent + 1, "answered a sync request");
+        tracing::info!(district = %self.district(), from = request.from_seq, batches = sent + 1, "answered a sync request");
         Ok(())
     }
 
@@ -530,8 +533,9 @@ impl Relay {
             oldest_retained_seq: answer.oldest_retained_seq,
             last,
         };
-        let envelope = v1::Envelope::new(&self.district, answer.last_seq as u64, Utc::now(), batch);
-        let id = format!("{}-sync-{}-{n}", self.district, answer.request_id);
+        let envelope =
+            v1::Envelope::new(self.district(), answer.last_seq as u64, Utc::now(), batch);
+        let id = format!("{}-sync-{}-{n}", self.district(), answer.request_id);
         self.publish(
             channel,
             v1::Kind::SyncBatch,
@@ -551,7 +555,7 @@ impl Relay {
         })
         .await?;
         if removed > 0 {
-            tracing::info!(district = %self.district, removed, "old outbox messages removed");
+            tracing::info!(district = %self.district(), removed, "old outbox messages removed");
         }
         Ok(())
     }

@@ -9,12 +9,11 @@ use citygrid_schemas::{self as v1, details};
 use diesel::prelude::*;
 
 use super::read::get_for_update;
-use crate::case::model::{Case, NewRecord, Record, SupervisionOrder};
+use crate::case::model::{Case, NewRecord, SupervisionOrder};
 use crate::case::workflow::{Action, State};
 use crate::config::Tenant;
 use crate::error::Result;
-use crate::schema::{case_records, cases, supervision_orders};
-use crate::uplink::outbox;
+use crate::schema::{cases, supervision_orders};
 use crate::vocab::{ActorRole, SupervisionLevel, SupervisionOrigin, Urgency};
 
 /// What became of a city order.
@@ -90,8 +89,12 @@ pub fn take_city_order(
             })
             .execute(conn)?;
         let comment = format!("市级督办: {}", order.issued_by);
-        let record = diesel::insert_into(case_records::table)
-            .values(NewRecord {
+        super::record_change(
+            conn,
+            tenant,
+            Some(&case),
+            &updated,
+            NewRecord {
                 case_id: case.id,
                 case_version: updated.version,
                 action: Action::Supervise,
@@ -108,10 +111,8 @@ pub fn take_city_order(
                     urgency_before: case.urgency.into(),
                 })?,
                 at: now,
-            })
-            .returning(Record::as_returning())
-            .get_result(conn)?;
-        outbox::write_change(conn, tenant, Some(&case), &updated, &record)?;
+            },
+        )?;
         tracing::info!(case = %case.id, order = %order.order_id, "city supervision order taken in");
         Ok(Taken::Applied(Box::new(updated)))
     })

@@ -13,6 +13,32 @@ mod report;
 mod step;
 
 pub use city_order::{Taken, take_city_order};
+
+use diesel::prelude::*;
+
+use crate::case::model::{Case, NewRecord, Record};
+use crate::config::Tenant;
+use crate::error::Result;
+use crate::schema::case_records;
+use crate::uplink::outbox;
+
+/// Writes the business record of a change from `before` (none: the case is new) to
+/// `after`, then its interchange messages (last: from here to the commit other writers
+/// wait for the outbox's seq counter). Every write of a case ends here.
+fn record_change(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    before: Option<&Case>,
+    after: &Case,
+    record: NewRecord<'_>,
+) -> Result<Record> {
+    let record = diesel::insert_into(case_records::table)
+        .values(record)
+        .returning(Record::as_returning())
+        .get_result(conn)?;
+    outbox::write_change(conn, tenant, before, after, &record)?;
+    Ok(record)
+}
 pub use read::{
     CaseFilter, LightCount, LightGroup, Page, count_by_state, get, light_counts, list, queue,
     queue_states, records, supervision_orders,

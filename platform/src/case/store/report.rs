@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::address;
-use crate::case::model::{Case, NewRecord, Record};
+use crate::case::model::{Case, NewRecord};
 use crate::case::steps::Urgency;
 use crate::case::text;
 use crate::case::workflow::{Action, Source, State};
@@ -16,8 +16,7 @@ use crate::config::Tenant;
 use crate::deadline::{self, StageTimes};
 use crate::error::{Error, Result};
 use crate::manual::{Clock, Stage};
-use crate::schema::{case_records, cases, media};
-use crate::uplink::outbox;
+use crate::schema::{cases, media};
 use crate::vocab::{ActorRole, CategoryKind};
 
 /// A report as it enters the system (上报).
@@ -270,8 +269,12 @@ pub fn create_report(
                 .ok_or_else(|| Error::internal("idempotent case vanished"))?;
             return Ok((existing, false));
         };
-        let record = diesel::insert_into(case_records::table)
-            .values(NewRecord {
+        super::record_change(
+            conn,
+            tenant,
+            None,
+            &case,
+            NewRecord {
                 case_id: case.id,
                 case_version: case.version,
                 action: Action::Report,
@@ -285,10 +288,8 @@ pub fn create_report(
                     source: report.source.into(),
                 })?,
                 at: now,
-            })
-            .returning(Record::as_returning())
-            .get_result(conn)?;
-        outbox::write_change(conn, tenant, None, &case, &record)?;
+            },
+        )?;
         Ok((case, true))
     })
 }

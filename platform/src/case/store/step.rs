@@ -10,14 +10,13 @@ use super::read::get;
 use super::report::require_media;
 use crate::auth::Claims;
 use crate::case::duties;
-use crate::case::model::{Case, NewRecord, Record};
+use crate::case::model::{Case, NewRecord};
 use crate::case::steps::{self, StepRequest};
 use crate::case::workflow::Action;
 use crate::config::Tenant;
 use crate::error::{Error, Result};
 use crate::patrol;
 use crate::schema::{case_records, cases};
-use crate::uplink::outbox;
 
 /// Takes one step on a case. The update is conditional on the version the caller saw,
 /// so of two concurrent steps exactly one commits; the other gets `StaleVersion`.
@@ -95,8 +94,12 @@ pub fn apply_step(
         }
         effects::after_step(conn, caller, req, plan.action, &updated, now)?;
         let role = plan.action.role();
-        let record = diesel::insert_into(case_records::table)
-            .values(NewRecord {
+        super::record_change(
+            conn,
+            tenant,
+            Some(&case),
+            &updated,
+            NewRecord {
                 case_id,
                 case_version: updated.version,
                 action: plan.action,
@@ -108,10 +111,8 @@ pub fn apply_step(
                 media: &req.media,
                 details: plan.details,
                 at: now,
-            })
-            .returning(Record::as_returning())
-            .get_result(conn)?;
-        outbox::write_change(conn, tenant, Some(&case), &updated, &record)?;
+            },
+        )?;
         Ok(updated)
     })
 }
