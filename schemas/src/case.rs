@@ -47,6 +47,10 @@ pub enum Source {
     Public,
     /// 热线 (12345 and the like), entered by an operator.
     Hotline,
+    /// 上级发现 (since v1.5): found by the city's own supervisors and sent to the district
+    /// as a [`crate::CityProblem`]. Like a supervisor's report it needs no verification
+    /// and no call-back; the city counts it against the district (上级发现数).
+    City,
 }
 
 /// 紧急程度.

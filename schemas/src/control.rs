@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{Body, Envelope, Kind, SupervisionLevel};
+use crate::{Body, Category, Envelope, InlinePhoto, Kind, Point, SupervisionLevel, Urgency};
 
 /// 补发请求: the city asks a district to send its outbox again from `from_seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -72,6 +72,33 @@ pub struct SupervisionAck {
 
 impl Body for SupervisionAck {
     const KIND: Kind = Kind::SupervisionAck;
+}
+
+/// 上级发现问题 (since v1.5): a problem the city's own supervisors found in the district's
+/// area (the city decides whose by the point and the district boundaries it holds). The
+/// district opens it as a case of source `city` under `case_id`, waiting for its operator
+/// to file it, and the case flows back like any other; the city counts it as 上级发现.
+/// Taking it in twice opens one case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CityProblem {
+    /// The id the case has in the district too, so the city follows it back.
+    pub case_id: Uuid,
+    /// What the city's supervisor saw, in the district's catalogue edition.
+    pub category: Category,
+    pub urgency: Urgency,
+    pub description: String,
+    pub address: Option<String>,
+    pub location: Point,
+    /// One to three photos, at most 360 KiB together (`CITY_PHOTO_BYTES`).
+    #[schemars(length(min = 1, max = 3))]
+    pub photos: Vec<InlinePhoto>,
+    pub reported_at: DateTime<Utc>,
+    /// The city supervisor (name or office), for the record.
+    pub reported_by: String,
+}
+
+impl Body for CityProblem {
+    const KIND: Kind = Kind::CityProblem;
 }
 
 /// 日对账摘要: what the district holds for one local day, so the city can tell whether its

@@ -44,6 +44,7 @@ pub fn schemas() -> Vec<(Kind, Value)> {
                 Kind::ReconciliationDigest => schema_of::<ReconciliationDigest>(),
                 Kind::Rejection => schema_of::<Rejection>(),
                 Kind::MediaRequest => schema_of::<MediaRequest>(),
+                Kind::CityProblem => schema_of::<CityProblem>(),
             };
             (kind, schema)
         })
@@ -342,6 +343,35 @@ pub fn examples() -> Vec<(Kind, Value)> {
                 at(2, 30),
                 MediaRequest {
                     sha256: vec![photo_hash],
+                },
+            ),
+        ),
+        (
+            Kind::CityProblem,
+            message(
+                7,
+                at(3, 5),
+                CityProblem {
+                    case_id: Uuid::from_u128(0x0193_5a7f_0000_7c00_8a00_0000_c17f_0001),
+                    category: Category {
+                        kind: CategoryKind::Component,
+                        major: "01".into(),
+                        minor: "01".into(),
+                        edition: Some(Edition::Gbt30428),
+                    },
+                    urgency: Urgency::Urgent,
+                    description: "上水井盖缺失, 已临时围挡".into(),
+                    address: Some("上城区解放路 88 号".into()),
+                    location: Point {
+                        lon: 120.1702,
+                        lat: 30.2566,
+                    },
+                    photos: vec![InlinePhoto::new(
+                        b"\xff\xd8\xff\xe0 an example, not a real JPEG",
+                        "image/jpeg",
+                    )],
+                    reported_at: at(3, 2),
+                    reported_by: "杭州市城市管理指挥中心 (市级监督员 city-sup-1)".into(),
                 },
             ),
         ),

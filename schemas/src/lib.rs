@@ -84,10 +84,13 @@ pub enum Kind {
     Rejection,
     /// 媒体补发请求 (city → district): send the chunks of these photos again.
     MediaRequest,
+    /// 上级发现问题 (city → district, since v1.5): a problem the city's supervisors found in
+    /// the district, to open as a case of source `city`.
+    CityProblem,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::CaseSnapshot,
         Kind::BusinessRecord,
         Kind::MediaManifest,
@@ -99,6 +102,7 @@ impl Kind {
         Kind::ReconciliationDigest,
         Kind::Rejection,
         Kind::MediaRequest,
+        Kind::CityProblem,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +118,7 @@ impl Kind {
             Kind::ReconciliationDigest => "reconciliation_digest",
             Kind::Rejection => "rejection",
             Kind::MediaRequest => "media_request",
+            Kind::CityProblem => "city_problem",
         }
     }
 
@@ -125,7 +130,11 @@ impl Kind {
     pub fn from_district(self) -> bool {
         !matches!(
             self,
-            Kind::SyncRequest | Kind::SupervisionOrder | Kind::Rejection | Kind::MediaRequest
+            Kind::SyncRequest
+                | Kind::SupervisionOrder
+                | Kind::Rejection
+                | Kind::MediaRequest
+                | Kind::CityProblem
         )
     }
 }

@@ -66,6 +66,52 @@ impl Body for MediaRequest {
     const KIND: Kind = Kind::MediaRequest;
 }
 
+/// The photos of a [`crate::CityProblem`] together, in bytes: 360 KiB, which base64 makes
+/// 480 KiB, so the message stays inside [`crate::MAX_MESSAGE_BYTES`] with its text. A city
+/// supervisor's phone sends photos of a few hundred KiB at most (1280 px JPEG).
+pub const CITY_PHOTO_BYTES: usize = 360 * 1024;
+
+/// At most this many photos come with one city problem.
+pub const CITY_PHOTOS: usize = 3;
+
+/// A photo carried whole inside a message (a city problem's): small enough not to need
+/// chunks, and the receiver has it the moment it has the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InlinePhoto {
+    /// SHA-256 of the bytes, lowercase hex: the photo's identity.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    /// The bytes, standard base64 with padding.
+    pub data: String,
+}
+
+impl InlinePhoto {
+    pub fn new(bytes: &[u8], content_type: &str) -> InlinePhoto {
+        InlinePhoto {
+            sha256: sha256_hex(bytes),
+            content_type: content_type.to_owned(),
+            data: STANDARD.encode(bytes),
+        }
+    }
+
+    /// The bytes, checked against the hash (the index in errors is the photo's).
+    pub fn decode(&self, index: u32) -> Result<Vec<u8>, MediaError> {
+        let bytes = STANDARD
+            .decode(&self.data)
+            .map_err(|_| MediaError::BadBase64(index))?;
+        let got = sha256_hex(&bytes);
+        if got != self.sha256 {
+            return Err(MediaError::HashMismatch {
+                expected: self.sha256.clone(),
+                got,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
 /// Hex SHA-256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -178,6 +224,25 @@ mod tests {
         let mut shuffled = chunks.clone();
         shuffled.reverse();
         assert_eq!(assemble_media(&manifest, &shuffled), Ok(bytes));
+    }
+
+    #[test]
+    fn an_inline_photo_decodes_only_to_the_bytes_it_names() {
+        let photo = InlinePhoto::new(b"jpeg bytes", "image/jpeg");
+        assert_eq!(photo.decode(0), Ok(b"jpeg bytes".to_vec()));
+        let altered = InlinePhoto {
+            data: STANDARD.encode(b"other bytes"),
+            ..photo.clone()
+        };
+        assert!(matches!(
+            altered.decode(1),
+            Err(MediaError::HashMismatch { .. })
+        ));
+        let garbled = InlinePhoto {
+            data: "not base64!".into(),
+            ..photo
+        };
+        assert_eq!(garbled.decode(2), Err(MediaError::BadBase64(2)));
     }
 
     #[test]
