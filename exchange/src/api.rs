@@ -34,6 +34,7 @@ mod appraisal;
 mod ledger;
 mod orders;
 mod page;
+mod problems;
 
 type HttpResult<T> = std::result::Result<T, HttpError>;
 
@@ -748,7 +749,7 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement, orders::list, orders::instruct),
+    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement, orders::list, orders::instruct, problems::upload, problems::report, problems::list),
     modifiers(&CONTRACT),
 )]
 pub struct CityApiDoc;
@@ -793,7 +794,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/city/ledger/balances", web::get().to(ledger::balances))
                 .route("/city/ledger/statement", web::get().to(ledger::statement))
                 .route("/city/orders", web::get().to(orders::list))
-                .route("/city/orders", web::post().to(orders::instruct)),
+                .route("/city/orders", web::post().to(orders::instruct))
+                .route("/city/media", web::post().to(problems::upload))
+                .route("/city/problems", web::get().to(problems::list))
+                .route("/city/problems", web::post().to(problems::report)),
         )
         .app_data(web::Data::new(
             edge::Allowed::from_openapi(&CityApiDoc::openapi()).with("/openapi.json", "GET"),

@@ -1,6 +1,7 @@
 //! The district registry (区县登记): everything the city may know of each district, from
 //! the city's own configuration — code, name, broker account, catalogue edition, population
-//! and area (for indicators per head and per km²), boundary (for the map) and time zone.
+//! and area (for indicators per head and per km²), boundary (for the map, and to know whose
+//! a problem the city found is) and time zone.
 //!
 //! The city never opens a district's tenant file: in a federation the districts run on
 //! other hosts, often from other vendors, and their databases, token keys and users are
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
+use geo::MultiPolygon;
 use citygrid_schemas::Edition;
 use citygrid_schemas::catalogue::Catalogue;
 use secrecy::SecretString;
@@ -44,7 +46,8 @@ pub struct DistrictEntry {
     /// optional, as a district may run without a grid.
     #[serde(default)]
     pub cells: Option<u64>,
-    /// GeoJSON boundary for the city's map, relative to the city file.
+    /// GeoJSON boundary for the city's map and for placing the problems the city finds,
+    /// relative to the city file.
     pub boundary: PathBuf,
     /// The district's zone for its local days (reconciliation); the city's by default.
     #[serde(default)]
@@ -63,6 +66,8 @@ pub struct District {
     pub area_km2: f64,
     pub cells: Option<u64>,
     pub boundary: PathBuf,
+    /// The area inside `boundary`.
+    pub area: Arc<MultiPolygon<f64>>,
     pub time_zone: Tz,
 }
 
@@ -142,20 +147,8 @@ impl Registry {
                 return Err(err(i, "cells", "must be at least 1 (or left out)".into()));
             }
             let boundary = dir.join(&e.boundary);
-            let text = std::fs::read_to_string(&boundary)
+            let area = citygrid_kit::geo::read_boundary(&boundary)
                 .map_err(|x| err(i, "boundary", format!("{}: {x}", boundary.display())))?;
-            let geojson: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|x| err(i, "boundary", format!("{}: {x}", boundary.display())))?;
-            if !matches!(
-                geojson["type"].as_str(),
-                Some("Feature" | "FeatureCollection" | "Polygon" | "MultiPolygon")
-            ) {
-                return Err(err(
-                    i,
-                    "boundary",
-                    format!("{} is not a GeoJSON polygon or feature", boundary.display()),
-                ));
-            }
             let time_zone = match &e.time_zone {
                 None => city_zone,
                 Some(z) => z
@@ -172,6 +165,7 @@ impl Registry {
                 area_km2: e.area_km2,
                 cells: e.cells,
                 boundary,
+                area: Arc::new(area),
                 time_zone,
             });
         }
@@ -211,6 +205,14 @@ impl Registry {
 
     pub fn by_user(&self, user: &str) -> Option<&District> {
         self.districts.iter().find(|d| d.broker_user == user)
+    }
+
+    /// The district whose boundary holds (lon, lat): the first registered, should two
+    /// boundaries overlap.
+    pub fn at(&self, lon: f64, lat: f64) -> Option<&District> {
+        self.districts
+            .iter()
+            .find(|d| citygrid_kit::geo::contains(&d.area, lon, lat))
     }
 
     pub fn get(&self, code: &str) -> Option<&District> {

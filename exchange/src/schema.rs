@@ -199,6 +199,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    city_problems (case_id) {
+        case_id -> Uuid,
+        district -> Text,
+        category -> Text,
+        edition -> Text,
+        urgency -> Text,
+        description -> Text,
+        address -> Nullable<Text>,
+        lon -> Float8,
+        lat -> Float8,
+        photos -> Array<Text>,
+        reported_by -> Text,
+        reporter -> Uuid,
+        reported_at -> Timestamptz,
+        command_seq -> Int8,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Text,
+    }
+}
+
+diesel::table! {
+    city_photos (sha256) {
+        sha256 -> Text,
+        content_type -> Text,
+        bytes -> Bytea,
+        uploaded_by -> Uuid,
+        uploaded_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(digests -> districts (district));
 diesel::joinable!(ledger_entries -> ledger_postings (posting_id));
 diesel::joinable!(ledger_entries -> ledger_accounts (account));
@@ -218,5 +249,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_accounts,
     ledger_postings,
     ledger_entries,
-    supervision_orders
+    supervision_orders,
+    city_problems,
+    city_photos
 );

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use citygrid_kit::broker::{self, Account};
-use geo::{Contains, InteriorPoint, MultiPolygon, Point, Polygon};
+use geo::{Contains, InteriorPoint, MultiPolygon, Point};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -736,57 +736,10 @@ fn load_grid(path: &Path) -> Result<Grid> {
     Ok(Grid::new(cells))
 }
 
-/// Reads a GeoJSON Feature or geometry holding a Polygon or MultiPolygon (lon, lat).
+/// Reads the district's GeoJSON boundary (`citygrid_kit::geo::read_boundary`).
 fn load_boundary(path: &Path) -> Result<MultiPolygon<f64>> {
-    #[derive(Deserialize)]
-    struct Feature {
-        #[serde(rename = "type")]
-        kind: String,
-        geometry: Option<serde_json::Value>,
-        coordinates: Option<serde_json::Value>,
-    }
-    let file = path.display().to_string();
-    let bad = |msg: String| Error::config(&file, "boundary", msg);
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let top: Feature = serde_json::from_str(&text).map_err(|e| bad(format!("not GeoJSON: {e}")))?;
-    let geometry: serde_json::Value = match top.kind.as_str() {
-        "Feature" => top
-            .geometry
-            .ok_or_else(|| bad("the Feature has no geometry".into()))?,
-        _ => serde_json::json!({ "type": top.kind, "coordinates": top.coordinates }),
-    };
-    let kind = geometry["type"].as_str().unwrap_or_default().to_owned();
-    let coordinates = geometry["coordinates"].clone();
-    type Rings = Vec<Vec<(f64, f64)>>;
-    let polygons: Vec<Rings> = match kind.as_str() {
-        "Polygon" => vec![
-            serde_json::from_value(coordinates)
-                .map_err(|e| bad(format!("bad Polygon coordinates: {e}")))?,
-        ],
-        "MultiPolygon" => serde_json::from_value(coordinates)
-            .map_err(|e| bad(format!("bad MultiPolygon coordinates: {e}")))?,
-        other => {
-            return Err(bad(format!(
-                "geometry must be a Polygon or MultiPolygon, not {other:?}"
-            )));
-        }
-    };
-    let polygons = polygons
-        .into_iter()
-        .map(|mut rings| {
-            if rings.is_empty() || rings[0].len() < 4 {
-                return Err(bad(
-                    "a polygon needs an outer ring of at least 4 positions".into()
-                ));
-            }
-            let outer = rings.remove(0);
-            Ok(Polygon::new(
-                outer.into(),
-                rings.into_iter().map(Into::into).collect(),
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(MultiPolygon::new(polygons))
+    citygrid_kit::geo::read_boundary(path)
+        .map_err(|msg| Error::config(path.display().to_string(), "boundary", msg))
 }
 
 #[cfg(test)]

@@ -222,20 +222,24 @@ pub enum Source {
     Public,
     /// 12319 热线
     Hotline,
+    /// 上级发现: found by the city's supervisors, sent over the interchange
+    /// (`city_problem`); nobody in the district reports it.
+    City,
 }
 
 vocabulary!(Source {
     Supervisor => "supervisor",
     Public => "public",
     Hotline => "hotline",
+    City => "city",
 });
-to_standard!(Source => v1::Source { Supervisor, Public, Hotline });
+to_standard!(Source => v1::Source { Supervisor, Public, Hotline, City });
 
 impl Source {
     /// Public and hotline reports are verified on site before filing and called back
-    /// before closing.
+    /// before closing; a supervisor's, the district's or the city's, is neither.
     pub fn from_public(self) -> bool {
-        self != Source::Supervisor
+        matches!(self, Source::Public | Source::Hotline)
     }
 }
 

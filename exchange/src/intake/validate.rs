@@ -588,7 +588,8 @@ fn check_envelope(
         | Kind::SyncRequest
         | Kind::SupervisionOrder
         | Kind::Rejection
-        | Kind::MediaRequest => {
+        | Kind::MediaRequest
+        | Kind::CityProblem => {
             unreachable!("directions checked above")
         }
     };
@@ -866,6 +867,7 @@ mod tests {
             area_km2: 1.0,
             cells: None,
             boundary: "unused.geojson".into(),
+            area: Arc::new(geo::MultiPolygon::new(vec![])),
             time_zone: chrono_tz::Asia::Shanghai,
         }])
     }

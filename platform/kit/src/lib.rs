@@ -10,6 +10,7 @@ pub mod broker;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod geo;
 pub mod http;
 pub mod login;
 pub mod password;

@@ -27,7 +27,12 @@ pub struct Rule {
     pub rule: &'static str,
 }
 
-const ALL: &[Source] = &[Source::Supervisor, Source::Public, Source::Hotline];
+const ALL: &[Source] = &[
+    Source::Supervisor,
+    Source::Public,
+    Source::Hotline,
+    Source::City,
+];
 
 /// The matrix (docs/API.md, Separation of duties).
 pub const RULES: &[Rule] = &[
@@ -43,7 +48,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         earlier: &[Action::Report],
         later: &[Action::File, Action::Reject],
-        sources: &[Source::Supervisor],
+        sources: &[Source::Supervisor, Source::City],
         rule: "a supervisor's report is accepted or rejected by someone other than its reporter",
     },
     Rule {

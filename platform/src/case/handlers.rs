@@ -120,6 +120,10 @@ fn report_source(caller: Option<&Caller>, asked: Option<Source>) -> Result<Sourc
             "source",
             "public reports are made without signing in",
         )),
+        Some(Source::City) => Err(Error::invalid(
+            "source",
+            "problems the city found come from the city exchange, not through this API",
+        )),
         None => Err(Error::forbidden(
             "wrong_role",
             "reports come from supervisors, operators (hotline) or the public",
@@ -183,6 +187,7 @@ pub async fn report_case(
     let (lon, lat) =
         store::place_report(&state.tenant, body.lon, body.lat, body.address.as_deref())?;
     let report = NewReport {
+        case_id: None,
         source,
         description: body.description,
         lon,
@@ -199,6 +204,8 @@ pub async fn report_case(
             Source::Supervisor => ActorRole::Supervisor,
             Source::Hotline => ActorRole::Operator,
             Source::Public => ActorRole::Public,
+            // Refused by `report_source`: a city problem comes over the interchange.
+            Source::City => ActorRole::Supervisor,
         },
         component_id: None,
         component_department: None,

@@ -325,7 +325,12 @@ mod tests {
             Some(Pending::Suspension),
             Some(Pending::Cancellation),
         ];
-        for (source, pending) in [Source::Supervisor, Source::Public, Source::Hotline]
+        for (source, pending) in [
+            Source::Supervisor,
+            Source::Public,
+            Source::Hotline,
+            Source::City,
+        ]
             .into_iter()
             .flat_map(|s| pendings.map(|p| (s, p)))
         {
@@ -371,16 +376,16 @@ mod tests {
                 }
             }
         }
-        // For each of the 3 × 4 (source, pending) pairs: resume from suspended, a
+        // For each of the 4 × 4 (source, pending) pairs: resume from suspended, a
         // supervision order on any of the 9 open states and a manual urge; 13 loop steps
-        // for supervisor reports (direct filing, close without call-back) and 13 for public
-        // and hotline ones (verification, call-back or re-handling). Per source: a
+        // for supervisor and city reports (direct filing, close without call-back) and 13
+        // for public and hotline ones (verification, call-back or re-handling). Per source: a
         // cancellation request from the 9 open states when nothing waits, its approval or
         // refusal from them when it waits; 2 request or decision steps per other pending
         // value (extension and suspension asked, approved, refused).
         assert_eq!(
             legal_steps,
-            12 * (1 + 9 + 1) + 4 * (13 + 13 + 13) + 3 * (9 + 9 + 9) + 3 * 3 * 2
+            16 * (1 + 9 + 1) + 4 * (13 + 13 + 13 + 13) + 4 * (9 + 9 + 9) + 4 * 3 * 2
         );
     }
 

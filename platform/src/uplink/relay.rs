@@ -24,7 +24,7 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use uuid::Uuid;
 
 use super::Uplink;
-use crate::case::store::Taken;
+use crate::case::store::{Opened, Taken};
 use crate::config::{ExchangeSection, Tenant};
 use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
@@ -349,6 +349,10 @@ impl Relay {
                     Ok(order) => self.take_order(order).await.map(|_| true),
                     Err(_) => Ok(false),
                 },
+                v1::Kind::CityProblem => match serde_json::from_value(envelope.body) {
+                    Ok(problem) => self.take_problem(problem).await,
+                    Err(_) => Ok(false),
+                },
                 v1::Kind::Rejection => match serde_json::from_value(envelope.body) {
                     Ok(rejection) => {
                         let id = message_id.unwrap_or_else(|| v1::message_id("city", envelope.seq));
@@ -428,6 +432,29 @@ impl Relay {
             }
         }
         Ok(())
+    }
+
+    /// Opens a case for a problem the city found (once, however often it is delivered).
+    /// One this district cannot take (outside its boundary, a category it does not have)
+    /// is dead-lettered with the reason logged: the city sees it stay `sent`.
+    async fn take_problem(&self, problem: v1::CityProblem) -> Result<bool> {
+        let (tenant, media) = (self.tenant.clone(), self.media.clone());
+        let case_id = problem.case_id;
+        let opened = db::run(&self.pool, move |conn| {
+            crate::case::store::take_city_problem(conn, &tenant, &media, &problem)
+        })
+        .await?;
+        match opened {
+            Opened::New(_) => {
+                self.link.wake.notify_one();
+                Ok(true)
+            }
+            Opened::Again => Ok(true),
+            Opened::Refused(why) => {
+                tracing::warn!(district = %self.district(), %case_id, reason = %why, "a city problem this district cannot take");
+                Ok(false)
+            }
+        }
     }
 
     async fn store_rejection(&self, rejection_id: String, r: v1::Rejection) -> Result<()> {

@@ -940,3 +940,134 @@ async fn a_city_order_is_taken_in_once_and_its_acknowledgement_goes_back() {
         .count();
     assert_eq!(supervised, 1);
 }
+
+/// 上级发现: a problem the city found, delivered twice, opens one case of source `city`
+/// under the city's id; the district runs the whole loop on it and the city hears every
+/// step, up to closed. A problem outside the district is dead-lettered, nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_problem_opens_one_case_that_runs_the_loop_and_returns_closed() {
+    let broker = TestBroker::new().await;
+    let app = with_exchange(&broker).await;
+    let photo = citygrid_test_support::png("city-found");
+    let problem = v1::CityProblem {
+        case_id: uuid::Uuid::new_v4(),
+        category: v1::Category {
+            kind: v1::CategoryKind::Event,
+            major: "01".into(),
+            minor: "02".into(),
+            edition: Some(v1::Edition::Gbt30428),
+        },
+        urgency: v1::Urgency::Normal,
+        description: "市级巡查发现: 路边堆放垃圾".into(),
+        address: None,
+        location: v1::Point {
+            lon: crate::helpers::LON,
+            lat: crate::helpers::LAT,
+        },
+        photos: vec![v1::InlinePhoto::new(&photo, "image/png")],
+        reported_at: chrono::Utc::now(),
+        reported_by: "杭州市城市管理指挥中心 (city-sup-1)".into(),
+    };
+    let elsewhere = v1::CityProblem {
+        case_id: uuid::Uuid::new_v4(),
+        location: v1::Point {
+            lon: 121.5,
+            lat: 31.2,
+        },
+        ..problem.clone()
+    };
+    for (n, body) in [(1, &problem), (1, &problem), (2, &elsewhere)] {
+        command(
+            &broker,
+            v1::Kind::CityProblem,
+            &format!("city-330102-{n}"),
+            &city_message(n, body.clone()),
+        )
+        .await;
+    }
+    let case = json!({ "id": problem.case_id.to_string() });
+    let lead = app.login("sc-lead1").await;
+    let path = format!("/api/v1/cases/{}", problem.case_id);
+    let mut found = (0, Value::Null);
+    for _ in 0..100 {
+        found = app.get(&path, &lead).await;
+        if found.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, detail) = found;
+    assert_eq!(status, 200, "the case is open under the city's id: {detail}");
+    assert_eq!(
+        (
+            detail["case"]["source"].as_str(),
+            detail["case"]["state"].as_str(),
+            detail["case"]["reporter_id"].as_str()
+        ),
+        (Some("city"), Some("reported"), None),
+        "{detail}"
+    );
+    let dead = read_queue(&broker, amqp::DEAD_QUEUE, Duration::from_secs(20), |r| {
+        !r.is_empty()
+    })
+    .await;
+    assert_eq!(dead.len(), 1, "the problem outside the district: {dead:?}");
+    let (status, _) = app
+        .get(&format!("/api/v1/cases/{}", elsewhere.case_id), &lead)
+        .await;
+    assert_eq!(status, 404, "nothing opened for it");
+
+    // The whole loop, like a supervisor's report: filed without verification, closed
+    // without a call-back.
+    let (op, disp, hw, sup) = (
+        app.login("sc-op1").await,
+        app.login("sc-disp1").await,
+        app.login("sc-hdl-huanwei").await,
+        app.login("sc-sup1").await,
+    );
+    let case = app.detail(&case).await["case"].clone();
+    let case = app
+        .ok_step(&op, &case, "file", json!({ "category": crate::helpers::rubbish() }))
+        .await;
+    let case = app
+        .ok_step(&disp, &case, "dispatch", json!({ "department": "huanwei" }))
+        .await;
+    let handled_photo = app.photo(&hw).await;
+    let case = app
+        .ok_step(&hw, &case, "handle", json!({ "media": [handled_photo] }))
+        .await;
+    let case = app
+        .ok_step(&sup, &case, "check", json!({ "passed": true }))
+        .await;
+    let case = app.ok_step(&op, &case, "close", json!({})).await;
+    assert_eq!(case["state"], "closed");
+
+    let sent = read_intake(&broker, Duration::from_secs(20), |r| {
+        r.iter().any(|m| {
+            m.kind.as_deref() == Some("case_snapshot") && m.body["body"]["state"] == "closed"
+        })
+    })
+    .await;
+    let snapshots: Vec<&Value> = sent
+        .iter()
+        .filter(|m| m.kind.as_deref() == Some("case_snapshot"))
+        .map(|m| &m.body["body"])
+        .collect();
+    assert!(
+        snapshots
+            .iter()
+            .all(|s| s["case_id"] == problem.case_id.to_string() && s["source"] == "city"),
+        "every snapshot is the city's case, of source city: {snapshots:?}"
+    );
+    let states: Vec<&str> = snapshots.iter().filter_map(|s| s["state"].as_str()).collect();
+    assert_eq!(
+        states,
+        ["reported", "filed", "dispatched", "handled", "checked", "closed"],
+        "one snapshot per step, the redelivery none"
+    );
+    assert!(
+        sent.iter().any(|m| m.kind.as_deref() == Some("media_manifest")
+            && m.body["body"]["sha256"] == v1::sha256_hex(&photo)),
+        "the city's photo goes back with the case"
+    );
+}

@@ -85,6 +85,7 @@ fn source_key(source: Source) -> &'static str {
         Source::Supervisor => "supervisor",
         Source::Public => "public",
         Source::Hotline => "hotline",
+        Source::City => "city",
     }
 }
 
@@ -225,8 +226,6 @@ fn count_exprs() -> Vec<(Indicator, Expr)> {
                 .and(col("finished").not()),
         ),
         (PublicFound, inp("filed_at").and(col("public_found"))),
-        // Problems the city finds arrive with issue 14; none before.
-        (CityFound, inp("filed_at").and(lit(false))),
         (Rated, inp("finished_at").and(col("rated"))),
         (Satisfied, inp("finished_at").and(col("satisfied"))),
     ]
@@ -288,12 +287,16 @@ fn by_source(source: &str) -> Option<Indicator> {
     }
 }
 
-/// The counts computed as a flag per row: all but the reports by source.
+/// The counts computed as a flag per row: all but those of one source (the reports by
+/// source, and 上级发现数: the filed cases of source `city`).
 fn flagged() -> impl Iterator<Item = Indicator> {
     Indicator::counts().filter(|i| {
         !matches!(
             i,
-            Indicator::ReportedSupervisor | Indicator::ReportedPublic | Indicator::ReportedHotline
+            Indicator::ReportedSupervisor
+                | Indicator::ReportedPublic
+                | Indicator::ReportedHotline
+                | Indicator::CityFound
         )
     })
 }
@@ -321,6 +324,9 @@ fn read_counts(df: &DataFrame, row: usize, source: Option<&str>) -> PolarsResult
     }
     if let Some(indicator) = source.and_then(by_source) {
         values.insert(indicator, values[&Indicator::Reported]);
+    }
+    if source == Some(source_key(Source::City)) {
+        values.insert(Indicator::CityFound, values[&Indicator::Filed]);
     }
     Ok(Counts {
         values,

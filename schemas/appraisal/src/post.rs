@@ -439,7 +439,9 @@ fn waiting_task(snapshot: &CaseSnapshot) -> Option<(PostIndicator, DateTime<Utc>
     let stage = snapshot.current_stage.as_ref()?;
     let task = match (stage.stage, snapshot.state) {
         (Stage::Check, _) => PostIndicator::Checks,
-        (Stage::Filing, CaseState::Reported) if snapshot.source != Source::Supervisor => {
+        (Stage::Filing, CaseState::Reported)
+            if matches!(snapshot.source, Source::Public | Source::Hotline) =>
+        {
             PostIndicator::Verifications
         }
         _ => return None,
@@ -568,19 +570,21 @@ fn events(month: &PostMonth, request: &PostRequest<'_>, out: &mut Vec<Event>) {
             };
             out.push(Event { post, actor, ones });
         }
-        // 漏报: a problem filed this month in a supervisor's area that a citizen found
-        // (a public or hotline report confirmed on site) instead of them.
+        // 漏报: a problem filed this month in a supervisor's area that somebody else found
+        // instead of them: a citizen (a public or hotline report confirmed on site) or the
+        // city's own supervisors (上级发现).
         let before: Vec<BusinessRecord> = records.iter().map(|r| (*r).clone()).collect();
         let facts = CaseFacts::of(request.district, snapshot, &before);
         let filed_in_month = facts.filed_at.is_some_and(in_month);
         let responsible = facts.cell.as_ref().and_then(|c| request.patrols.get(c));
         if let (true, Some(supervisor)) = (filed_in_month, responsible) {
-            let public_found = matches!(facts.source, Source::Public | Source::Hotline)
-                && facts.verified == Some(true);
+            let found_by_others = facts.source == Source::City
+                || (matches!(facts.source, Source::Public | Source::Hotline)
+                    && facts.verified == Some(true));
             out.push(Event {
                 post: Post::Supervisor,
                 actor: *supervisor,
-                ones: vec![(PatrolFiled, true), (Missed, public_found)],
+                ones: vec![(PatrolFiled, true), (Missed, found_by_others)],
             });
         }
     }

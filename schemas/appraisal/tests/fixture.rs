@@ -644,3 +644,43 @@ fn a_quarter_is_its_months_each_as_it_stood_at_its_end() {
         assert_eq!(q.counts.get(indicator), sum, "{indicator:?}");
     }
 }
+
+/// 上级发现 (issue 14): C's only October cases are two problems the city's supervisors
+/// found. One was filed, handled on time and closed; the district refused to file the
+/// other. Only the filed one counts against C, and it is all C filed: 上级发现率 100 %.
+#[test]
+fn a_problem_the_city_found_counts_against_its_district_once_filed() {
+    use Indicator::*;
+    let mut found = loop_case(
+        "330106",
+        22,
+        "2026-10-09T02:00:00Z",
+        "2026-10-10T02:00:00Z",
+        Some("2026-10-09T08:00:00Z"),
+    );
+    found.source = Source::City;
+    let mut refused = case("330106", 23);
+    refused.source = Source::City;
+    (refused.state, refused.finished_at) =
+        (CaseState::Rejected, Some(t("2026-10-10T03:00:00Z")));
+    let mut facts = cases();
+    facts.extend([found, refused]);
+    let appraisal = october(&facts, &BTreeSet::new());
+    let c = unit(&appraisal, "330106");
+    assert_eq!(
+        [
+            Reported,
+            ReportedSupervisor,
+            ValidReported,
+            Filed,
+            CityFound,
+            ClosedOnTime
+        ]
+        .map(|i| c.counts.get(i)),
+        [2, 0, 1, 1, 1, 1]
+    );
+    assert_eq!(c.rates[&CityFoundRate], Some(10_000));
+    // A and B are as before: nobody else's problem moved.
+    assert_eq!(unit(&appraisal, "330102").counts.get(CityFound), 0);
+    assert_eq!(unit(&appraisal, "330105").counts.get(CityFound), 0);
+}

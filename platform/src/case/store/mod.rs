@@ -2,17 +2,20 @@
 //! the case row and its business record always change together.
 //!
 //! Writes: `report` creates a case from a report, `step` takes one step on it,
-//! `city_order` takes in a supervision order from the city, and
+//! `city_order` takes in a supervision order from the city, `city_problem` opens a case
+//! for a problem the city found, and
 //! `effects` holds what a step does to other capabilities (supervision orders,
 //! reminder notifications). Reads are in `read`.
 
 mod city_order;
+mod city_problem;
 mod effects;
 mod read;
 mod report;
 mod step;
 
 pub use city_order::{Taken, take_city_order};
+pub use city_problem::{Opened, take_city_problem};
 
 use diesel::prelude::*;
 

@@ -22,6 +22,9 @@ use crate::vocab::{ActorRole, CategoryKind};
 /// A report as it enters the system (上报).
 #[derive(Debug, Clone)]
 pub struct NewReport {
+    /// The id the case is to have: the city's, for a problem the city found; a new one
+    /// when none.
+    pub case_id: Option<Uuid>,
     pub source: Source,
     pub description: String,
     pub lon: f64,
@@ -215,7 +218,7 @@ pub fn create_report(
     conn.transaction(|conn| {
         require_media(conn, "photos", &report.photos)?;
         let now = Utc::now();
-        let id = Uuid::new_v4();
+        let id = report.case_id.unwrap_or_else(Uuid::new_v4);
         // The grid knows the street better than the reporter: its cell decides when there
         // is one; the reporter's street stands only where the grid has none.
         let cell = tenant.cell_at(report.lon, report.lat);
