@@ -31,6 +31,9 @@ struct Row {
     snapshot: serde_json::Value,
     #[diesel(sql_type = Jsonb)]
     records: serde_json::Value,
+    /// One of the city's own problems (`city_problems`).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    city_found: bool,
 }
 
 /// The facts of `districts` at `cutoff` for the cases that can touch a month starting at
@@ -38,6 +41,10 @@ struct Row {
 /// district's cursor) whose `updated_at` is before `cutoff`, with its records before
 /// `cutoff` — unless it finished before `start` with no handling deadline from `start` on
 /// (a case closed early is due in the month of its deadline). One query, one row per case.
+///
+/// Whether a case is 上级发现 is the city's to say, not the snapshot's: a case the city
+/// sent is of source `city` whatever its district reports, and a district cannot make
+/// its own case one.
 pub fn facts(
     conn: &mut PgConnection,
     districts: &[String],
@@ -57,7 +64,9 @@ pub fn facts(
                 COALESCE((SELECT jsonb_agg(r.record ORDER BY r.record_id) FROM records r \
                            WHERE r.district = n.district \
                              AND r.case_id = (n.body->>'case_id')::uuid AND r.at < $1), \
-                         '[]'::jsonb) AS records \
+                         '[]'::jsonb) AS records, \
+                EXISTS (SELECT 1 FROM city_problems p WHERE p.case_id = (n.body->>'case_id')::uuid \
+                           AND p.district = n.district) AS city_found \
            FROM newest n \
           WHERE n.body->'milestones'->>'finished_at' IS NULL \
              OR (n.body->'milestones'->>'finished_at')::timestamptz >= $2 \
@@ -72,7 +81,12 @@ pub fn facts(
     .load(conn)?;
     rows.into_iter()
         .map(|row| {
-            let snapshot: v1::CaseSnapshot = serde_json::from_value(row.snapshot)?;
+            let mut snapshot: v1::CaseSnapshot = serde_json::from_value(row.snapshot)?;
+            if row.city_found {
+                snapshot.source = v1::Source::City;
+            } else if snapshot.source == v1::Source::City {
+                snapshot.source = v1::Source::Supervisor;
+            }
             let records: Vec<v1::BusinessRecord> = serde_json::from_value(row.records)?;
             Ok(CaseFacts::of(&row.district, &snapshot, &records))
         })

@@ -190,12 +190,13 @@ fn photos(conn: &mut PgConnection, hashes: &[String]) -> Result<Vec<InlinePhoto>
     let mut out = Vec::with_capacity(hashes.len());
     let mut total = 0;
     for (i, hash) in hashes.iter().enumerate() {
-        let (_, content_type, bytes) = found.iter().find(|(h, _, _)| h == hash).ok_or_else(|| {
-            HttpError::invalid(
-                format!("photos[{i}]"),
-                format!("no uploaded photo {hash}; upload it to /api/v1/city/media first"),
-            )
-        })?;
+        let (_, content_type, bytes) =
+            found.iter().find(|(h, _, _)| h == hash).ok_or_else(|| {
+                HttpError::invalid(
+                    format!("photos[{i}]"),
+                    format!("no uploaded photo {hash}; upload it to /api/v1/city/media first"),
+                )
+            })?;
         total += bytes.len();
         if total > CITY_PHOTO_BYTES {
             return Err(HttpError::invalid(

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use geo::MultiPolygon;
 use citygrid_schemas::Edition;
 use citygrid_schemas::catalogue::Catalogue;
+use geo::MultiPolygon;
 use secrecy::SecretString;
 use serde::Deserialize;
 

@@ -51,7 +51,13 @@ pub async fn upload(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     let Some(declared) = declared.filter(|d| PHOTO_TYPES.contains(&d.as_str())) else {
         return Err(HttpError::UnsupportedMedia(format!(
             "a photo is sent as {}",

@@ -434,6 +434,9 @@ enum Access {
     /// A valid token of this city, a district officer's included (the endpoint shows them
     /// their own district only).
     AnySigned,
+    /// A valid token of a city supervisor: a city leader and a district officer are
+    /// refused (403 `wrong_role`), whatever the request holds.
+    Supervisor,
 }
 
 /// Every route of the city API (exchange/src/api.rs `configure`), checked against the
@@ -455,6 +458,9 @@ const CITY_ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/city/ledger/statement", Access::AnySigned),
     ("GET", "/api/v1/city/orders", Access::Signed),
     ("POST", "/api/v1/city/orders", Access::Signed),
+    ("POST", "/api/v1/city/media", Access::Supervisor),
+    ("GET", "/api/v1/city/problems", Access::Signed),
+    ("POST", "/api/v1/city/problems", Access::Signed),
 ];
 
 /// The `[auth] jwt_secret` of a sample file under tenants/hangzhou.
@@ -508,7 +514,7 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         };
         let wanted = match access {
             Access::Public | Access::Credential => json!([]),
-            Access::Signed | Access::AnySigned => json!([{ "bearer": [] }]),
+            Access::Signed | Access::AnySigned | Access::Supervisor => json!([{ "bearer": [] }]),
         };
         assert_eq!(operation["security"], wanted, "{method} {path}");
     }
@@ -659,9 +665,18 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
             );
             checked += 1;
         }
-        for session in &sessions {
+        for (session, user) in sessions.iter().zip(["hz-csup1", "hz-clead1"]) {
             let (got, body) = send(Some(session.clone())).await;
-            assert!(!matches!(got, 401 | 403), "{}: {body}", what("signed in"));
+            if *access == Access::Supervisor && user != "hz-csup1" {
+                assert_eq!(
+                    (got, body["error"]["code"].as_str()),
+                    (403, Some("wrong_role")),
+                    "{}: {body}",
+                    what(user)
+                );
+            } else {
+                assert!(!matches!(got, 401 | 403), "{}: {body}", what(user));
+            }
             checked += 1;
         }
         let (got, body) = send(Some(officer.clone())).await;
@@ -681,5 +696,5 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 9 * (7 + 2 + 1));
+    assert_eq!(checked, 12 * (7 + 2 + 1));
 }

@@ -213,7 +213,8 @@ impl TestCity {
         self.send_as(username, request).await
     }
 
-    async fn send_as(
+    /// Sends `request` with a fresh token of a sample user of the city file.
+    pub async fn send_as(
         &self,
         username: &str,
         request: reqwest::RequestBuilder,

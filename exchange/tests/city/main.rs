@@ -14,6 +14,7 @@ mod intake;
 mod ledger;
 mod paging;
 mod pool;
+mod problems;
 mod registry;
 mod schema;
 mod sessions;

@@ -79,10 +79,15 @@ impl Api {
 impl Session {
     /// Uploads a PNG (as [`photo`] makes) and returns its hash.
     pub async fn upload(&self, bytes: Vec<u8>) -> Result<String, String> {
+        self.upload_to("/api/v1/media", bytes).await
+    }
+
+    /// Uploads a PNG to `path` (a district's media, or the city's) and returns its hash.
+    pub async fn upload_to(&self, path: &str, bytes: Vec<u8>) -> Result<String, String> {
         let response = self
             .api
             .http
-            .post(format!("{}/api/v1/media", self.api.base))
+            .post(format!("{}{path}", self.api.base))
             .bearer_auth(&self.token)
             .header("content-type", "image/png")
             .body(bytes)

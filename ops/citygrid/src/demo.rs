@@ -468,6 +468,99 @@ async fn city_supervision(
     ))
 }
 
+/// 上级发现 (docs/ESCALATION.md) across both systems: a city supervisor reports a problem
+/// at a point of the district through the city API; the district opens it as a case of
+/// source `city`, runs the loop on it, and the city sees it closed.
+async fn city_found(
+    city: &citygrid_exchange::config::City,
+    tenant: &Tenant,
+    api: &Api,
+) -> Result<String, String> {
+    let supervisor = city
+        .file
+        .users
+        .iter()
+        .find(|u| {
+            u.roles
+                .contains(&citygrid_exchange::api::CityRole::CitySupervisor)
+        })
+        .ok_or("the city file has no city_supervisor")?;
+    let center = Api::new(&format!("http://{}", city.file.http.bind))
+        .login(&supervisor.username, supervisor.password.expose_secret())
+        .await?;
+    let photo = center
+        .upload_to("/api/v1/city/media", client::photo("city-found"))
+        .await?;
+    let (lon, lat) = tenant.sample_point();
+    let problem = center
+        .post(
+            "/api/v1/city/problems",
+            json!({ "category": "event:0102", "description": "市级巡查发现:绿化带内堆放建筑垃圾",
+                    "lon": lon, "lat": lat, "photos": [photo] }),
+        )
+        .await?;
+    let id = problem["case_id"]
+        .as_str()
+        .ok_or("a problem without case_id")?;
+    let cast = cast(api, tenant).await?;
+    let operator = &cast.operator;
+    let path = &format!("/api/v1/cases/{id}");
+    let case = poll(
+        "the city's problem opened by the district",
+        30,
+        || async move { Ok(operator.get(path).await.ok().map(|d| d["case"].clone())) },
+    )
+    .await?;
+    let case = cast
+        .operator
+        .step(
+            &case,
+            "file",
+            json!({ "category": category("event", "0102") }),
+        )
+        .await?;
+    let case = cast
+        .dispatcher
+        .step(&case, "dispatch", json!({ "department": "huanwei" }))
+        .await?;
+    let fix = handler(&cast, "huanwei")?
+        .upload(client::photo("city-found-fix"))
+        .await?;
+    let case = handler(&cast, "huanwei")?
+        .step(
+            &case,
+            "handle",
+            json!({ "comment": "已清运", "media": [fix] }),
+        )
+        .await?;
+    let case = cast
+        .second_supervisor
+        .step(&case, "check", json!({ "passed": true }))
+        .await?;
+    let case = cast.operator.step(&case, "close", json!({})).await?;
+    let code = tenant.code();
+    let list = &format!("/api/v1/city/problems?district={code}");
+    let center = &center;
+    let seen = poll("the closed case at the city", 30, || async move {
+        let page = center.get(list).await?;
+        Ok(page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["case_id"] == id && p["state"] == "closed")
+            .cloned())
+    })
+    .await?;
+    Ok(format!(
+        "  city-found problem: {} reported {} at ({lon:.4}, {lat:.4}); the city sent it to {code},          which opened case {} (source {}), ran the loop, and the city saw it {}",
+        supervisor.username,
+        seen["category"].as_str().unwrap_or("?"),
+        case["number"],
+        case["source"].as_str().unwrap_or("?"),
+        seen["state"].as_str().unwrap_or("?")
+    ))
+}
+
 pub async fn run(args: DemoArgs) -> Result<(), String> {
     let city = crate::city::load(&args.city)?;
     let mut districts = Vec::new();
@@ -518,6 +611,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     }
     if let Some((tenant, api)) = districts.first() {
         println!("\n{}", city_supervision(&city, tenant, api).await?);
+        println!("{}", city_found(&city, tenant, api).await?);
     }
     println!(
         "\nSign in (demo passwords are `demo-pass-1`; the seed users are listed in each tenant file):"

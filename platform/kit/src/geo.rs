@@ -83,9 +83,10 @@ mod tests {
     #[test]
     fn a_feature_a_collection_and_a_bare_geometry_read_alike() {
         let feature = parse_boundary(SQUARE).expect("feature");
-        let collection =
-            parse_boundary(&format!(r#"{{"type":"FeatureCollection","features":[{SQUARE}]}}"#))
-                .expect("collection");
+        let collection = parse_boundary(&format!(
+            r#"{{"type":"FeatureCollection","features":[{SQUARE}]}}"#
+        ))
+        .expect("collection");
         let bare = parse_boundary(
             r#"{"type":"MultiPolygon","coordinates":[[[[120.0,30.0],[120.1,30.0],[120.1,30.1],[120.0,30.1],[120.0,30.0]]]]}"#,
         )
@@ -100,7 +101,8 @@ mod tests {
     fn what_is_not_an_area_is_named() {
         let line = r#"{"type":"LineString","coordinates":[[120.0,30.0],[120.1,30.0]]}"#;
         assert!(parse_boundary(line).unwrap_err().contains("LineString"));
-        let short = r#"{"type":"Polygon","coordinates":[[[120.0,30.0],[120.1,30.0],[120.0,30.0]]]}"#;
+        let short =
+            r#"{"type":"Polygon","coordinates":[[[120.0,30.0],[120.1,30.0],[120.0,30.0]]]}"#;
         assert!(parse_boundary(short).unwrap_err().contains("at least 4"));
         assert!(parse_boundary("{").unwrap_err().contains("not GeoJSON"));
     }

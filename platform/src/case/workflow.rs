@@ -331,8 +331,8 @@ mod tests {
             Source::Hotline,
             Source::City,
         ]
-            .into_iter()
-            .flat_map(|s| pendings.map(|p| (s, p)))
+        .into_iter()
+        .flat_map(|s| pendings.map(|p| (s, p)))
         {
             let facts = Facts {
                 source,

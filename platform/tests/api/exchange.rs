@@ -997,7 +997,10 @@ async fn a_city_problem_opens_one_case_that_runs_the_loop_and_returns_closed() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (status, detail) = found;
-    assert_eq!(status, 200, "the case is open under the city's id: {detail}");
+    assert_eq!(
+        status, 200,
+        "the case is open under the city's id: {detail}"
+    );
     assert_eq!(
         (
             detail["case"]["source"].as_str(),
@@ -1027,7 +1030,12 @@ async fn a_city_problem_opens_one_case_that_runs_the_loop_and_returns_closed() {
     );
     let case = app.detail(&case).await["case"].clone();
     let case = app
-        .ok_step(&op, &case, "file", json!({ "category": crate::helpers::rubbish() }))
+        .ok_step(
+            &op,
+            &case,
+            "file",
+            json!({ "category": crate::helpers::rubbish() }),
+        )
         .await;
     let case = app
         .ok_step(&disp, &case, "dispatch", json!({ "department": "huanwei" }))
@@ -1059,15 +1067,26 @@ async fn a_city_problem_opens_one_case_that_runs_the_loop_and_returns_closed() {
             .all(|s| s["case_id"] == problem.case_id.to_string() && s["source"] == "city"),
         "every snapshot is the city's case, of source city: {snapshots:?}"
     );
-    let states: Vec<&str> = snapshots.iter().filter_map(|s| s["state"].as_str()).collect();
+    let states: Vec<&str> = snapshots
+        .iter()
+        .filter_map(|s| s["state"].as_str())
+        .collect();
     assert_eq!(
         states,
-        ["reported", "filed", "dispatched", "handled", "checked", "closed"],
+        [
+            "reported",
+            "filed",
+            "dispatched",
+            "handled",
+            "checked",
+            "closed"
+        ],
         "one snapshot per step, the redelivery none"
     );
     assert!(
-        sent.iter().any(|m| m.kind.as_deref() == Some("media_manifest")
-            && m.body["body"]["sha256"] == v1::sha256_hex(&photo)),
+        sent.iter()
+            .any(|m| m.kind.as_deref() == Some("media_manifest")
+                && m.body["body"]["sha256"] == v1::sha256_hex(&photo)),
         "the city's photo goes back with the case"
     );
 }

@@ -661,8 +661,7 @@ fn a_problem_the_city_found_counts_against_its_district_once_filed() {
     found.source = Source::City;
     let mut refused = case("330106", 23);
     refused.source = Source::City;
-    (refused.state, refused.finished_at) =
-        (CaseState::Rejected, Some(t("2026-10-10T03:00:00Z")));
+    (refused.state, refused.finished_at) = (CaseState::Rejected, Some(t("2026-10-10T03:00:00Z")));
     let mut facts = cases();
     facts.extend([found, refused]);
     let appraisal = october(&facts, &BTreeSet::new());
