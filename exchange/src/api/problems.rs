@@ -7,7 +7,6 @@ use chrono::Utc;
 use citygrid_kit::Error as HttpError;
 use citygrid_kit::http::{ErrorBody, Json, Query};
 use citygrid_schemas::{self as v1, CITY_PHOTO_BYTES};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -44,7 +43,7 @@ pub async fn upload(
     state: web::Data<CityState>,
     caller: CityCaller,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> HttpResult<HttpResponse> {
     require_supervisor(&caller)?;
     let declared = req
@@ -64,17 +63,7 @@ pub async fn upload(
             PHOTO_TYPES.join(", ")
         )));
     };
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| HttpError::invalid("body", format!("upload interrupted: {e}")))?;
-        if bytes.len() + chunk.len() > CITY_PHOTO_BYTES {
-            return Err(HttpError::PayloadTooLarge {
-                limit: CITY_PHOTO_BYTES,
-            });
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = citygrid_kit::http::read_upload(&req, payload, CITY_PHOTO_BYTES).await?;
     let uploader = caller.0.sub;
     let (sha256, created) = blocking(&state.pool, move |conn| {
         problems::store_photo(conn, &bytes, &declared, uploader)
@@ -121,22 +110,7 @@ pub async fn report(
     Json(body): Json<ProblemRequest>,
 ) -> HttpResult<HttpResponse> {
     require_supervisor(&caller)?;
-    let key = match req.headers().get("Idempotency-Key") {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 128)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    HttpError::invalid(
-                        "Idempotency-Key",
-                        "must be 1 to 128 visible ASCII characters",
-                    )
-                })?,
-        ),
-    };
+    let key = citygrid_kit::http::idempotency_key(&req)?;
     let request_hash = v1::sha256_hex(&serde_json::to_vec(&body).map_err(crate::Error::from)?);
     let name = format!("{} ({})", state.issued_by, caller.0.username);
     let reporter_id = caller.0.sub;

@@ -153,6 +153,56 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
+/// The request's `Idempotency-Key` header, if it has one: 1 to 128 visible ASCII
+/// characters, else 422 on `Idempotency-Key`. Both sides scope keys to their caller.
+pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Error> {
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| {
+            Error::invalid(
+                "Idempotency-Key",
+                "must be 1 to 128 visible ASCII characters",
+            )
+        })
+}
+
+/// A raw upload's bytes, refused with 413 as soon as they pass `limit` (a declared
+/// `Content-Length` over it is refused before reading) and with 422 when empty.
+pub async fn read_upload(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, Error> {
+    use futures::StreamExt;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| Error::invalid("body", format!("upload interrupted: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.is_empty() {
+        return Err(Error::invalid("body", "the upload is empty"));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

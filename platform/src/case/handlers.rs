@@ -153,19 +153,9 @@ pub async fn report_case(
         None => state.limits.public_report(client)?,
     }
     let source = report_source(caller.as_ref(), body.source)?;
-    let idempotency = match req.headers().get("Idempotency-Key") {
+    let idempotency = match citygrid_kit::http::idempotency_key(&req)? {
         None => None,
-        Some(value) => {
-            let key = value
-                .to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 128)
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "Idempotency-Key",
-                        "must be 1 to 128 visible ASCII characters",
-                    )
-                })?;
+        Some(key) => {
             let canonical =
                 serde_json::to_vec(&body).map_err(|e| Error::internal(e.to_string()))?;
             Some(Idempotency {
@@ -179,7 +169,7 @@ pub async fn report_case(
                     },
                     |c| c.0.sub.to_string(),
                 ),
-                key: key.to_owned(),
+                key,
                 request_hash: sha256_hex(&canonical),
             })
         }

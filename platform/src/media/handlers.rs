@@ -2,7 +2,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use citygrid_kit::http::Path;
-use futures::StreamExt;
 
 use crate::app::AppState;
 use crate::auth::{Caller, MaybeCaller};
@@ -25,7 +24,7 @@ pub async fn upload_media(
     state: web::Data<AppState>,
     caller: MaybeCaller,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     let content_type = declared_type(&req)?;
     let limit = state.tenant.config.media.max_bytes;
@@ -45,18 +44,7 @@ pub async fn upload_media(
             .limits
             .public_upload(client, declared.map(|n| n as u64))?,
     }
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| Error::invalid("body", format!("upload interrupted: {e}")))?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(Error::payload_too_large(limit));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    if bytes.is_empty() {
-        return Err(Error::invalid("body", "the upload is empty"));
-    }
+    let bytes = citygrid_kit::http::read_upload(&req, payload, limit).await?;
     if anonymous {
         state.limits.public_bytes(client, bytes.len() as u64)?;
     }
