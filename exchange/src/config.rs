@@ -322,6 +322,26 @@ impl City {
             .validate(&codes)
             .and_then(|()| file.escalation.validate())
             .map_err(|e| Error::Config(format!("{name}: {e}")))?;
+        if let Some(section) = &file.escalation.calendar {
+            if section.unpublished_year == citygrid_kit::calendar::UnpublishedYear::Weekdays
+                && !file.demo
+            {
+                return Err(Error::Config(format!(
+                    "{name}: escalation.calendar.unpublished_year: `weekdays` is for demo cities (demo = true)"
+                )));
+            }
+            let calendar = citygrid_kit::calendar::configured(
+                &name.to_string(),
+                "escalation.calendar",
+                dir,
+                time_zone,
+                &section.working_hours,
+                &section.holidays,
+                section.unpublished_year,
+            )
+            .map_err(|e| Error::Config(e.to_string()))?;
+            file.escalation.working = Some(calendar);
+        }
         Ok(City {
             file,
             time_zone,

@@ -15,7 +15,7 @@ pub use citygrid_kit::config::{
     AuthSection, DatabaseSection, HttpSection, env_override, env_secret,
 };
 
-use crate::calendar::{Coverage, Period, UnpublishedYear, WorkCalendar, renamed_for_year};
+use crate::calendar::{Coverage, UnpublishedYear, WorkCalendar, renamed_for_year};
 use crate::case::workflow::Role;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
@@ -169,7 +169,7 @@ impl ExchangeSection {
 #[serde(deny_unknown_fields)]
 pub struct CalendarSection {
     /// Working periods of a working day, `HH:MM-HH:MM`; default 08:30–12:00, 13:30–17:30.
-    #[serde(default = "default_working_hours")]
+    #[serde(default = "crate::calendar::default_working_hours")]
     pub working_hours: Vec<String>,
     /// Yearly holiday files (`tenants/calendars/cn-YYYY.toml`), relative to this file.
     pub holidays: Vec<PathBuf>,
@@ -187,9 +187,6 @@ pub struct CalendarSection {
     pub unpublished_year: UnpublishedYear,
 }
 
-fn default_working_hours() -> Vec<String> {
-    vec!["08:30-12:00".into(), "13:30-17:30".into()]
-}
 fn default_yellow_share() -> f64 {
     0.8
 }
@@ -678,26 +675,15 @@ fn load_calendar(
     time_zone: chrono_tz::Tz,
     section: &CalendarSection,
 ) -> Result<WorkCalendar> {
-    let periods = section
-        .working_hours
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            Period::parse(text).ok_or_else(|| {
-                Error::config(
-                    file,
-                    format!("calendar.working_hours[{i}]"),
-                    format!("{text:?} is not a period such as 08:30-12:00"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut calendar = WorkCalendar::new(time_zone, periods)
-        .map_err(|e| Error::config(file, "calendar.working_hours", e.to_string()))?;
-    for path in &section.holidays {
-        calendar.load_year(&dir.join(path))?;
-    }
-    calendar.set_unpublished_year(section.unpublished_year);
+    let calendar = crate::calendar::configured(
+        file,
+        "calendar",
+        dir,
+        time_zone,
+        &section.working_hours,
+        &section.holidays,
+        section.unpublished_year,
+    )?;
     if section.missing_year_alarm_days > 366 {
         return Err(Error::config(
             file,

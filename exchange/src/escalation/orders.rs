@@ -190,7 +190,7 @@ pub fn run(conn: &mut PgConnection, escalation: &Escalation, now: DateTime<Utc>)
         for rule in escalation
             .rules
             .iter()
-            .filter(|r| r.applies(&case, again, now))
+            .filter(|r| r.applies(&case, again, now, escalation.working.as_ref()))
         {
             let new = NewOrder {
                 district: &district,
@@ -228,10 +228,11 @@ fn candidates(
     escalation: &Escalation,
     now: DateTime<Utc>,
 ) -> Result<Vec<Candidate>> {
+    // A working hour takes at least an hour: red for N natural hours bounds both.
     let hours = escalation
         .rules
         .iter()
-        .filter_map(|r| r.overdue_hours)
+        .filter_map(|r| r.overdue_hours.or(r.overdue_working_hours))
         .min();
     let reworked = escalation.rules.iter().filter_map(|r| r.reworked).min();
     let again = escalation

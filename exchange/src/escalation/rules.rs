@@ -2,7 +2,10 @@
 //! cases the city supervises, at what level, and how long the district has to acknowledge
 //! and to finish. Pure: a case's latest snapshot and the time in, a yes or no out.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Duration, Utc};
+use citygrid_kit::calendar::{UnpublishedYear, WorkCalendar};
 use citygrid_schemas::{CaseSnapshot, CaseState, Stage, SupervisionLevel};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +24,28 @@ pub struct Escalation {
     pub every_seconds: u64,
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// The working calendar `overdue_working_hours` counts in (`[escalation.calendar]`).
+    #[serde(default)]
+    pub calendar: Option<CalendarSection>,
+    /// That calendar, loaded (`City::load`).
+    #[serde(skip)]
+    pub working: Option<WorkCalendar>,
+}
+
+/// `[escalation.calendar]`: the city's working day and the yearly holiday files, as a
+/// district's `[calendar]` (the State Council's arrangement is the same for every
+/// district of a city).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSection {
+    #[serde(default = "citygrid_kit::calendar::default_working_hours")]
+    pub working_hours: Vec<String>,
+    /// Relative to the city file.
+    pub holidays: Vec<PathBuf>,
+    /// `refuse` (default: a rule counting into a year without a file does not fire, and
+    /// says so in the log) or `weekdays` (demo cities).
+    #[serde(default)]
+    pub unpublished_year: UnpublishedYear,
 }
 
 /// One rule: a condition on an open case, the order's level, its text, and its two
@@ -34,6 +59,10 @@ pub struct Rule {
     /// Red (超时) in handling for at least this many hours past the stage's deadline.
     #[serde(default)]
     pub overdue_hours: Option<u32>,
+    /// The same in working hours of `[escalation.calendar]` (nights, weekends and holidays
+    /// do not count), as the district's own time limits are counted.
+    #[serde(default)]
+    pub overdue_working_hours: Option<u32>,
     /// Sent back for rework (返工) at least this many times.
     #[serde(default)]
     pub reworked: Option<u32>,
@@ -64,6 +93,8 @@ impl Default for Escalation {
             issued_by: default_issued_by(),
             every_seconds: default_every_seconds(),
             rules: Vec::new(),
+            calendar: None,
+            working: None,
         }
     }
 }
@@ -108,12 +139,18 @@ impl Escalation {
             }
             let conditions = [
                 rule.overdue_hours.is_some(),
+                rule.overdue_working_hours.is_some(),
                 rule.reworked.is_some(),
                 rule.reported_again.is_some(),
             ];
             if conditions.iter().filter(|c| **c).count() != 1 {
                 return Err(format!(
-                    "{at}: one condition, overdue_hours, reworked or reported_again"
+                    "{at}: one condition, overdue_hours, overdue_working_hours, reworked or reported_again"
+                ));
+            }
+            if rule.overdue_working_hours.is_some() && self.calendar.is_none() {
+                return Err(format!(
+                    "{at}.overdue_working_hours: counts in [escalation.calendar], which is missing"
                 ));
             }
             if rule.reworked == Some(0) || rule.reported_again == Some(0) {
@@ -132,19 +169,38 @@ impl Escalation {
 
 impl Rule {
     /// Whether `case` (its latest snapshot, reported again by the public `reported_again`
-    /// times) calls for this rule's order at `now`. A suspended case's clock stands still,
-    /// so it is never overdue here.
-    pub fn applies(&self, case: &CaseSnapshot, reported_again: u32, now: DateTime<Utc>) -> bool {
+    /// times) calls for this rule's order at `now`; `calendar` counts working hours. A
+    /// suspended case's clock stands still, so it is never overdue here.
+    pub fn applies(
+        &self,
+        case: &CaseSnapshot,
+        reported_again: u32,
+        now: DateTime<Utc>,
+        calendar: Option<&WorkCalendar>,
+    ) -> bool {
         if !is_open(case) {
             return false;
         }
+        let red_since = case
+            .current_stage
+            .as_ref()
+            .filter(|s| s.stage == Stage::Handling && case.state != CaseState::Suspended)
+            .and_then(|s| s.deadline);
         if let Some(hours) = self.overdue_hours {
-            let red_since = case
-                .current_stage
-                .as_ref()
-                .filter(|s| s.stage == Stage::Handling && case.state != CaseState::Suspended)
-                .and_then(|s| s.deadline);
             return red_since.is_some_and(|d| now - d >= Duration::hours(i64::from(hours)));
+        }
+        if let Some(hours) = self.overdue_working_hours {
+            let (Some(deadline), Some(calendar)) = (red_since, calendar) else {
+                return false;
+            };
+            return match calendar.elapsed(deadline, now) {
+                Ok(red) => red >= Duration::hours(i64::from(hours)),
+                Err(e) => {
+                    tracing::warn!(rule = %self.name, case = %case.case_id, error = %e,
+                        "cannot count working hours; the rule waits");
+                    false
+                }
+            };
         }
         if let Some(times) = self.reworked {
             return case.rework_count >= times;
@@ -171,6 +227,7 @@ mod tests {
         Rule {
             name: "r".into(),
             overdue_hours,
+            overdue_working_hours: None,
             reworked,
             reported_again: None,
             level: SupervisionLevel::General,
@@ -199,14 +256,47 @@ mod tests {
         let deadline = t("2026-10-20T10:00:00Z");
         let case = handling(deadline);
         let r = rule(Some(24), None);
-        assert!(!r.applies(&case, 0, t("2026-10-21T09:59:59Z")));
-        assert!(r.applies(&case, 0, t("2026-10-21T10:00:00Z")));
+        assert!(!r.applies(&case, 0, t("2026-10-21T09:59:59Z"), None));
+        assert!(r.applies(&case, 0, t("2026-10-21T10:00:00Z"), None));
         let mut suspended = case.clone();
         suspended.state = CaseState::Suspended;
-        assert!(!r.applies(&suspended, 0, t("2026-10-25T00:00:00Z")));
+        assert!(!r.applies(&suspended, 0, t("2026-10-25T00:00:00Z"), None));
         let mut closed = case;
         closed.state = CaseState::Closed;
-        assert!(!r.applies(&closed, 0, t("2026-10-25T00:00:00Z")));
+        assert!(!r.applies(&closed, 0, t("2026-10-25T00:00:00Z"), None));
+    }
+
+    #[test]
+    fn red_for_n_working_hours_skips_the_weekend() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants");
+        let calendar = citygrid_kit::calendar::configured(
+            "test",
+            "escalation.calendar",
+            &dir,
+            chrono_tz::Asia::Shanghai,
+            &citygrid_kit::calendar::default_working_hours(),
+            &["calendars/cn-2026.toml".into()],
+            UnpublishedYear::Refuse,
+        )
+        .expect("calendar");
+        // Due Friday 23 October 17:00 in Beijing: half an hour of Friday is left, then
+        // Monday's 08:30–12:00 makes four working hours at Monday noon.
+        let case = handling(t("2026-10-23T09:00:00Z"));
+        let r = Rule {
+            overdue_working_hours: Some(4),
+            ..rule(None, None)
+        };
+        let saturday = t("2026-10-24T09:00:00Z");
+        assert!(rule(Some(24), None).applies(&case, 0, saturday, Some(&calendar)));
+        assert!(!r.applies(&case, 0, saturday, Some(&calendar)));
+        assert!(!r.applies(&case, 0, t("2026-10-26T03:59:59Z"), Some(&calendar)));
+        assert!(r.applies(&case, 0, t("2026-10-26T04:00:00Z"), Some(&calendar)));
+        assert!(
+            !r.applies(&case, 0, t("2026-10-26T04:00:00Z"), None),
+            "no calendar, no count"
+        );
+        // A year without a holiday file: the count is refused, the rule waits.
+        assert!(!r.applies(&case, 0, t("2027-01-05T04:00:00Z"), Some(&calendar)));
     }
 
     #[test]
@@ -214,9 +304,9 @@ mod tests {
         let mut case = handling(t("2026-10-20T10:00:00Z"));
         let r = rule(None, Some(2));
         case.rework_count = 1;
-        assert!(!r.applies(&case, 0, t("2026-10-20T00:00:00Z")));
+        assert!(!r.applies(&case, 0, t("2026-10-20T00:00:00Z"), None));
         case.rework_count = 2;
-        assert!(r.applies(&case, 0, t("2026-10-20T00:00:00Z")));
+        assert!(r.applies(&case, 0, t("2026-10-20T00:00:00Z"), None));
     }
 
     #[test]
@@ -227,8 +317,8 @@ mod tests {
             ..rule(None, None)
         };
         let now = t("2026-10-20T00:00:00Z");
-        assert!(!r.applies(&case, 1, now));
-        assert!(r.applies(&case, 2, now));
+        assert!(!r.applies(&case, 1, now, None));
+        assert!(r.applies(&case, 2, now, None));
     }
 
     #[test]

@@ -37,6 +37,7 @@ fn rules() -> Escalation {
         rules: vec![Rule {
             name: "overdue-24h".into(),
             overdue_hours: Some(24),
+            overdue_working_hours: None,
             reworked: None,
             reported_again: None,
             level: SupervisionLevel::General,
@@ -44,6 +45,7 @@ fn rules() -> Escalation {
             acknowledge_hours: 4,
             due_hours: 48,
         }],
+        ..Escalation::default()
     }
 }
 
@@ -269,6 +271,7 @@ async fn a_case_the_public_reports_again_gets_an_order() {
         rules: vec![Rule {
             name: "reported-again".into(),
             overdue_hours: None,
+            overdue_working_hours: None,
             reworked: None,
             reported_again: Some(2),
             level: SupervisionLevel::Key,

@@ -6,11 +6,22 @@ use std::path::PathBuf;
 use citygrid_exchange::config::City;
 
 /// A city folder holding only what the city's operator has: `city.toml` (edited by
-/// `edit`), the catalogue and the boundaries. No `districts/` folder exists in it.
+/// `edit`), the catalogue, the boundaries and, beside it, the holiday files. No
+/// `districts/` folder exists in it. Returns the folder to remove and the city file.
 fn city_folder(edit: impl FnOnce(String) -> String) -> (PathBuf, PathBuf) {
-    let sample = citygrid_test_support::repo().join("tenants/hangzhou");
-    let dir = std::env::temp_dir().join(format!("citygrid-city-{}", uuid::Uuid::new_v4()));
+    let tenants = citygrid_test_support::repo().join("tenants");
+    let sample = tenants.join("hangzhou");
+    let root = std::env::temp_dir().join(format!("citygrid-city-{}", uuid::Uuid::new_v4()));
+    let dir = root.join("hangzhou");
     std::fs::create_dir_all(dir.join("boundaries")).expect("folder");
+    std::fs::create_dir_all(root.join("calendars")).expect("folder");
+    for year in ["cn-2025.toml", "cn-2026.toml"] {
+        std::fs::copy(
+            tenants.join("calendars").join(year),
+            root.join("calendars").join(year),
+        )
+        .expect("copy");
+    }
     for file in [
         "catalogue.toml",
         "catalogue-gbt47678.toml",
@@ -23,7 +34,7 @@ fn city_folder(edit: impl FnOnce(String) -> String) -> (PathBuf, PathBuf) {
     let text = std::fs::read_to_string(sample.join("city.toml")).expect("city.toml");
     let path = dir.join("city.toml");
     std::fs::write(&path, edit(text)).expect("write");
-    (dir, path)
+    (root, path)
 }
 
 fn load(edit: impl FnOnce(String) -> String) -> Result<City, String> {
@@ -107,4 +118,33 @@ fn an_unknown_city_role_is_refused_at_load() {
         err.contains("mayor") && err.contains("city_leader"),
         "{err}"
     );
+}
+
+#[test]
+fn the_escalation_calendar_is_checked_at_load() {
+    let cases: [(&str, &str, &str); 3] = [
+        (
+            "working_hours = [\"08:30-12:00\", \"13:30-17:30\"]\nholidays",
+            "working_hours = [\"8 to 12\"]\nholidays",
+            "escalation.calendar.working_hours[0]",
+        ),
+        (
+            "\"../calendars/cn-2026.toml\"]\nunpublished_year",
+            "\"../calendars/cn-1999.toml\"]\nunpublished_year",
+            "cn-1999.toml",
+        ),
+        (
+            "[escalation.calendar]\nworking_hours = [\"08:30-12:00\", \"13:30-17:30\"]\nholidays = [\"../calendars/cn-2025.toml\", \"../calendars/cn-2026.toml\"]\nunpublished_year = \"weekdays\"\n",
+            "",
+            "escalation.rules[0].overdue_working_hours",
+        ),
+    ];
+    for (from, to, key) in cases {
+        let err = load(|t| {
+            assert!(t.contains(from), "the sample city has {from:?}");
+            t.replacen(from, to, 1)
+        })
+        .expect_err(key);
+        assert!(err.contains(key), "{key}: {err}");
+    }
 }

@@ -7,6 +7,7 @@
 //! how each side runs.
 
 pub mod broker;
+pub mod calendar;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The working-time calendar (工作时): time limits of the command manual are counted only
 //! in a district's working periods, on working days — weekends and public holidays off,
-//! make-up working days (调休) on. Pure: no I/O beyond loading the yearly data files.
+//! make-up working days (调休) on. Pure: no I/O beyond loading the yearly data files. In
+//! the kit because the city counts working time too (escalation after N working hours).
 //!
 //! Holidays are data, one file per year (the State Council publishes the next year's
 //! arrangement each November). A year without a file is *not covered*: a working-time
@@ -395,6 +396,45 @@ impl WorkCalendar {
     }
 }
 
+/// A calendar from configuration: working periods as `HH:MM-HH:MM` text (`[key].working_hours`
+/// in errors), yearly holiday files relative to `dir`, and what an uncovered year does.
+/// The district's `[calendar]` and the city's `[escalation.calendar]` both come here.
+pub fn configured(
+    file: &str,
+    key: &str,
+    dir: &Path,
+    time_zone: Tz,
+    working_hours: &[String],
+    holidays: &[PathBuf],
+    unpublished: UnpublishedYear,
+) -> Result<WorkCalendar> {
+    let periods = working_hours
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            Period::parse(text).ok_or_else(|| {
+                Error::config(
+                    file,
+                    format!("{key}.working_hours[{i}]"),
+                    format!("{text:?} is not a period such as 08:30-12:00"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut calendar = WorkCalendar::new(time_zone, periods)
+        .map_err(|e| Error::config(file, format!("{key}.working_hours"), e.to_string()))?;
+    for path in holidays {
+        calendar.load_year(&dir.join(path))?;
+    }
+    calendar.set_unpublished_year(unpublished);
+    Ok(calendar)
+}
+
+/// The default working day as configuration text: 08:30–12:00 and 13:30–17:30.
+pub fn default_working_hours() -> Vec<String> {
+    vec!["08:30-12:00".into(), "13:30-17:30".into()]
+}
+
 /// `path` with `from_year` in its file name replaced by `year` (`cn-2026.toml` →
 /// `cn-2027.toml`); `None` when the name does not carry the year.
 pub fn renamed_for_year(path: &Path, from_year: i32, year: i32) -> Option<PathBuf> {
@@ -410,7 +450,7 @@ pub fn renamed_for_year(path: &Path, from_year: i32, year: i32) -> Option<PathBu
 pub(crate) fn sample_calendar(years: &[i32]) -> WorkCalendar {
     let mut cal = WorkCalendar::new(chrono_tz::Asia::Shanghai, WorkCalendar::default_periods())
         .expect("calendar");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/calendars");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tenants/calendars");
     for year in years {
         cal.load_year(&dir.join(format!("cn-{year}.toml")))
             .expect("year file");
@@ -646,7 +686,7 @@ mod tests {
     #[test]
     fn a_year_loaded_twice_is_refused() {
         let mut cal = calendar();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/calendars");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tenants/calendars");
         let err = cal
             .load_year(&dir.join("cn-2026.toml"))
             .expect_err("2026 twice")
