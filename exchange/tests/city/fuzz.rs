@@ -388,8 +388,13 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("citygrid-fuzz-{}", uuid::Uuid::new_v4()));
+        // `<root>/hangzhou/city.toml` and `<root>/calendars`, as in the repository: the
+        // city file names its holiday files as `../calendars/…`.
+        let root = std::env::temp_dir().join(format!("citygrid-fuzz-{}", uuid::Uuid::new_v4()));
+        let dir = root.join("hangzhou");
         std::fs::create_dir_all(&dir).expect("scratch folder");
+        std::os::unix::fs::symlink(repo().join("tenants/calendars"), root.join("calendars"))
+            .expect("link");
         let city = repo().join("tenants/hangzhou");
         for name in ["catalogue.toml", "catalogue-gbt47678.toml", "boundaries"] {
             std::os::unix::fs::symlink(city.join(name), dir.join(name)).expect("link");
@@ -400,7 +405,9 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(root) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(root);
+        }
     }
 }
 
