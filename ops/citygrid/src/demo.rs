@@ -533,8 +533,8 @@ async fn city_found(
             json!({ "comment": "已清运", "media": [fix] }),
         )
         .await?;
-    let case = cast
-        .second_supervisor
+    // The check is the patrol supervisor's of the case's cell, as the district assigns it.
+    let case = on_site(&cast, tenant, &case)
         .step(&case, "check", json!({ "passed": true }))
         .await?;
     let case = cast.operator.step(&case, "close", json!({})).await?;
