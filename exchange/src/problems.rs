@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::registry::{District, Registry};
 use crate::schema::{cases, city_photos, city_problems};
 use crate::warehouse::enqueue_command;
@@ -234,24 +234,9 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<(Problem, bool)> {
     let (district, category) = place(registry, new)?;
-    conn.transaction(|conn| {
-        if let Some(key) = reporter.key {
-            let earlier: Option<(Problem, String)> = city_problems::table
-                .filter(city_problems::reporter.eq(reporter.id))
-                .filter(city_problems::idempotency_key.eq(key))
-                .select((Problem::as_select(), city_problems::request_hash))
-                .first(conn)
-                .optional()?;
-            if let Some((problem, hash)) = earlier {
-                if hash != reporter.request_hash {
-                    return Err(HttpError::conflict(
-                        "idempotency_key_reused",
-                        format!("Idempotency-Key {key:?} was already used for another problem"),
-                    )
-                    .into());
-                }
-                return Ok((problem, false));
-            }
+    let sent = conn.transaction(|conn| {
+        if let Some(problem) = earlier(conn, reporter)? {
+            return Ok((problem, false));
         }
         let photos = photos(conn, &new.photos)?;
         let case_id = Uuid::new_v4();
@@ -297,7 +282,39 @@ pub fn report(
         tracing::info!(district = %district.code, case = %case_id, category = %problem.category,
             "city-found problem sent to its district");
         Ok((problem, true))
-    })
+    });
+    match sent {
+        // A concurrent retry with the same key committed first: answer as it did.
+        Err(Error::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) if reporter.key.is_some() => earlier(conn, reporter)?
+            .map(|problem| (problem, false))
+            .ok_or_else(|| Error::Internal("a retried problem vanished".into())),
+        other => other,
+    }
+}
+
+/// The problem an earlier request with the reporter's key made, if any; a 409 when that
+/// request had another body.
+fn earlier(conn: &mut PgConnection, reporter: &Reporter<'_>) -> Result<Option<Problem>> {
+    let Some(key) = reporter.key else {
+        return Ok(None);
+    };
+    let found: Option<(Problem, String)> = city_problems::table
+        .filter(city_problems::reporter.eq(reporter.id))
+        .filter(city_problems::idempotency_key.eq(key))
+        .select((Problem::as_select(), city_problems::request_hash))
+        .first(conn)
+        .optional()?;
+    match found {
+        Some((_, hash)) if hash != reporter.request_hash => Err(HttpError::conflict(
+            "idempotency_key_reused",
+            format!("Idempotency-Key {key:?} was already used for another problem"),
+        )
+        .into()),
+        found => Ok(found.map(|(problem, _)| problem)),
+    }
 }
 
 fn urgency_name(urgency: v1::Urgency) -> &'static str {

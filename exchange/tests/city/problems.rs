@@ -297,4 +297,15 @@ async fn a_city_supervisor_reports_a_problem_to_the_district_that_owns_its_point
         (Some(2), Some(1)),
         "{unit}"
     );
+
+    // Two copies of one request at once: one problem, both answered with it.
+    let (a, b) = tokio::join!(
+        report(&city, "hz-csup1", Some("k-2"), &problem),
+        report(&city, "hz-csup1", Some("k-2"), &problem)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 201], "{a:?} {b:?}");
+    assert_eq!(a.1["case_id"], b.1["case_id"]);
+    assert_eq!(problems(&city), 2);
 }

@@ -552,7 +552,7 @@ async fn city_found(
     })
     .await?;
     Ok(format!(
-        "  city-found problem: {} reported {} at ({lon:.4}, {lat:.4}); the city sent it to {code},          which opened case {} (source {}), ran the loop, and the city saw it {}",
+        "  city-found problem: {} reported {} at ({lon:.4}, {lat:.4}); the city sent it to {code}, which opened case {} (source {}), ran the loop, and the city saw it {}",
         supervisor.username,
         seen["category"].as_str().unwrap_or("?"),
         case["number"],
