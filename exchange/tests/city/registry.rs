@@ -71,6 +71,19 @@ fn the_city_runs_from_its_own_file_without_any_district_file() {
     }
 }
 
+/// Each (text of the sample, its replacement, what the error must name): the edited city
+/// file is refused, naming it.
+fn refused_naming(cases: &[(&str, &str, &str)]) {
+    for &(from, to, key) in cases {
+        let err = load(|t| {
+            assert!(t.contains(from), "the sample city has {from:?}");
+            t.replacen(from, to, 1)
+        })
+        .expect_err(key);
+        assert!(err.contains(key), "{key}: {err}");
+    }
+}
+
 #[test]
 fn a_bad_registry_entry_is_refused_naming_its_key() {
     let cases: [(&str, &str, &str); 5] = [
@@ -100,14 +113,7 @@ fn a_bad_registry_entry_is_refused_naming_its_key() {
             "districts[0].population",
         ),
     ];
-    for (from, to, key) in cases {
-        let err = load(|t| {
-            assert!(t.contains(from), "the sample city has {from:?}");
-            t.replacen(from, to, 1)
-        })
-        .expect_err(key);
-        assert!(err.contains(key), "{key}: {err}");
-    }
+    refused_naming(&cases);
 }
 
 #[test]
@@ -139,12 +145,5 @@ fn the_escalation_calendar_is_checked_at_load() {
             "escalation.rules[0].overdue_working_hours",
         ),
     ];
-    for (from, to, key) in cases {
-        let err = load(|t| {
-            assert!(t.contains(from), "the sample city has {from:?}");
-            t.replacen(from, to, 1)
-        })
-        .expect_err(key);
-        assert!(err.contains(key), "{key}: {err}");
-    }
+    refused_naming(&cases);
 }

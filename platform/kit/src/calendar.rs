@@ -444,34 +444,39 @@ pub fn renamed_for_year(path: &Path, from_year: i32, year: i32) -> Option<PathBu
         .then(|| path.with_file_name(name.replacen(&from, &year.to_string(), 1)))
 }
 
-/// The working calendar of the sample tenants with the given years of
-/// `tenants/calendars`, for tests.
-#[cfg(test)]
-pub(crate) fn sample_calendar(years: &[i32]) -> WorkCalendar {
-    let mut cal = WorkCalendar::new(chrono_tz::Asia::Shanghai, WorkCalendar::default_periods())
-        .expect("calendar");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tenants/calendars");
-    for year in years {
-        cal.load_year(&dir.join(format!("cn-{year}.toml")))
-            .expect("year file");
-    }
-    cal
-}
+/// What tests on both sides build calendars with (`features = ["test-helpers"]` outside
+/// the kit): the repository's holiday files, and Beijing local time.
+#[cfg(any(test, feature = "test-helpers"))]
+pub mod testing {
+    use super::*;
 
-/// Beijing local time (`YYYY-MM-DD HH:MM`) → UTC, for tests written in local time.
-#[cfg(test)]
-pub(crate) fn beijing(s: &str) -> DateTime<Utc> {
-    let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time");
-    chrono_tz::Asia::Shanghai
-        .from_local_datetime(&local)
-        .single()
-        .expect("unique")
-        .with_timezone(&Utc)
+    /// The working calendar of the sample tenants with the given years of
+    /// `tenants/calendars`.
+    pub fn sample_calendar(years: &[i32]) -> WorkCalendar {
+        let mut cal = WorkCalendar::new(chrono_tz::Asia::Shanghai, WorkCalendar::default_periods())
+            .expect("calendar");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tenants/calendars");
+        for year in years {
+            cal.load_year(&dir.join(format!("cn-{year}.toml")))
+                .expect("year file");
+        }
+        cal
+    }
+
+    /// Beijing local time (`YYYY-MM-DD HH:MM`) → UTC, for tests written in local time.
+    pub fn beijing(s: &str) -> DateTime<Utc> {
+        let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time");
+        chrono_tz::Asia::Shanghai
+            .from_local_datetime(&local)
+            .single()
+            .expect("unique")
+            .with_timezone(&Utc)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::beijing as bj;
+    use super::testing::{beijing as bj, sample_calendar};
     use super::*;
     use proptest::prelude::*;
 
