@@ -7,7 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use citygrid_kit::Error as HttpError;
-use citygrid_schemas::{self as v1, CITY_PHOTO_BYTES, CITY_PHOTOS, InlinePhoto, catalogue};
+use citygrid_schemas::{
+    self as v1, CITY_PHOTO_BYTES, CITY_PHOTOS, InlinePhoto, PHOTO_TYPES, catalogue,
+};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,9 +19,6 @@ use crate::error::{Error, Result};
 use crate::registry::{District, Registry};
 use crate::schema::{cases, city_photos, city_problems};
 use crate::warehouse::enqueue_command;
-
-/// The image types a city supervisor's photo may be (as the districts accept).
-pub const PHOTO_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
 
 /// Longest description and address, in characters (a district refuses longer text).
 const DESCRIPTION_CHARS: usize = 1000;

@@ -66,6 +66,10 @@ impl Body for MediaRequest {
     const KIND: Kind = Kind::MediaRequest;
 }
 
+/// The types a photo may be, wherever it travels (manifests, city problems) and whichever
+/// side takes it in.
+pub const PHOTO_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+
 /// The photos of a [`crate::CityProblem`] together, in bytes: 360 KiB, which base64 makes
 /// 480 KiB, so the message stays inside [`crate::MAX_MESSAGE_BYTES`] with its text. A city
 /// supervisor's phone sends photos of a few hundred KiB at most (1280 px JPEG).

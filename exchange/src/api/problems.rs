@@ -2,7 +2,7 @@
 //! reports the problem (上级发现, docs/ESCALATION.md); city roles follow the problems to
 //! their districts' cases.
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use citygrid_kit::Error as HttpError;
 use citygrid_kit::http::{ErrorBody, Json, Query};
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{CityCaller, CityRole, CityState, HttpResult};
 use crate::blocking;
-use crate::problems::{self, NewProblem, PHOTO_TYPES, Reporter, Tracked};
+use crate::problems::{self, NewProblem, Reporter, Tracked};
 
 fn require_supervisor(caller: &CityCaller) -> HttpResult<()> {
     if caller.0.roles.contains(&CityRole::CitySupervisor) {
@@ -46,27 +46,11 @@ pub async fn upload(
     payload: web::Payload,
 ) -> HttpResult<HttpResponse> {
     require_supervisor(&caller)?;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let Some(declared) = declared.filter(|d| PHOTO_TYPES.contains(&d.as_str())) else {
-        return Err(HttpError::UnsupportedMedia(format!(
-            "a photo is sent as {}",
-            PHOTO_TYPES.join(", ")
-        )));
-    };
+    let declared = citygrid_kit::http::declared_type(&req, &v1::PHOTO_TYPES)?;
     let bytes = citygrid_kit::http::read_upload(&req, payload, CITY_PHOTO_BYTES).await?;
     let uploader = caller.0.sub;
     let (sha256, created) = blocking(&state.pool, move |conn| {
-        problems::store_photo(conn, &bytes, &declared, uploader)
+        problems::store_photo(conn, &bytes, declared, uploader)
     })
     .await?;
     let mut response = if created {
@@ -123,7 +107,7 @@ pub async fn report(
         lat: body.lat,
         photos: body.photos,
     };
-    let state2 = state.clone();
+    let city = state.clone();
     let (problem, created) = blocking(&state.pool, move |conn| {
         let reporter = Reporter {
             id: reporter_id,
@@ -131,7 +115,7 @@ pub async fn report(
             key: key.as_deref(),
             request_hash: &request_hash,
         };
-        problems::report(conn, &state2.registry, &new, &reporter, Utc::now())
+        problems::report(conn, &city.registry, &new, &reporter, Utc::now())
     })
     .await?;
     let tracked = Tracked {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use citygrid_exchange::api::CityRole;
 use citygrid_platform::case::steps::Urgency;
 use citygrid_platform::case::workflow::Role;
 use citygrid_platform::config::Tenant;
@@ -387,6 +388,22 @@ where
     }
 }
 
+/// Signs in to the city API as the city file's first seed user with `role`.
+async fn city_session(
+    city: &citygrid_exchange::config::City,
+    role: CityRole,
+) -> Result<Session, String> {
+    let user = city
+        .file
+        .users
+        .iter()
+        .find(|u| u.roles.contains(&role))
+        .ok_or_else(|| format!("the city file has no {}", role.as_str()))?;
+    Api::new(&format!("http://{}", city.file.http.bind))
+        .login(&user.username, user.password.expose_secret())
+        .await
+}
+
 /// City supervision (docs/ESCALATION.md) on the district's open case: a city leader's
 /// order through the city API, taken in by the district, acknowledged by the department,
 /// and seen acknowledged at the city — the loop across both systems.
@@ -395,18 +412,7 @@ async fn city_supervision(
     tenant: &Tenant,
     api: &Api,
 ) -> Result<String, String> {
-    let leader = city
-        .file
-        .users
-        .iter()
-        .find(|u| {
-            u.roles
-                .contains(&citygrid_exchange::api::CityRole::CityLeader)
-        })
-        .ok_or("the city file has no city_leader")?;
-    let center = Api::new(&format!("http://{}", city.file.http.bind))
-        .login(&leader.username, leader.password.expose_secret())
-        .await?;
+    let center = city_session(city, CityRole::CityLeader).await?;
     let code = tenant.code();
     let open = &format!("/api/v1/city/cases?district={code}&state=dispatched&limit=1");
     let center = &center;
@@ -459,7 +465,7 @@ async fn city_supervision(
     Ok(format!(
         "  city supervision: {} ordered case {} of {code} (level {}, order {}); the district took it in, \
          {} acknowledged it, and the city saw it acknowledged at {}",
-        leader.username,
+        center.username,
         case["number"],
         seen["level"].as_str().unwrap_or("?"),
         seen["order_id"].as_str().unwrap_or("?"),
@@ -476,18 +482,7 @@ async fn city_found(
     tenant: &Tenant,
     api: &Api,
 ) -> Result<String, String> {
-    let supervisor = city
-        .file
-        .users
-        .iter()
-        .find(|u| {
-            u.roles
-                .contains(&citygrid_exchange::api::CityRole::CitySupervisor)
-        })
-        .ok_or("the city file has no city_supervisor")?;
-    let center = Api::new(&format!("http://{}", city.file.http.bind))
-        .login(&supervisor.username, supervisor.password.expose_secret())
-        .await?;
+    let center = city_session(city, CityRole::CitySupervisor).await?;
     let photo = center
         .upload_to("/api/v1/city/media", client::photo("city-found"))
         .await?;
@@ -553,7 +548,7 @@ async fn city_found(
     .await?;
     Ok(format!(
         "  city-found problem: {} reported {} at ({lon:.4}, {lat:.4}); the city sent it to {code}, which opened case {} (source {}), ran the loop, and the city saw it {}",
-        supervisor.username,
+        center.username,
         seen["category"].as_str().unwrap_or("?"),
         case["number"],
         case["source"].as_str().unwrap_or("?"),

@@ -153,6 +153,27 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
+/// The type of `accepted` the request's `Content-Type` names (parameters and case
+/// ignored), else 415: a form or a text/plain post from another site cannot upload.
+pub fn declared_type(req: &HttpRequest, accepted: &[&'static str]) -> Result<&'static str, Error> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim());
+    accepted
+        .iter()
+        .copied()
+        .find(|a| declared.is_some_and(|d| d.eq_ignore_ascii_case(a)))
+        .ok_or_else(|| {
+            Error::UnsupportedMedia(format!(
+                "Content-Type {}; a photo is sent as {}",
+                declared.unwrap_or("missing"),
+                accepted.join(", ")
+            ))
+        })
+}
+
 /// The request's `Idempotency-Key` header, if it has one: 1 to 128 visible ASCII
 /// characters, else 422 on `Idempotency-Key`. Both sides scope keys to their caller.
 pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Error> {

@@ -26,7 +26,7 @@ pub async fn upload_media(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let content_type = declared_type(&req)?;
+    let content_type = citygrid_kit::http::declared_type(&req, &media::ACCEPTED)?;
     let limit = state.tenant.config.media.max_bytes;
     let declared = req
         .headers()
@@ -66,26 +66,6 @@ pub async fn upload_media(
         HttpResponse::Ok()
     };
     Ok(response.json(saved))
-}
-
-/// The accepted image type the request's `Content-Type` names, else 415 (a form or a
-/// text/plain post from another site cannot upload).
-fn declared_type(req: &HttpRequest) -> Result<&'static str> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim());
-    media::ACCEPTED
-        .into_iter()
-        .find(|a| declared.is_some_and(|d| d.eq_ignore_ascii_case(a)))
-        .ok_or_else(|| {
-            Error::unsupported_media(format!(
-                "Content-Type {}; a photo is sent as {}",
-                declared.unwrap_or("missing"),
-                media::ACCEPTED.join(", ")
-            ))
-        })
 }
 
 /// Download a photo by its SHA-256.

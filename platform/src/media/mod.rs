@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::schema::media;
 
 /// The image types a report or a handling photo may be.
-pub const ACCEPTED: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+pub const ACCEPTED: [&str; 3] = citygrid_schemas::PHOTO_TYPES;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
 #[diesel(table_name = media)]

@@ -445,7 +445,7 @@ impl Relay {
         })
         .await?;
         match opened {
-            Opened::New(_) => {
+            Opened::New => {
                 self.link.wake.notify_one();
                 Ok(true)
             }

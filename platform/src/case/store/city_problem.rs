@@ -7,7 +7,6 @@ use citygrid_schemas as v1;
 use diesel::prelude::*;
 
 use super::report::{Idempotency, NewReport, create_report, filing_stage, validate_report};
-use crate::case::model::Case;
 use crate::case::workflow::Source;
 use crate::config::Tenant;
 use crate::error::{Error, Result};
@@ -17,8 +16,8 @@ use crate::vocab::{ActorRole, Urgency};
 /// What became of a city problem.
 #[derive(Debug)]
 pub enum Opened {
-    /// A new case (its first version).
-    New(Box<Case>),
+    /// A new case.
+    New,
     /// The same problem came before (a redelivery): its case stays as it is.
     Again,
     /// Not a problem of this district (outside its boundary, a category it does not
@@ -89,7 +88,7 @@ pub fn take_city_problem(
         let (case, created) = create_report(conn, tenant, &report, &filing, Some(&key))?;
         if created {
             tracing::info!(case = %case.id, number = case.number, "city-found problem opened as a case");
-            Ok(Opened::New(Box::new(case)))
+            Ok(Opened::New)
         } else {
             Ok(Opened::Again)
         }
