@@ -35,6 +35,7 @@ mod ledger;
 mod orders;
 mod page;
 mod problems;
+mod referrals;
 
 type HttpResult<T> = std::result::Result<T, HttpError>;
 
@@ -749,7 +750,7 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement, orders::list, orders::instruct, problems::upload, problems::report, problems::list),
+    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement, orders::list, orders::instruct, problems::upload, problems::report, problems::list, referrals::list, referrals::decide),
     modifiers(&CONTRACT),
 )]
 pub struct CityApiDoc;
@@ -797,7 +798,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/city/orders", web::post().to(orders::instruct))
                 .route("/city/media", web::post().to(problems::upload))
                 .route("/city/problems", web::get().to(problems::list))
-                .route("/city/problems", web::post().to(problems::report)),
+                .route("/city/problems", web::post().to(problems::report))
+                .route("/city/referrals", web::get().to(referrals::list))
+                .route(
+                    "/city/referrals/{district}/{record_id}",
+                    web::post().to(referrals::decide),
+                ),
         )
         .app_data(web::Data::new(
             edge::Allowed::from_openapi(&CityApiDoc::openapi()).with("/openapi.json", "GET"),

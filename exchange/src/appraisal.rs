@@ -42,9 +42,10 @@ struct Row {
 /// `cutoff` — unless it finished before `start` with no handling deadline from `start` on
 /// (a case closed early is due in the month of its deadline). One query, one row per case.
 ///
-/// Whether a case is 上级发现 is the city's to say, not the snapshot's: a case the city
-/// sent is of source `city` whatever its district reports, and a district cannot make
-/// its own case one.
+/// Whether a case is 上级发现 is the city's to say, not the snapshot's: a problem the
+/// city's supervisors found is of source `city` whatever its district reports, and a
+/// district cannot make its own case one. A referred case the city reassigned travels as
+/// a city problem too but counts as the supervisor's report it is.
 pub fn facts(
     conn: &mut PgConnection,
     districts: &[String],
@@ -66,7 +67,7 @@ pub fn facts(
                              AND r.case_id = (n.body->>'case_id')::uuid AND r.at < $1), \
                          '[]'::jsonb) AS records, \
                 EXISTS (SELECT 1 FROM city_problems p WHERE p.case_id = (n.body->>'case_id')::uuid \
-                           AND p.district = n.district) AS city_found \
+                           AND p.district = n.district AND p.referred_case IS NULL) AS city_found \
            FROM newest n \
           WHERE n.body->'milestones'->>'finished_at' IS NULL \
              OR (n.body->'milestones'->>'finished_at')::timestamptz >= $2 \

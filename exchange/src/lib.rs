@@ -11,6 +11,7 @@ pub mod intake;
 pub mod ledger;
 pub mod problems;
 pub mod reconcile;
+pub mod referrals;
 pub mod registry;
 pub mod schema;
 pub mod users;

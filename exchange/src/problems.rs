@@ -58,6 +58,10 @@ pub struct Problem {
     pub reported_at: DateTime<Utc>,
     /// The `city_problem` command that carried it.
     pub command_seq: i64,
+    /// The district and case it replaces, when the city reassigned a referred case (then
+    /// it is not 上级发现).
+    pub referred_district: Option<String>,
+    pub referred_case: Option<Uuid>,
 }
 
 /// A problem and where its case is.
@@ -127,7 +131,8 @@ fn text(field: &str, value: &str, max: usize) -> Result<()> {
 }
 
 /// The district the problem belongs to and its category in that district's edition, or a
-/// 422 naming the field. Pure: no photo is looked at.
+/// 422 naming the field. Pure: no photo is looked at (a reassigned case's are the city's
+/// choice, a supervisor's are counted by `report`).
 pub fn place<'r>(registry: &'r Registry, new: &NewProblem) -> Result<(&'r District, v1::Category)> {
     text("description", &new.description, DESCRIPTION_CHARS)?;
     if let Some(address) = &new.address {
@@ -160,13 +165,6 @@ pub fn place<'r>(registry: &'r Registry, new: &NewProblem) -> Result<(&'r Distri
                 ),
             )
         })?;
-    if new.photos.is_empty() || new.photos.len() > CITY_PHOTOS {
-        return Err(HttpError::invalid(
-            "photos",
-            format!("one to {CITY_PHOTOS} photos, uploaded to /api/v1/city/media first"),
-        )
-        .into());
-    }
     Ok((
         district,
         v1::Category {
@@ -233,54 +231,26 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<(Problem, bool)> {
     let (district, category) = place(registry, new)?;
+    if new.photos.is_empty() || new.photos.len() > CITY_PHOTOS {
+        return Err(HttpError::invalid(
+            "photos",
+            format!("one to {CITY_PHOTOS} photos, uploaded to /api/v1/city/media first"),
+        )
+        .into());
+    }
     let sent = conn.transaction(|conn| {
         if let Some(problem) = earlier(conn, reporter)? {
             return Ok((problem, false));
         }
         let photos = photos(conn, &new.photos)?;
-        let case_id = Uuid::new_v4();
-        let seq = enqueue_command(
-            conn,
-            &district.code,
-            v1::CityProblem {
-                case_id,
-                category: category.clone(),
-                urgency: new.urgency,
-                description: new.description.clone(),
-                address: new.address.clone(),
-                location: v1::Point {
-                    lon: new.lon,
-                    lat: new.lat,
-                },
-                photos,
-                reported_at: now,
-                reported_by: reporter.name.to_owned(),
-            },
-        )?;
-        let problem: Problem = diesel::insert_into(city_problems::table)
-            .values((
-                city_problems::case_id.eq(case_id),
-                city_problems::district.eq(&district.code),
-                city_problems::category.eq(category.label()),
-                city_problems::edition.eq(category.edition().as_str()),
-                city_problems::urgency.eq(urgency_name(new.urgency)),
-                city_problems::description.eq(&new.description),
-                city_problems::address.eq(&new.address),
-                city_problems::lon.eq(new.lon),
-                city_problems::lat.eq(new.lat),
-                city_problems::photos.eq(&new.photos),
-                city_problems::reported_by.eq(reporter.name),
-                city_problems::reporter.eq(reporter.id),
-                city_problems::reported_at.eq(now),
-                city_problems::command_seq.eq(seq),
-                city_problems::idempotency_key.eq(reporter.key),
-                city_problems::request_hash.eq(reporter.request_hash),
-            ))
-            .returning(Problem::as_returning())
-            .get_result(conn)?;
-        tracing::info!(district = %district.code, case = %case_id, category = %problem.category,
-            "city-found problem sent to its district");
-        Ok((problem, true))
+        let outgoing = Outgoing {
+            district,
+            category,
+            new,
+            photos,
+            referred_from: None,
+        };
+        Ok((send(conn, outgoing, reporter, now)?, true))
     });
     match sent {
         // A concurrent retry with the same key committed first: answer as it did.
@@ -292,6 +262,81 @@ pub fn report(
             .ok_or_else(|| Error::Internal("a retried problem vanished".into())),
         other => other,
     }
+}
+
+/// A problem placed and ready to go: its district, its category in that district's
+/// edition, and the photos it carries.
+pub(crate) struct Outgoing<'a> {
+    pub district: &'a District,
+    pub category: v1::Category,
+    pub new: &'a NewProblem,
+    pub photos: Vec<InlinePhoto>,
+    /// The referred case it replaces (a reassignment), which is not 上级发现.
+    pub referred_from: Option<v1::CaseRef>,
+}
+
+/// Queues the `city_problem` command and writes its row, under a new case id; the caller
+/// holds the transaction.
+pub(crate) fn send(
+    conn: &mut PgConnection,
+    out: Outgoing<'_>,
+    reporter: &Reporter<'_>,
+    now: DateTime<Utc>,
+) -> Result<Problem> {
+    let Outgoing {
+        district,
+        category,
+        new,
+        photos,
+        referred_from,
+    } = out;
+    let case_id = Uuid::new_v4();
+    let sent: Vec<String> = photos.iter().map(|p| p.sha256.clone()).collect();
+    let seq = enqueue_command(
+        conn,
+        &district.code,
+        v1::CityProblem {
+            case_id,
+            category: category.clone(),
+            urgency: new.urgency,
+            description: new.description.clone(),
+            address: new.address.clone(),
+            location: v1::Point {
+                lon: new.lon,
+                lat: new.lat,
+            },
+            photos,
+            reported_at: now,
+            reported_by: reporter.name.to_owned(),
+            referred_from: referred_from.clone(),
+        },
+    )?;
+    let problem: Problem = diesel::insert_into(city_problems::table)
+        .values((
+            city_problems::case_id.eq(case_id),
+            city_problems::district.eq(&district.code),
+            city_problems::category.eq(category.label()),
+            city_problems::edition.eq(category.edition().as_str()),
+            city_problems::urgency.eq(urgency_name(new.urgency)),
+            city_problems::description.eq(&new.description),
+            city_problems::address.eq(&new.address),
+            city_problems::lon.eq(new.lon),
+            city_problems::lat.eq(new.lat),
+            city_problems::photos.eq(&sent),
+            city_problems::reported_by.eq(reporter.name),
+            city_problems::reporter.eq(reporter.id),
+            city_problems::reported_at.eq(now),
+            city_problems::command_seq.eq(seq),
+            city_problems::idempotency_key.eq(reporter.key),
+            city_problems::request_hash.eq(reporter.request_hash),
+            city_problems::referred_district.eq(referred_from.as_ref().map(|r| &r.district)),
+            city_problems::referred_case.eq(referred_from.as_ref().map(|r| r.case_id)),
+        ))
+        .returning(Problem::as_returning())
+        .get_result(conn)?;
+    tracing::info!(district = %district.code, case = %case_id, category = %problem.category,
+        referred = referred_from.is_some(), "city problem sent to its district");
+    Ok(problem)
 }
 
 /// The problem an earlier request with the reporter's key made, if any; a 409 when that

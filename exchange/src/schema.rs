@@ -217,6 +217,26 @@ diesel::table! {
         command_seq -> Int8,
         idempotency_key -> Nullable<Text>,
         request_hash -> Text,
+        referred_district -> Nullable<Text>,
+        referred_case -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    referrals (district, record_id) {
+        district -> Text,
+        record_id -> Int8,
+        case_id -> Uuid,
+        reason -> Text,
+        referred_by -> Nullable<Text>,
+        referred_at -> Timestamptz,
+        outcome -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        decider -> Nullable<Uuid>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamptz>,
+        reassigned_case -> Nullable<Uuid>,
+        command_seq -> Nullable<Int8>,
     }
 }
 
@@ -251,5 +271,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     supervision_orders,
     city_problems,
-    city_photos
+    city_photos,
+    referrals
 );

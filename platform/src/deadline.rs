@@ -103,7 +103,9 @@ pub fn stage_after(action: Action) -> StageChange {
         | Action::AcknowledgeSupervision
         | Action::Urge
         | Action::RequestCancellation
-        | Action::RejectCancellation => StageChange::Keep,
+        | Action::RejectCancellation
+        | Action::Refer
+        | Action::ReturnReferral => StageChange::Keep,
         Action::ApproveExtension => StageChange::Extend,
         Action::ApproveSuspension => StageChange::Pause,
         Action::Resume => StageChange::Resume,

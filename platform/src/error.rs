@@ -100,6 +100,7 @@ impl Error {
                 WorkflowError::RequestPending(_) => "request_pending",
                 WorkflowError::NothingToDecide(_) => "nothing_to_decide",
                 WorkflowError::NoSupervisionOrder => "no_supervision_order",
+                WorkflowError::Referred => "referred_to_city",
             },
             Error::StaleVersion { .. } => "stale_version",
             Error::Calendar(CalendarError::NotCovered { .. }) => "calendar_not_covered",

@@ -312,6 +312,10 @@ pub enum Action {
     RejectCancellation,
     /// 回访不满意, 重办
     Rehandle,
+    /// 上报市级: the shift leader refers the case up to the city
+    Refer,
+    /// 市级退回: the city sends a referred case back (never a district user's step)
+    ReturnReferral,
 }
 
 vocabulary!(Action {
@@ -341,16 +345,20 @@ vocabulary!(Action {
     RequestCancellation => "request_cancellation",
     RejectCancellation => "reject_cancellation",
     Rehandle => "rehandle",
+    Refer => "refer",
+    ReturnReferral => "return_referral",
 });
 to_standard!(Action => v1::Action {
     Report, RequestVerification, Verify, File, Reject, Dispatch, Return, Handle, CheckPass,
     Rework, Callback, Close, Cancel, RequestExtension, ApproveExtension, RejectExtension,
     RequestSuspension, ApproveSuspension, RejectSuspension, Resume, Supervise,
-    AcknowledgeSupervision, Urge, RequestCancellation, RejectCancellation, Rehandle,
+    AcknowledgeSupervision, Urge, RequestCancellation, RejectCancellation, Rehandle, Refer,
+    ReturnReferral,
 });
 
 /// A request waiting for a decision: a department's (extension, suspension) for the
-/// dispatcher, or an operator's cancellation for the shift leader.
+/// dispatcher, an operator's cancellation for the shift leader, or the shift leader's
+/// referral for the city.
 #[derive(
     Debug,
     Clone,
@@ -373,12 +381,15 @@ pub enum Pending {
     Suspension,
     /// 作废申请 (an operator's, for the shift leader)
     Cancellation,
+    /// 上报市级 (the shift leader's, for the city)
+    Referral,
 }
 
 vocabulary!(Pending {
     Extension => "extension",
     Suspension => "suspension",
     Cancellation => "cancellation",
+    Referral => "referral",
 });
 
 /// 紧急程度.

@@ -52,7 +52,10 @@ DISTRICT_KINDS = (
     "supervision_ack",
     "reconciliation_digest",
 )
-CITY_KINDS = ("sync_request", "supervision_order", "rejection", "media_request", "city_problem")
+CITY_KINDS = (
+    "sync_request", "supervision_order", "rejection", "media_request", "city_problem",
+    "referral_decision",
+)
 # Kinds that carry a seq but are not positions of the district's stream (AMQP.md, Sequence).
 NOT_STREAM_KINDS = ("media_chunk", "sync_batch")
 # AMQP.md, Reconciliation: the worked example and the hash of nothing.

@@ -417,6 +417,10 @@ pub enum Action {
     RejectCancellation,
     /// 回访不满意, 重办 (since v1.3)
     Rehandle,
+    /// 上报市级 (since v1.6): the shift leader refers the case up to the city
+    Refer,
+    /// 市级退回 (since v1.6): the city sends a referred case back to the district
+    ReturnReferral,
 }
 
 /// 岗位: the role a step was taken in.

@@ -79,6 +79,10 @@ impl Body for SupervisionAck {
 /// district opens it as a case of source `city` under `case_id`, waiting for its operator
 /// to file it, and the case flows back like any other; the city counts it as 上级发现.
 /// Taking it in twice opens one case.
+///
+/// Since v1.6 the city also sends a case another district referred up this way, when it
+/// reassigns it (`referred_from`): the district takes it like any city problem; the city
+/// does not count it as 上级发现.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CityProblem {
     /// The id the case has in the district too, so the city follows it back.
@@ -89,12 +93,60 @@ pub struct CityProblem {
     pub description: String,
     pub address: Option<String>,
     pub location: Point,
-    /// One to three photos, at most 360 KiB together (`CITY_PHOTO_BYTES`).
-    #[schemars(length(min = 1, max = 3))]
+    /// One to three photos, at most 360 KiB together (`CITY_PHOTO_BYTES`); a reassigned
+    /// case may carry none (those of the referring district's that fit, since v1.6).
+    #[schemars(length(max = 3))]
     pub photos: Vec<InlinePhoto>,
     pub reported_at: DateTime<Utc>,
-    /// The city supervisor (name or office), for the record.
+    /// The city supervisor (name or office), for the record; for a reassigned case, the
+    /// city leader who reassigned it.
     pub reported_by: String,
+    /// The case another district referred up that this one replaces (since v1.6); absent
+    /// for a problem the city's supervisors found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referred_from: Option<CaseRef>,
+}
+
+/// A case of one district, as the city names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseRef {
+    /// The district's code (`330102`).
+    #[schemars(regex(pattern = r"^[0-9]{6}$"))]
+    pub district: String,
+    pub case_id: Uuid,
+}
+
+/// What the city decided on a referred case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralOutcome {
+    /// 退回: the case stays the district's; it goes on where it was (`return_referral`).
+    Returned,
+    /// 改派: another district takes it (as a `city_problem` with `referred_from`); this one
+    /// cancels its case (`cancel` with `reassigned_to`).
+    Reassigned,
+}
+
+/// 上报处理决定 (since v1.6): the city's answer to a `refer` record (a case the district's
+/// shift leader referred up: it spans districts, or it is not the district's). Taking it
+/// twice changes the case once: the district applies it only while that referral waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReferralDecision {
+    pub case_id: Uuid,
+    /// The `record_id` of the `refer` record decided.
+    pub record_id: u64,
+    pub outcome: ReferralOutcome,
+    /// Present exactly when `outcome` is `reassigned`: the case that replaces this one.
+    pub reassigned_to: Option<CaseRef>,
+    /// Why, for the record (at most 2,000 characters).
+    pub reason: String,
+    pub decided_at: DateTime<Utc>,
+    /// The city leader (name or office), for the record.
+    pub decided_by: String,
+}
+
+impl Body for ReferralDecision {
+    const KIND: Kind = Kind::ReferralDecision;
 }
 
 impl Body for CityProblem {

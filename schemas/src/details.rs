@@ -88,6 +88,8 @@ macro_rules! every_action {
             RequestCancellation,
             RejectCancellation,
             Rehandle,
+            Refer,
+            ReturnReferral,
         )
     };
 }
@@ -321,8 +323,30 @@ details! {
 details! {
     /// 作废 (final). Since v1.3 a shift leader's (值班长) approval of an operator's
     /// `request_cancellation`, whose `comment` gives the reason; this record's `comment` is
-    /// the leader's note, if any. No details.
-    Cancel {}
+    /// the leader's note, if any. Since v1.6 also the city's reassignment of a referred
+    /// case (actor role `leader`, no actor id), which names the case that replaces it.
+    Cancel {
+        /// 改派: the other district's case that replaces this one (since v1.6).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub reassigned_to: Option<crate::CaseRef>,
+    }
+}
+
+details! {
+    /// 上报市级 (since v1.6): the shift leader refers the case up to the city (it spans
+    /// districts, or it is not the district's); the reason is the record's `comment`.
+    /// The case waits where it is until the city decides (`referral_decision`):
+    /// `return_referral`, or `cancel` with `reassigned_to`. No details.
+    Refer {}
+}
+
+details! {
+    /// 市级退回 (since v1.6): the city sends a referred case back; it goes on where it
+    /// was. The city's reason is the record's `comment`; actor role `leader`, no actor id.
+    ReturnReferral {
+        /// The `record_id` of the `refer` record decided.
+        pub referral: u64,
+    }
 }
 
 details! {
@@ -518,6 +542,8 @@ pub fn examples() -> Vec<(Action, Value)> {
             Action::Rehandle,
             json!({ "satisfaction": "unsatisfied", "department": "huanwei" }),
         ),
+        (Action::Refer, json!({})),
+        (Action::ReturnReferral, json!({ "referral": 318 })),
     ]
 }
 
@@ -591,9 +617,9 @@ mod tests {
             );
         }
         // One example per action and none missing (the `match` above is exhaustive, this
-        // list must be too): the 26 actions of v1.3.
+        // list must be too): the 28 actions of v1.6.
         let distinct: std::collections::HashSet<Action> = actions.iter().copied().collect();
-        assert_eq!((distinct.len(), actions.len()), (26, 26));
+        assert_eq!((distinct.len(), actions.len()), (28, 28));
     }
 
     #[test]
@@ -697,7 +723,7 @@ mod tests {
     fn the_amqp_page_lists_each_actions_details_keys() {
         let schema = details_schema();
         let rows = steps_table();
-        assert_eq!(rows.len(), 26, "one row per action");
+        assert_eq!(rows.len(), 28, "one row per action");
         for row in rows {
             let action = row[0].trim_matches('`');
             let cell = row.last().expect("a details cell");

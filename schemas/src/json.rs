@@ -45,6 +45,7 @@ pub fn schemas() -> Vec<(Kind, Value)> {
                 Kind::Rejection => schema_of::<Rejection>(),
                 Kind::MediaRequest => schema_of::<MediaRequest>(),
                 Kind::CityProblem => schema_of::<CityProblem>(),
+                Kind::ReferralDecision => schema_of::<ReferralDecision>(),
             };
             (kind, schema)
         })
@@ -372,6 +373,26 @@ pub fn examples() -> Vec<(Kind, Value)> {
                     )],
                     reported_at: at(3, 2),
                     reported_by: "杭州市城市管理指挥中心 (市级监督员 city-sup-1)".into(),
+                    referred_from: None,
+                },
+            ),
+        ),
+        (
+            Kind::ReferralDecision,
+            message(
+                8,
+                at(4, 10),
+                ReferralDecision {
+                    case_id: Uuid::from_u128(0x0193_5a7f_0000_7c00_8a00_0000_0000_0042),
+                    record_id: 318,
+                    outcome: ReferralOutcome::Reassigned,
+                    reassigned_to: Some(CaseRef {
+                        district: "330105".into(),
+                        case_id: Uuid::from_u128(0x0193_5a7f_0000_7c00_8a00_0000_c17f_0002),
+                    }),
+                    reason: "井盖位于拱墅区一侧, 改派拱墅区".into(),
+                    decided_at: at(4, 8),
+                    decided_by: "杭州市城市管理指挥中心 (市级领导 hz-clead1)".into(),
                 },
             ),
         ),

@@ -87,10 +87,13 @@ pub enum Kind {
     /// 上级发现问题 (city → district, since v1.5): a problem the city's supervisors found in
     /// the district, to open as a case of source `city`.
     CityProblem,
+    /// 上报处理决定 (city → district, since v1.6): the city's answer to a case the district
+    /// referred up (`refer`): sent back to it, or reassigned to another district.
+    ReferralDecision,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::CaseSnapshot,
         Kind::BusinessRecord,
         Kind::MediaManifest,
@@ -103,6 +106,7 @@ impl Kind {
         Kind::Rejection,
         Kind::MediaRequest,
         Kind::CityProblem,
+        Kind::ReferralDecision,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +123,7 @@ impl Kind {
             Kind::Rejection => "rejection",
             Kind::MediaRequest => "media_request",
             Kind::CityProblem => "city_problem",
+            Kind::ReferralDecision => "referral_decision",
         }
     }
 
@@ -135,6 +140,7 @@ impl Kind {
                 | Kind::Rejection
                 | Kind::MediaRequest
                 | Kind::CityProblem
+                | Kind::ReferralDecision
         )
     }
 }

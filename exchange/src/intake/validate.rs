@@ -589,7 +589,8 @@ fn check_envelope(
         | Kind::SupervisionOrder
         | Kind::Rejection
         | Kind::MediaRequest
-        | Kind::CityProblem => {
+        | Kind::CityProblem
+        | Kind::ReferralDecision => {
             unreachable!("directions checked above")
         }
     };

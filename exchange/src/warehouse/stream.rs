@@ -273,6 +273,7 @@ fn apply_run(conn: &mut PgConnection, district: &str, run: &[Pending<'_>]) -> Re
         .bind::<Text, _>(district)
         .bind::<Array<BigInt>, _>(&records)
         .execute(conn)?;
+        crate::referrals::take_in(conn, district, &records)?;
     }
     Ok(())
 }

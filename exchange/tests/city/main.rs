@@ -15,6 +15,7 @@ mod ledger;
 mod paging;
 mod pool;
 mod problems;
+mod referrals;
 mod registry;
 mod schema;
 mod sessions;

@@ -85,7 +85,7 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
         crate::case::handlers::handle_case, crate::case::handlers::check_case,
         crate::case::handlers::callback_case, crate::case::handlers::close_case,
         crate::case::handlers::request_cancellation, crate::case::handlers::approve_cancellation,
-        crate::case::handlers::reject_cancellation,
+        crate::case::handlers::reject_cancellation, crate::case::handlers::refer_case,
         crate::case::handlers::request_extension, crate::case::handlers::approve_extension,
         crate::case::handlers::reject_extension, crate::case::handlers::request_suspension,
         crate::case::handlers::approve_suspension, crate::case::handlers::reject_suspension,

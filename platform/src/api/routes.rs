@@ -77,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route("/check", web::post().to(case::check_case))
                     .route("/callback", web::post().to(case::callback_case))
                     .route("/close", web::post().to(case::close_case))
+                    .route("/refer", web::post().to(case::refer_case))
                     .route(
                         "/cancellation/request",
                         web::post().to(case::request_cancellation),

@@ -626,6 +626,26 @@ pub async fn request_cancellation(
     .await
 }
 
+/// 上报市级 (shift leader): refer a case not yet dispatched up to the city, with a reason
+/// (it spans districts, or it is another district's). It waits for the city's decision:
+/// sent back, or reassigned to another district and cancelled here (interchange v1.6).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/refer", tag = "steps", params(("id" = Uuid, Path)), request_body = ReasonBody,
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn refer_case(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Path<Uuid>,
+    body: Json<ReasonBody>,
+) -> Result<HttpResponse> {
+    take_step(
+        state,
+        caller,
+        id.into_inner(),
+        body.0.into_step(Step::Refer),
+    )
+    .await
+}
+
 /// 作废 (shift leader, not who asked): approve the waiting cancellation request.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/cancellation/approve", tag = "steps", params(("id" = Uuid, Path)), request_body = StepBody,
     responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -67,7 +67,7 @@ pub struct Case {
     pub stage_yellow_at: Option<DateTime<Utc>>,
     /// When the light turns red.
     pub stage_deadline: Option<DateTime<Utc>>,
-    /// A department's request waiting for the dispatcher.
+    /// A request waiting for a decision: the dispatcher's, the shift leader's or the city's.
     pub pending_request: Option<Pending>,
     /// Minutes asked for by a pending extension request.
     pub pending_minutes: Option<i32>,

@@ -66,6 +66,8 @@ pub enum Step {
     Cancel,
     /// 作废不批准 (shift leader), the reason in the comment.
     RejectCancellation,
+    /// 上报市级 (shift leader): the city decides, the reason in the comment.
+    Refer,
     /// 申请延期: `minutes` more on the running stage's clock.
     RequestExtension {
         minutes: i64,
@@ -108,6 +110,7 @@ impl Step {
             Step::RequestCancellation => Action::RequestCancellation,
             Step::Cancel => Action::Cancel,
             Step::RejectCancellation => Action::RejectCancellation,
+            Step::Refer => Action::Refer,
             Step::RequestExtension { .. } => Action::RequestExtension,
             Step::ApproveExtension { .. } => Action::ApproveExtension,
             Step::RejectExtension => Action::RejectExtension,
@@ -524,7 +527,18 @@ fn content(
             changes.pending_request = Some(Some(Pending::Cancellation));
             record(details::RequestCancellation {})?
         }
-        Step::Cancel => record(details::Cancel {})?,
+        Step::Cancel => record(details::Cancel {
+            reassigned_to: None,
+        })?,
+        Step::Refer => {
+            required_text(
+                &req.comment,
+                "reason",
+                "say why the city should decide: which districts the case spans, or whose it is",
+            )?;
+            changes.pending_request = Some(Some(Pending::Referral));
+            record(details::Refer {})?
+        }
         Step::RejectCancellation => {
             required_text(&req.comment, "reason", "say why the case is not cancelled")?;
             record(details::RejectCancellation {

@@ -18,7 +18,7 @@ impl Action {
             | Action::Rehandle
             | Action::Close
             | Action::RequestCancellation => Role::Operator,
-            Action::Cancel | Action::RejectCancellation => Role::ShiftLeader,
+            Action::Cancel | Action::RejectCancellation | Action::Refer => Role::ShiftLeader,
             Action::Verify | Action::CheckPass | Action::Rework => Role::Supervisor,
             Action::Dispatch
             | Action::ApproveExtension
@@ -32,7 +32,9 @@ impl Action {
             | Action::RequestExtension
             | Action::RequestSuspension
             | Action::AcknowledgeSupervision => Role::Handler,
-            Action::Supervise => Role::Leader,
+            // The city's decision, recorded like the city's orders: under the leader role,
+            // with no actor; no district user takes it (it has no transition).
+            Action::Supervise | Action::ReturnReferral => Role::Leader,
         }
     }
 }
@@ -69,6 +71,8 @@ pub enum WorkflowError {
     NothingToDecide(Pending),
     #[error("there is no supervision order waiting for acknowledgement")]
     NoSupervisionOrder,
+    #[error("the case is referred to the city: it waits for the city's decision")]
+    Referred,
 }
 
 /// Where a transition leads.
@@ -94,11 +98,17 @@ pub const OPEN: &[State] = &[
 
 /// The loop as data: each action, the states it may be taken in, and where it leads.
 /// What else must hold (verification, call-back, a pending request, a supervision order)
-/// is [`guard`]'s.
+/// is [`guard`]'s. `return_referral` has no row: it is the city's decision, applied from
+/// the interchange (`store::take_referral_decision`), never a district user's step.
 const TRANSITIONS: &[(Action, &[State], To)] = &[
     (Action::RequestCancellation, OPEN, To::Same),
     (Action::Cancel, OPEN, To::State(State::Cancelled)),
     (Action::RejectCancellation, OPEN, To::Same),
+    (
+        Action::Refer,
+        &[State::Reported, State::Verified, State::Filed],
+        To::Same,
+    ),
     (
         Action::RequestVerification,
         &[State::Reported],
@@ -193,6 +203,10 @@ fn guard(state: State, action: Action, facts: Facts) -> Result<(), WorkflowError
             Err(WorkflowError::NothingToDecide(kind))
         }
     };
+    // A referred case is the city's to decide: the district only supervises it meanwhile.
+    if facts.pending == Some(Pending::Referral) && action != Action::Supervise {
+        return Err(WorkflowError::Referred);
+    }
     match action {
         Action::File if state == State::Reported && public => {
             Err(WorkflowError::VerificationRequired {
@@ -208,12 +222,13 @@ fn guard(state: State, action: Action, facts: Facts) -> Result<(), WorkflowError
                 reported_by: facts.source,
             })
         }
-        Action::RequestExtension | Action::RequestSuspension | Action::RequestCancellation => {
-            match facts.pending {
-                Some(pending) => Err(WorkflowError::RequestPending(pending)),
-                None => Ok(()),
-            }
-        }
+        Action::RequestExtension
+        | Action::RequestSuspension
+        | Action::RequestCancellation
+        | Action::Refer => match facts.pending {
+            Some(pending) => Err(WorkflowError::RequestPending(pending)),
+            None => Ok(()),
+        },
         Action::ApproveExtension | Action::RejectExtension => decided(Pending::Extension),
         Action::ApproveSuspension | Action::RejectSuspension => decided(Pending::Suspension),
         Action::Cancel | Action::RejectCancellation => decided(Pending::Cancellation),
@@ -263,6 +278,13 @@ mod tests {
     ) -> Option<State> {
         let public = source.from_public();
         let open = state.is_open();
+        if pending == Some(Pending::Referral) {
+            return (action == Action::Supervise && open).then_some(state);
+        }
+        if action == Action::Refer {
+            let before_dispatch = matches!(state, S::Reported | S::Verified | S::Filed);
+            return (pending.is_none() && before_dispatch).then_some(state);
+        }
         match (pending, action) {
             (None, Action::RequestCancellation) => return open.then_some(state),
             (Some(Pending::Cancellation), Action::Cancel) => return open.then_some(S::Cancelled),
@@ -324,6 +346,7 @@ mod tests {
             Some(Pending::Extension),
             Some(Pending::Suspension),
             Some(Pending::Cancellation),
+            Some(Pending::Referral),
         ];
         for (source, pending) in [
             Source::Supervisor,
@@ -367,6 +390,7 @@ mod tests {
                                         | WorkflowError::RequestPending(_)
                                         | WorkflowError::NothingToDecide(_)
                                         | WorkflowError::NoSupervisionOrder
+                                        | WorkflowError::Referred
                                         | WorkflowError::NoCallback)
                                 ),
                                 "{state:?} {action:?} {source:?}: {got:?}"
@@ -376,16 +400,23 @@ mod tests {
                 }
             }
         }
-        // For each of the 4 × 4 (source, pending) pairs: resume from suspended, a
-        // supervision order on any of the 9 open states and a manual urge; 13 loop steps
-        // for supervisor and city reports (direct filing, close without call-back) and 13
-        // for public and hotline ones (verification, call-back or re-handling). Per source: a
-        // cancellation request from the 9 open states when nothing waits, its approval or
-        // refusal from them when it waits; 2 request or decision steps per other pending
-        // value (extension and suspension asked, approved, refused).
+        // For each of the 4 × 4 (source, pending) pairs without a referral: resume from
+        // suspended, a supervision order on any of the 9 open states and a manual urge; 13
+        // loop steps for supervisor and city reports (direct filing, close without
+        // call-back) and 13 for public and hotline ones (verification, call-back or
+        // re-handling). Per source: a cancellation request from the 9 open states when
+        // nothing waits, its approval or refusal from them when it waits; 2 request or
+        // decision steps per other pending value (extension and suspension asked,
+        // approved, refused); a referral from the 3 states before dispatch when nothing
+        // waits, and while one waits only a supervision order on the 9 open states.
         assert_eq!(
             legal_steps,
-            16 * (1 + 9 + 1) + 4 * (13 + 13 + 13 + 13) + 4 * (9 + 9 + 9) + 4 * 3 * 2
+            16 * (1 + 9 + 1)
+                + 4 * (13 + 13 + 13 + 13)
+                + 4 * (9 + 9 + 9)
+                + 4 * 3 * 2
+                + 4 * 3
+                + 4 * 9
         );
     }
 
@@ -503,10 +534,12 @@ mod tests {
     fn the_table_knows_every_action_and_the_open_states() {
         let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
         assert_eq!(OPEN, open.as_slice());
-        // Every action but the report (which opens a case) has a row.
+        // Every action but the report (which opens a case) and the city's return of a
+        // referral (which no district user takes) has a row.
         for &action in Action::ALL {
             let rows = TRANSITIONS.iter().filter(|(a, _, _)| *a == action).count();
-            assert_eq!(rows, usize::from(action != Action::Report), "{action:?}");
+            let has_row = !matches!(action, Action::Report | Action::ReturnReferral);
+            assert_eq!(rows, usize::from(has_row), "{action:?}");
         }
     }
 
@@ -563,6 +596,7 @@ mod tests {
                             Some(Pending::Extension),
                             Some(Pending::Suspension),
                             Some(Pending::Cancellation),
+                            Some(Pending::Referral),
                         ]
                         .map(|pending| Facts {
                             source,

@@ -24,7 +24,7 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use uuid::Uuid;
 
 use super::Uplink;
-use crate::case::store::{Opened, Taken};
+use crate::case::store::{Decided, Opened, Taken};
 use crate::config::{ExchangeSection, Tenant};
 use crate::db::{self, DbPool};
 use crate::error::{Error, Result};
@@ -353,6 +353,10 @@ impl Relay {
                     Ok(problem) => self.take_problem(problem).await,
                     Err(_) => Ok(false),
                 },
+                v1::Kind::ReferralDecision => match serde_json::from_value(envelope.body) {
+                    Ok(decision) => self.take_decision(decision).await,
+                    Err(_) => Ok(false),
+                },
                 v1::Kind::Rejection => match serde_json::from_value(envelope.body) {
                     Ok(rejection) => {
                         let id = message_id.unwrap_or_else(|| v1::message_id("city", envelope.seq));
@@ -454,6 +458,29 @@ impl Relay {
                 tracing::warn!(district = %self.district(), %case_id, reason = %why, "a city problem this district cannot take");
                 Ok(false)
             }
+        }
+    }
+
+    /// Applies the city's decision on a referred case (once: a decision nothing waits for
+    /// changes nothing). A reassignment naming no case is dead-lettered.
+    async fn take_decision(&self, decision: v1::ReferralDecision) -> Result<bool> {
+        let tenant = self.tenant.clone();
+        let case_id = decision.case_id;
+        let decided = db::run(&self.pool, move |conn| {
+            crate::case::store::take_referral_decision(conn, &tenant, &decision)
+        })
+        .await?;
+        match decided {
+            Decided::Applied(_) => {
+                self.link.wake.notify_one();
+                Ok(true)
+            }
+            Decided::Again => Ok(true),
+            Decided::Unknown => {
+                tracing::warn!(district = %self.district(), %case_id, "a referral decision on a case this district does not have");
+                Ok(true)
+            }
+            Decided::Invalid => Ok(false),
         }
     }
 

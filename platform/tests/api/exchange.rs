@@ -967,6 +967,7 @@ async fn a_city_problem_opens_one_case_that_runs_the_loop_and_returns_closed() {
         photos: vec![v1::InlinePhoto::new(&photo, "image/png")],
         reported_at: chrono::Utc::now(),
         reported_by: "杭州市城市管理指挥中心 (city-sup-1)".into(),
+        referred_from: None,
     };
     let elsewhere = v1::CityProblem {
         case_id: uuid::Uuid::new_v4(),
@@ -1088,5 +1089,193 @@ async fn a_city_problem_opens_one_case_that_runs_the_loop_and_returns_closed() {
             .any(|m| m.kind.as_deref() == Some("media_manifest")
                 && m.body["body"]["sha256"] == v1::sha256_hex(&photo)),
         "the city's photo goes back with the case"
+    );
+}
+
+/// Polls the case (as the district leader) until `done` holds; the last detail.
+async fn wait_for_case(app: &TestApp, case: &Value, done: impl Fn(&Value) -> bool) -> Value {
+    let mut detail = Value::Null;
+    for _ in 0..100 {
+        detail = app.detail(case).await;
+        if done(&detail) {
+            return detail;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the case never got there: {detail}");
+}
+
+/// The id of the case's newest record of `action`.
+fn newest_record(detail: &Value, action: &str) -> u64 {
+    detail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["action"] == action)
+        .filter_map(|r| r["id"].as_u64())
+        .max()
+        .unwrap_or_else(|| panic!("no {action} record: {detail}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referred_case_waits_for_the_city_which_returns_or_reassigns_it() {
+    let broker = TestBroker::new().await;
+    let app = with_exchange(&broker).await;
+    let case = app.filed_case().await;
+    let (op, disp, shift, lead) = (
+        app.login("sc-op1").await,
+        app.login("sc-disp1").await,
+        app.login("sc-shift1").await,
+        app.login("sc-lead1").await,
+    );
+
+    // Only the shift leader refers a case, with a reason, before it is dispatched.
+    let reason = json!({ "reason": "井盖位于两区交界, 请市级协调" });
+    let (status, body) = app.step(&op, &case, "refer", reason.clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("wrong_role"))
+    );
+    let (status, body) = app.step(&shift, &case, "refer", json!({})).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("reason"))
+    );
+    let case = app.ok_step(&shift, &case, "refer", reason.clone()).await;
+    assert_eq!(case["pending_request"], "referral");
+
+    // Meanwhile the district does not move it; a leader may still supervise it.
+    for (token, action, body) in [
+        (&disp, "dispatch", json!({ "department": "huanwei" })),
+        (&shift, "refer", reason.clone()),
+        (&op, "cancellation/request", json!({ "reason": "重复" })),
+    ] {
+        let (status, answer) = app.step(token, &case, action, body).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (409, Some("referred_to_city")),
+            "{action}: {answer}"
+        );
+    }
+    let due = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    let case = app
+        .ok_step(
+            &lead,
+            &case,
+            "supervise",
+            json!({ "level": "general", "text": "尽快协调", "due_at": due }),
+        )
+        .await;
+
+    // The `refer` record reaches the city, with the reason.
+    let detail = app.detail(&case).await;
+    let referral = newest_record(&detail, "refer");
+    let sent = read_intake(&broker, Duration::from_secs(20), |r| {
+        r.iter().any(|m| m.body["body"]["action"] == "refer")
+    })
+    .await;
+    let refer = sent
+        .iter()
+        .find(|m| m.body["body"]["action"] == "refer")
+        .expect("the refer record");
+    assert_eq!(refer.body["body"]["record_id"].as_u64(), Some(referral));
+    assert_eq!(refer.body["body"]["comment"], reason["reason"]);
+
+    // The city's decisions: one naming another record and a reassignment naming no case
+    // change nothing (the latter is dead-lettered); the return applies once however
+    // often it is delivered.
+    let case_id: uuid::Uuid = case["id"].as_str().expect("id").parse().expect("uuid");
+    let decision = |record_id: u64, outcome, reassigned_to| v1::ReferralDecision {
+        case_id,
+        record_id,
+        outcome,
+        reassigned_to,
+        reason: "属本区管辖, 退回".into(),
+        decided_at: chrono::Utc::now(),
+        decided_by: "杭州市城市管理指挥中心 (hz-clead1)".into(),
+    };
+    let returned = decision(referral, v1::ReferralOutcome::Returned, None);
+    for (n, body) in [
+        (
+            1,
+            decision(referral + 100, v1::ReferralOutcome::Returned, None),
+        ),
+        (2, decision(referral, v1::ReferralOutcome::Reassigned, None)),
+        (3, returned.clone()),
+        (3, returned.clone()),
+    ] {
+        let id = format!("city-330102-{n}");
+        command(
+            &broker,
+            v1::Kind::ReferralDecision,
+            &id,
+            &city_message(n, body),
+        )
+        .await;
+    }
+    let detail = wait_for_case(&app, &case, |d| d["case"]["pending_request"].is_null()).await;
+    let dead = read_queue(&broker, amqp::DEAD_QUEUE, Duration::from_secs(20), |r| {
+        !r.is_empty()
+    })
+    .await;
+    assert_eq!(dead.len(), 1, "the reassignment without a case: {dead:?}");
+    let returns: Vec<&Value> = detail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["action"] == "return_referral")
+        .collect();
+    assert_eq!(returns.len(), 1, "applied once: {detail}");
+    assert_eq!(
+        (
+            returns[0]["actor_role"].as_str(),
+            returns[0]["actor_id"].is_null(),
+            returns[0]["details"]["referral"].as_u64(),
+            detail["case"]["state"].as_str()
+        ),
+        (Some("leader"), true, Some(referral), Some("filed"))
+    );
+    assert!(
+        returns[0]["comment"]
+            .as_str()
+            .is_some_and(|c| c.contains("属本区管辖")),
+        "{detail}"
+    );
+
+    // Referred again, and reassigned: the case is cancelled here, naming the new one.
+    let case = app.ok_step(&shift, &detail["case"], "refer", reason).await;
+    let again = newest_record(&app.detail(&case).await, "refer");
+    assert!(again > referral);
+    let new_case = v1::CaseRef {
+        district: "330105".into(),
+        case_id: uuid::Uuid::new_v4(),
+    };
+    let reassigned = decision(
+        again,
+        v1::ReferralOutcome::Reassigned,
+        Some(new_case.clone()),
+    );
+    command(
+        &broker,
+        v1::Kind::ReferralDecision,
+        "city-330102-4",
+        &city_message(4, reassigned),
+    )
+    .await;
+    let detail = wait_for_case(&app, &case, |d| d["case"]["state"] == "cancelled").await;
+    let cancel = detail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["action"] == "cancel")
+        .expect("a cancel record");
+    assert_eq!(
+        cancel["details"]["reassigned_to"],
+        serde_json::to_value(&new_case).expect("json")
+    );
+    assert!(detail["case"]["pending_request"].is_null());
+    assert!(
+        detail["case"]["stage_deadline"].is_null(),
+        "the clock stopped"
     );
 }

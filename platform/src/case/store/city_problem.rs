@@ -54,6 +54,11 @@ pub fn take_city_problem(
         component_id: None,
         component_department: None,
     };
+    // Only a reassigned case may come without a photo (its district's may not have fit).
+    if problem.photos.is_empty() && problem.referred_from.is_none() {
+        let refusal = Error::invalid("photos", "a city-found problem carries 1 to 3 photos");
+        return Ok(Opened::Refused(refusal));
+    }
     let mut photos = Vec::with_capacity(problem.photos.len());
     for (i, photo) in problem.photos.iter().enumerate() {
         let bytes = match photo.decode(i as u32) {

@@ -3,7 +3,8 @@
 //!
 //! Writes: `report` creates a case from a report, `step` takes one step on it,
 //! `city_order` takes in a supervision order from the city, `city_problem` opens a case
-//! for a problem the city found, and
+//! for a problem the city found (or reassigned), `referral` applies the city's decision
+//! on a case referred up to it, and
 //! `effects` holds what a step does to other capabilities (supervision orders,
 //! reminder notifications). Reads are in `read`.
 
@@ -11,11 +12,13 @@ mod city_order;
 mod city_problem;
 mod effects;
 mod read;
+mod referral;
 mod report;
 mod step;
 
 pub use city_order::{Taken, take_city_order};
 pub use city_problem::{Opened, take_city_problem};
+pub use referral::{Decided, take_referral_decision};
 
 use diesel::prelude::*;
 
