@@ -461,6 +461,12 @@ const CITY_ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/city/media", Access::Supervisor),
     ("GET", "/api/v1/city/problems", Access::Signed),
     ("POST", "/api/v1/city/problems", Access::Signed),
+    ("GET", "/api/v1/city/referrals", Access::Signed),
+    (
+        "POST",
+        "/api/v1/city/referrals/{district}/{record_id}",
+        Access::Signed,
+    ),
 ];
 
 /// The `[auth] jwt_secret` of a sample file under tenants/hangzhou.
@@ -609,7 +615,8 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
     for (method, template, access) in CITY_ROUTES {
         let path = template
             .replace("{district}", "330102")
-            .replace("{id}", &nil.to_string());
+            .replace("{id}", &nil.to_string())
+            .replace("{record_id}", "1");
         let send = |bearer: Option<String>| {
             let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
             let mut request = client.request(method, format!("{}{path}", city.base));
@@ -696,5 +703,5 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 12 * (7 + 2 + 1));
+    assert_eq!(checked, 14 * (7 + 2 + 1));
 }

@@ -118,6 +118,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/cases/{id}/check", Signed(SUPERVISOR)),
     ("POST", "/api/v1/cases/{id}/callback", Signed(OPERATOR)),
     ("POST", "/api/v1/cases/{id}/close", Signed(OPERATOR)),
+    ("POST", "/api/v1/cases/{id}/refer", Signed(SHIFT_LEADER)),
     (
         "POST",
         "/api/v1/cases/{id}/cancellation/request",
@@ -205,6 +206,7 @@ fn body(path: &str) -> Option<Value> {
             _,
             Some(
                 "return"
+                | "refer"
                 | "cancellation/request"
                 | "cancellation/reject"
                 | "extension/reject"

@@ -214,6 +214,10 @@ async fn every_action_records_the_details_the_standard_defines() {
         )
         .await;
     app.cancel(&first, "测试").await;
+    // And one referred up to the city (its return is the city's, in exchange.rs).
+    let third = app.supervisor_report(&sup).await;
+    app.ok_step(&shift, &third, "refer", json!({ "reason": "跨区" }))
+        .await;
 
     let mut conn = app.pool.get().expect("conn");
     let stored: Vec<(citygrid_platform::vocab::Action, serde_json::Value)> = case_records::table
@@ -243,7 +247,7 @@ async fn every_action_records_the_details_the_standard_defines() {
     }
     assert_eq!(
         seen.len(),
-        26,
-        "every action of the standard taken: {seen:?}"
+        27,
+        "every action of the standard a district user takes (all but return_referral): {seen:?}"
     );
 }
