@@ -21,8 +21,8 @@ use crate::schema::{cases, city_photos, city_problems};
 use crate::warehouse::enqueue_command;
 
 /// Longest description and address, in characters (a district refuses longer text).
-const DESCRIPTION_CHARS: usize = 1000;
-const ADDRESS_CHARS: usize = 200;
+pub(crate) const DESCRIPTION_CHARS: usize = 1000;
+pub(crate) const ADDRESS_CHARS: usize = 200;
 
 /// What a city supervisor reports.
 #[derive(Debug, Clone, Serialize)]

@@ -246,11 +246,16 @@ fn reassign(
             .into());
         }
     };
+    // A district takes longer text than a city problem carries: it goes cut to the limit.
+    let cut = |text: &str, max: usize| text.chars().take(max).collect::<String>();
     let new = NewProblem {
         category,
         urgency: snapshot.urgency,
-        description: snapshot.description.clone(),
-        address: snapshot.address.clone(),
+        description: cut(&snapshot.description, problems::DESCRIPTION_CHARS),
+        address: snapshot
+            .address
+            .as_deref()
+            .map(|a| cut(a, problems::ADDRESS_CHARS)),
         lon: lon.unwrap_or(snapshot.location.lon),
         lat: lat.unwrap_or(snapshot.location.lat),
         photos: Vec::new(),

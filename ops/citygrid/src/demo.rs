@@ -556,6 +556,96 @@ async fn city_found(
     ))
 }
 
+/// 上报市级 (docs/ESCALATION.md): the first district's shift leader refers a case up to
+/// the city, a city leader reassigns it to the second district at a point of its own, the
+/// second district opens it and the first cancels its case.
+async fn city_referral(
+    city: &citygrid_exchange::config::City,
+    (from, from_api): (&Tenant, &Api),
+    (to, to_api): (&Tenant, &Api),
+) -> Result<String, String> {
+    let cast = cast(from_api, from).await?;
+    let (lon, lat) = from.sample_point();
+    let photo = cast.supervisor.upload(client::photo("referral")).await?;
+    let case = cast
+        .supervisor
+        .report(
+            json!({ "description": "道路交界处井盖破损，疑属邻区管养", "lon": lon, "lat": lat,
+            "category": category("component", "0101"), "photos": [photo] }),
+        )
+        .await?;
+    let case = cast
+        .operator
+        .step(
+            &case,
+            "file",
+            json!({ "category": category("component", "0101") }),
+        )
+        .await?;
+    let shift = sign_in(from_api, from, Role::ShiftLeader, 0).await?;
+    let case = shift
+        .step(
+            &case,
+            "refer",
+            json!({ "reason": "井盖位于两区交界，管养单位在邻区，请市级协调" }),
+        )
+        .await?;
+    let id = case["id"].as_str().ok_or("a case without id")?;
+    let center = &city_session(city, CityRole::CityLeader).await?;
+    let list = &format!("/api/v1/city/referrals?district={}", from.code());
+    let referral = poll("the referral at the city", 30, || async move {
+        let page = center.get(list).await?;
+        Ok(page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["case_id"] == id)
+            .cloned())
+    })
+    .await?;
+    let (to_lon, to_lat) = to.sample_point();
+    let decided = center
+        .post(
+            &format!(
+                "/api/v1/city/referrals/{}/{}",
+                from.code(),
+                referral["record_id"]
+            ),
+            json!({ "outcome": "reassigned", "reason": "经核实属邻区管养，改派",
+                    "district": to.code(), "lon": to_lon, "lat": to_lat }),
+        )
+        .await?;
+    let new_id = decided["reassigned_case"]
+        .as_str()
+        .ok_or("a reassignment without a case")?;
+    let operator = &sign_in(to_api, to, Role::Operator, 0).await?;
+    let path = &format!("/api/v1/cases/{new_id}");
+    let opened = poll("the reassigned case opened", 30, || async move {
+        Ok(operator.get(path).await.ok().map(|d| d["case"].clone()))
+    })
+    .await?;
+    let old = &format!("/api/v1/cases/{id}");
+    let shift = &shift;
+    let cancelled = poll("the referred case cancelled", 30, || async move {
+        let detail = shift.get(old).await?;
+        Ok(Some(detail["case"].clone()).filter(|c| c["state"] == "cancelled"))
+    })
+    .await?;
+    Ok(format!(
+        "  referral: {} of {} referred case {} to the city; {} reassigned it to {}, which opened case {} (source {}), and case {} of {} is {}",
+        shift.username,
+        from.code(),
+        case["number"],
+        center.username,
+        to.code(),
+        opened["number"],
+        opened["source"].as_str().unwrap_or("?"),
+        cancelled["number"],
+        from.code(),
+        cancelled["state"].as_str().unwrap_or("?")
+    ))
+}
+
 pub async fn run(args: DemoArgs) -> Result<(), String> {
     let city = crate::city::load(&args.city)?;
     let mut districts = Vec::new();
@@ -607,6 +697,10 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     if let Some((tenant, api)) = districts.first() {
         println!("\n{}", city_supervision(&city, tenant, api).await?);
         println!("{}", city_found(&city, tenant, api).await?);
+    }
+    if let [(from, from_api), (to, to_api), ..] = districts.as_slice() {
+        let referral = city_referral(&city, (from, from_api), (to, to_api)).await?;
+        println!("{referral}");
     }
     println!(
         "\nSign in (demo passwords are `demo-pass-1`; the seed users are listed in each tenant file):"
