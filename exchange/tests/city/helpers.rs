@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::broker::TestBroker;
+use crate::broker::{TestBroker, read_queue};
 use chrono::Utc;
 use citygrid_exchange::config::City;
 use citygrid_exchange::schema::districts;
@@ -168,6 +168,22 @@ pub fn dispatched(
         deadline: Some(due),
     });
     s
+}
+
+/// The city's commands of `B`'s kind on `district`'s command queue, read once one has
+/// arrived (at most 20 s); other kinds read meanwhile are dropped.
+pub async fn commands<B: v1::Body>(broker: &TestBroker, district: &str) -> Vec<B> {
+    let kind = Some(B::KIND.as_str());
+    let queue = amqp::command_queue(district);
+    let received = read_queue(broker, &queue, Duration::from_secs(20), |r| {
+        r.iter().any(|m| m.kind.as_deref() == kind)
+    })
+    .await;
+    received
+        .iter()
+        .filter(|m| m.kind.as_deref() == kind)
+        .map(|m| serde_json::from_value(m.body["body"].clone()).expect("a command of its kind"))
+        .collect()
 }
 
 pub fn record(record_id: i64, version: u32) -> v1::BusinessRecord {

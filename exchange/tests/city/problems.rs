@@ -3,15 +3,13 @@
 //! the broker, and followed back through the case's snapshots. Every refusal writes
 //! nothing.
 
-use std::time::Duration;
-
 use citygrid_exchange::schema::city_problems;
-use citygrid_schemas::{self as v1, amqp};
+use citygrid_schemas as v1;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::broker::{TestBroker, read_queue};
-use crate::helpers::{TestCity, send};
+use crate::broker::TestBroker;
+use crate::helpers::{TestCity, commands, send};
 
 /// A point of 上城区 (330102), and one in no district of the city (Shanghai).
 const INSIDE: (f64, f64) = (120.20, 30.26);
@@ -226,16 +224,7 @@ async fn a_city_supervisor_reports_a_problem_to_the_district_that_owns_its_point
     assert_eq!(problems(&city), 1, "refusals wrote nothing");
 
     // Over the broker: one city_problem command to 330102, the photo inside it.
-    let queue = amqp::command_queue("330102");
-    let commands = read_queue(&broker, &queue, Duration::from_secs(20), |r| {
-        r.iter().any(|m| m.kind.as_deref() == Some("city_problem"))
-    })
-    .await;
-    let carried: Vec<v1::CityProblem> = commands
-        .iter()
-        .filter(|m| m.kind.as_deref() == Some("city_problem"))
-        .map(|m| serde_json::from_value(m.body["body"].clone()).expect("a city_problem"))
-        .collect();
+    let carried: Vec<v1::CityProblem> = commands(&broker, "330102").await;
     assert_eq!(carried.len(), 1, "sent once");
     assert_eq!(carried[0].case_id, case_id);
     assert_eq!(carried[0].photos[0].decode(0).expect("photo"), png);

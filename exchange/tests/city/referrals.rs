@@ -3,15 +3,13 @@
 //! `city_problem` with `referred_from` to the new district (with the case's photo) and a
 //! `referral_decision` to the old one; it is not 上级发现. Every refusal writes nothing.
 
-use std::time::Duration;
-
 use citygrid_exchange::schema::{city_problems, media, referrals};
-use citygrid_schemas::{self as v1, amqp};
+use citygrid_schemas as v1;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::broker::{TestBroker, read_queue};
-use crate::helpers::{TestCity, record, send, send_as};
+use crate::broker::TestBroker;
+use crate::helpers::{TestCity, commands, record, send, send_as};
 
 /// A point of 拱墅区 (330105).
 const IN_330105: (f64, f64) = (120.15, 30.33);
@@ -196,22 +194,9 @@ async fn a_referred_case_is_sent_back_or_reassigned_once_by_a_city_leader() {
     );
 
     // Over the broker: the problem to 330105 with the photo, the decision to 330102.
-    let to_new = read_queue(
-        &broker,
-        &amqp::command_queue("330105"),
-        Duration::from_secs(20),
-        |r| r.iter().any(|m| m.kind.as_deref() == Some("city_problem")),
-    )
-    .await;
-    let problem: v1::CityProblem = serde_json::from_value(
-        to_new
-            .iter()
-            .find(|m| m.kind.as_deref() == Some("city_problem"))
-            .expect("a city_problem")
-            .body["body"]
-            .clone(),
-    )
-    .expect("readable");
+    let problems: Vec<v1::CityProblem> = commands(&broker, "330105").await;
+    assert_eq!(problems.len(), 1, "sent once");
+    let problem = &problems[0];
     assert_eq!(problem.case_id, new_case);
     assert_eq!(
         problem.referred_from,
@@ -224,21 +209,7 @@ async fn a_referred_case_is_sent_back_or_reassigned_once_by_a_city_leader() {
     assert_eq!(problem.description, case.description);
     assert_eq!(problem.photos.len(), 1);
     assert_eq!(problem.photos[0].decode(0).expect("photo"), png);
-    let to_old = read_queue(
-        &broker,
-        &amqp::command_queue("330102"),
-        Duration::from_secs(20),
-        |r| {
-            r.iter()
-                .any(|m| m.kind.as_deref() == Some("referral_decision"))
-        },
-    )
-    .await;
-    let decisions: Vec<v1::ReferralDecision> = to_old
-        .iter()
-        .filter(|m| m.kind.as_deref() == Some("referral_decision"))
-        .map(|m| serde_json::from_value(m.body["body"].clone()).expect("readable"))
-        .collect();
+    let decisions: Vec<v1::ReferralDecision> = commands(&broker, "330102").await;
     assert_eq!(decisions.len(), 1, "sent once");
     assert_eq!(
         (
