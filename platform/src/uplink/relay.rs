@@ -471,7 +471,7 @@ impl Relay {
         })
         .await?;
         match decided {
-            Decided::Applied(_) => {
+            Decided::Applied => {
                 self.link.wake.notify_one();
                 Ok(true)
             }

@@ -21,8 +21,8 @@ use crate::vocab::ActorRole;
 /// What became of a decision.
 #[derive(Debug)]
 pub enum Decided {
-    /// The case took it (its new version).
-    Applied(Box<Case>),
+    /// The case took it.
+    Applied,
     /// Nothing waits for it: a redelivery, or a referral already settled.
     Again,
     /// A reassignment that names no case: the standard requires one.
@@ -115,6 +115,6 @@ pub fn take_referral_decision(
             },
         )?;
         tracing::info!(case = %case.id, outcome = ?decision.outcome, "the city decided a referral");
-        Ok(Decided::Applied(Box::new(updated)))
+        Ok(Decided::Applied)
     })
 }
