@@ -43,6 +43,9 @@ pub struct CityFile {
     /// The escalation rules (统一督办, docs/ESCALATION.md); none without.
     #[serde(default)]
     pub escalation: crate::escalation::Escalation,
+    /// The monthly job (docs/MONTHLY.md); its defaults without.
+    #[serde(default)]
+    pub monthly: crate::monthly::MonthlySection,
 }
 
 /// A person of the city command center.
@@ -321,6 +324,7 @@ impl City {
         file.ledger
             .validate(&codes)
             .and_then(|()| file.escalation.validate())
+            .and_then(|()| file.monthly.first().map(drop))
             .map_err(|e| Error::Config(format!("{name}: {e}")))?;
         if let Some(section) = &file.escalation.calendar {
             if section.unpublished_year == citygrid_kit::calendar::UnpublishedYear::Weekdays

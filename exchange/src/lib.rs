@@ -9,6 +9,7 @@ pub mod error;
 pub mod escalation;
 pub mod intake;
 pub mod ledger;
+pub mod monthly;
 pub mod problems;
 pub mod reconcile;
 pub mod referrals;

@@ -223,6 +223,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    monthly_runs (month) {
+        month -> Text,
+        ran_at -> Timestamptz,
+        incomplete -> Array<Text>,
+        postings -> Int4,
+    }
+}
+
+diesel::table! {
     referrals (district, record_id) {
         district -> Text,
         record_id -> Int8,
@@ -272,5 +281,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     supervision_orders,
     city_problems,
     city_photos,
-    referrals
+    referrals,
+    monthly_runs
 );

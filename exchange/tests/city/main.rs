@@ -12,6 +12,7 @@ use citygrid_test_support::broker;
 mod helpers;
 mod intake;
 mod ledger;
+mod monthly;
 mod paging;
 mod pool;
 mod problems;

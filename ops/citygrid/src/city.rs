@@ -139,15 +139,43 @@ pub fn print_appraisal(
 
 /// The month before this one in the city's time zone.
 pub fn last_month(city: &City) -> citygrid_appraisal::Period {
-    use chrono::Datelike;
-    let today = chrono::Utc::now()
-        .with_timezone(&city.time_zone)
-        .date_naive();
-    let (year, month) = match today.month() {
-        1 => (today.year() - 1, 12),
-        m => (today.year(), m - 1),
+    citygrid_exchange::monthly::just_ended(chrono::Utc::now(), city.time_zone)
+}
+
+/// `citygrid city report`: the monthly job by hand, a line per month tried.
+pub fn report(city: &City, month: Option<citygrid_appraisal::Period>) -> Result<(), String> {
+    use citygrid_exchange::monthly::{self, Ran};
+    let mut conn = crate::ledger::connect(city)?;
+    let (appraiser, policy, now) = (city.appraiser(), &city.file.ledger, chrono::Utc::now());
+    let tried = match month {
+        Some(month) => {
+            let grace = chrono::Duration::zero();
+            let ran = monthly::run_month(&mut conn, &appraiser, policy, month, grace, now);
+            vec![(month, ran.map_err(|e| e.to_string())?)]
+        }
+        None => monthly::catch_up(&mut conn, &appraiser, policy, &city.file.monthly, now)
+            .map_err(|e| e.to_string())?,
     };
-    citygrid_appraisal::Period::Month { year, month }
+    if tried.is_empty() {
+        println!("no month is due: the newest has run");
+    }
+    for (month, ran) in tried {
+        match ran {
+            Ran::Done { posted, incomplete } if incomplete.is_empty() => {
+                println!("{month} run: {posted} ledger posting(s)")
+            }
+            Ran::Done { posted, incomplete } => println!(
+                "{month} run: {posted} ledger posting(s), without {} (not reconciled past the month's end)",
+                incomplete.join(", ")
+            ),
+            Ran::Already => println!("{month} had run before: nothing done"),
+            Ran::Waiting { incomplete, until } => println!(
+                "{month} waits for {} to reconcile, until {until} (then it runs without them)",
+                incomplete.join(", ")
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// `citygrid city archive`: writes closed months to the Parquet archive, a line per

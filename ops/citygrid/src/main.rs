@@ -202,6 +202,14 @@ enum CityCommand {
         #[arg(long = "month", alias = "period")]
         period: Option<citygrid_appraisal::Period>,
     },
+    /// The monthly job by hand (docs/MONTHLY.md): with `--month`, that month now, naming
+    /// the districts not reconciled past its end; without, every month due in order, as
+    /// `city serve` does, waiting for late districts up to `[monthly] grace_hours`. A month
+    /// already run is left alone.
+    Report {
+        #[arg(long)]
+        month: Option<citygrid_appraisal::Period>,
+    },
     /// The bonus/penalty ledger (奖惩台账, docs/LEDGER.md): deposits, monthly penalties
     /// and bonuses, the year-end settlement, reversals, balances, statements, verify.
     Ledger {
@@ -413,6 +421,7 @@ fn run_city(c: citygrid_exchange::config::City, command: CityCommand) -> Result<
             (acknowledge_hours, due_hours),
         ),
         CityCommand::Ledger { command } => ledger::run(&c, command),
+        CityCommand::Report { month } => city::report(&c, month),
         CityCommand::Status => city::print_status(&c),
         CityCommand::Revoke { username } => city::revoke(&c, &username),
     }

@@ -1,0 +1,276 @@
+//! The monthly job (月度考核, docs/MONTHLY.md): once a month has ended and every district's
+//! stream is reconciled past its end (or a grace period has passed, and the report names
+//! the districts still incomplete), the city archives the month, posts its penalties and
+//! bonuses to the ledger, and records the run. A month is run exactly once: the run holds a
+//! transaction-scoped advisory lock on its month and commits its row with its postings, so
+//! a second city process waits and then finds it done, and a run cut short by a crash
+//! leaves nothing and is run again. Months missed while the city was down are caught up in
+//! order, never one before the month ahead of it. Blocking (diesel).
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use citygrid_appraisal::Period;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use serde::Deserialize;
+
+use crate::appraisal::{Appraiser, incomplete};
+use crate::error::{Error, Result};
+use crate::ledger::{self, policy::Policy, store::Outcome};
+use crate::schema::monthly_runs;
+
+/// `[monthly]` in the city file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonthlySection {
+    /// Hours after a month's end to wait for every district to reconcile; then the month
+    /// runs without the late ones, and its row names them. Default 48.
+    #[serde(default = "default_grace_hours")]
+    pub grace_hours: u32,
+    /// The first month the job runs (`2026-10`); without one, only months after the
+    /// newest run, or the month just ended when nothing has run yet.
+    #[serde(default)]
+    pub first_month: Option<String>,
+}
+
+fn default_grace_hours() -> u32 {
+    48
+}
+
+impl Default for MonthlySection {
+    fn default() -> Self {
+        MonthlySection {
+            grace_hours: default_grace_hours(),
+            first_month: None,
+        }
+    }
+}
+
+impl MonthlySection {
+    /// The configured first month, checked (a month, not a quarter or a year).
+    pub fn first(&self) -> std::result::Result<Option<Period>, String> {
+        let Some(text) = &self.first_month else {
+            return Ok(None);
+        };
+        match text.parse::<Period>()? {
+            month @ Period::Month { .. } => Ok(Some(month)),
+            other => Err(format!("monthly.first_month: {other} is not a month")),
+        }
+    }
+}
+
+/// The month after `month`.
+pub fn next(month: Period) -> Period {
+    match month {
+        Period::Month { year, month: 12 } => Period::Month {
+            year: year + 1,
+            month: 1,
+        },
+        Period::Month { year, month } => Period::Month {
+            year,
+            month: month + 1,
+        },
+        other => other,
+    }
+}
+
+/// The month that ended last before `now` in `zone`.
+pub fn just_ended(now: DateTime<Utc>, zone: chrono_tz::Tz) -> Period {
+    let today = now.with_timezone(&zone).date_naive();
+    match today.month() {
+        1 => Period::Month {
+            year: today.year() - 1,
+            month: 12,
+        },
+        m => Period::Month {
+            year: today.year(),
+            month: m - 1,
+        },
+    }
+}
+
+/// The months to run, in order: from the one after the newest run (or `first`, or the
+/// month just ended when there is neither) up to the month just ended. Pure.
+pub fn due(
+    newest: Option<Period>,
+    first: Option<Period>,
+    now: DateTime<Utc>,
+    zone: chrono_tz::Tz,
+) -> Vec<Period> {
+    let last = just_ended(now, zone);
+    let mut month = match (newest.map(next), first) {
+        (Some(after), Some(first)) => after.max(first),
+        (Some(after), None) => after,
+        (None, Some(first)) => first,
+        (None, None) => last,
+    };
+    let mut months = Vec::new();
+    while month <= last {
+        months.push(month);
+        month = next(month);
+    }
+    months
+}
+
+/// What one month's run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// Run now: the ledger postings it made and the districts it went without.
+    Done {
+        posted: usize,
+        incomplete: Vec<String>,
+    },
+    /// Run before (by this process or another): nothing done.
+    Already,
+    /// Districts are not reconciled past the month's end and the grace has not passed.
+    Waiting {
+        incomplete: Vec<String>,
+        until: DateTime<Utc>,
+    },
+}
+
+/// The advisory lock of a month: a fixed namespace and the month as a number, so two city
+/// processes running the same month queue on it.
+fn lock_key(month: Period) -> i64 {
+    const NAMESPACE: i64 = 0x6d6f_6e74_6800_0000; // "month"
+    match month {
+        Period::Month { year, month } => NAMESPACE + i64::from(year) * 100 + i64::from(month),
+        _ => NAMESPACE,
+    }
+}
+
+/// Runs `month` once (see the module's comment). The Parquet archive is written when the
+/// city keeps one; its partitions are idempotent by digest.
+pub fn run_month(
+    conn: &mut PgConnection,
+    appraiser: &Appraiser<'_>,
+    policy: &Policy,
+    month: Period,
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> Result<Ran> {
+    let (_, end) = month.bounds(appraiser.zone);
+    if !matches!(month, Period::Month { .. }) || end > now {
+        return Err(Error::Config(format!(
+            "{month} is not a month that has ended"
+        )));
+    }
+    conn.transaction(|conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(lock_key(month))
+            .execute(conn)?;
+        let done: i64 = monthly_runs::table
+            .find(month.to_string())
+            .count()
+            .get_result(conn)?;
+        if done > 0 {
+            return Ok(Ran::Already);
+        }
+        let last_day = (end - Duration::seconds(1))
+            .with_timezone(&appraiser.zone)
+            .date_naive();
+        let late: Vec<String> = incomplete(conn, appraiser.registry, last_day)?
+            .into_iter()
+            .collect();
+        if !late.is_empty() && now < end + grace {
+            return Ok(Ran::Waiting {
+                incomplete: late,
+                until: end + grace,
+            });
+        }
+        if appraiser.archive.is_some() {
+            appraiser.archive_month(conn, month, now)?;
+        }
+        let run = ledger::post_month(conn, appraiser, policy, month, now)?;
+        let posted = run
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Posted(_)))
+            .count();
+        diesel::insert_into(monthly_runs::table)
+            .values((
+                monthly_runs::month.eq(month.to_string()),
+                monthly_runs::ran_at.eq(now),
+                monthly_runs::incomplete.eq(&late),
+                monthly_runs::postings.eq(posted as i32),
+            ))
+            .execute(conn)?;
+        tracing::info!(%month, posted, incomplete = ?late, "month run");
+        Ok(Ran::Done {
+            posted,
+            incomplete: late,
+        })
+    })
+}
+
+/// The newest month run, if any.
+pub fn newest(conn: &mut PgConnection) -> Result<Option<Period>> {
+    let newest: Option<String> = monthly_runs::table
+        .select(diesel::dsl::max(monthly_runs::month))
+        .first(conn)?;
+    newest
+        .map(|m| m.parse::<Period>().map_err(Error::Internal))
+        .transpose()
+}
+
+/// Runs every month due, in order, stopping at the first that must wait: a later month is
+/// never run before the one ahead of it. Returns each month tried and what it did.
+pub fn catch_up(
+    conn: &mut PgConnection,
+    appraiser: &Appraiser<'_>,
+    policy: &Policy,
+    section: &MonthlySection,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Period, Ran)>> {
+    let first = section.first().map_err(Error::Config)?;
+    let grace = Duration::hours(i64::from(section.grace_hours));
+    let mut tried = Vec::new();
+    for month in due(newest(conn)?, first, now, appraiser.zone) {
+        let ran = run_month(conn, appraiser, policy, month, grace, now)?;
+        let waiting = matches!(ran, Ran::Waiting { .. });
+        tried.push((month, ran));
+        if waiting {
+            break;
+        }
+    }
+    Ok(tried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn m(year: i32, month: u32) -> Period {
+        Period::Month { year, month }
+    }
+
+    #[test]
+    fn the_months_due_run_from_after_the_newest_to_the_month_just_ended() {
+        let zone = chrono_tz::Asia::Shanghai;
+        // 2027-01-01 01:00 in Shanghai is still 2026-12-31 in UTC: December has ended.
+        let now = Utc.with_ymd_and_hms(2026, 12, 31, 17, 0, 0).unwrap();
+        assert_eq!(just_ended(now, zone), m(2026, 12));
+        assert_eq!(due(None, None, now, zone), [m(2026, 12)]);
+        assert_eq!(
+            due(Some(m(2026, 9)), None, now, zone),
+            [m(2026, 10), m(2026, 11), m(2026, 12)]
+        );
+        assert_eq!(
+            due(Some(m(2026, 9)), Some(m(2026, 11)), now, zone),
+            [m(2026, 11), m(2026, 12)]
+        );
+        assert_eq!(due(None, Some(m(2026, 12)), now, zone), [m(2026, 12)]);
+        assert!(due(Some(m(2026, 12)), None, now, zone).is_empty());
+        assert!(due(None, Some(m(2027, 1)), now, zone).is_empty());
+        // An hour earlier December is still running in Shanghai.
+        let before = now - Duration::hours(2);
+        assert_eq!(due(None, None, before, zone), [m(2026, 11)]);
+        assert_eq!(next(m(2026, 12)), m(2027, 1));
+    }
+
+    #[test]
+    fn each_month_has_its_own_lock() {
+        assert_ne!(lock_key(m(2026, 10)), lock_key(m(2026, 11)));
+        assert_ne!(lock_key(m(2026, 12)), lock_key(m(2027, 1)));
+    }
+}
