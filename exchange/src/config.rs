@@ -324,7 +324,7 @@ impl City {
         file.ledger
             .validate(&codes)
             .and_then(|()| file.escalation.validate())
-            .and_then(|()| file.monthly.first().map(drop))
+            .and_then(|()| file.monthly.validate())
             .map_err(|e| Error::Config(format!("{name}: {e}")))?;
         if let Some(section) = &file.escalation.calendar {
             if section.unpublished_year == citygrid_kit::calendar::UnpublishedYear::Weekdays

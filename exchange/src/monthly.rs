@@ -12,16 +12,24 @@ use citygrid_appraisal::Period;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use serde::Deserialize;
+use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::appraisal::{Appraiser, incomplete};
+use crate::config::City;
 use crate::error::{Error, Result};
 use crate::ledger::{self, policy::Policy, store::Outcome};
+use crate::registry::Registry;
 use crate::schema::monthly_runs;
 
 /// `[monthly]` in the city file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonthlySection {
+    /// When `city serve` runs the job: a cron expression with seconds, in the city's time
+    /// zone. Default `0 0 2 1 * *`, 02:00 on the 1st (a city process also catches up when
+    /// it starts).
+    #[serde(default = "default_cron")]
+    pub cron: String,
     /// Hours after a month's end to wait for every district to reconcile; then the month
     /// runs without the late ones, and its row names them. Default 48.
     #[serde(default = "default_grace_hours")]
@@ -36,9 +44,14 @@ fn default_grace_hours() -> u32 {
     48
 }
 
+fn default_cron() -> String {
+    "0 0 2 1 * *".to_owned()
+}
+
 impl Default for MonthlySection {
     fn default() -> Self {
         MonthlySection {
+            cron: default_cron(),
             grace_hours: default_grace_hours(),
             first_month: None,
         }
@@ -46,6 +59,14 @@ impl Default for MonthlySection {
 }
 
 impl MonthlySection {
+    /// Checks the section as `City::load` does: a cron expression the scheduler reads and
+    /// a first month that is a month.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        Job::new_async(self.cron.as_str(), |_, _| Box::pin(async {}))
+            .map_err(|e| format!("monthly.cron {:?}: {e}", self.cron))?;
+        self.first().map(drop)
+    }
+
     /// The configured first month, checked (a month, not a quarter or a year).
     pub fn first(&self) -> std::result::Result<Option<Period>, String> {
         let Some(text) = &self.first_month else {
@@ -233,6 +254,91 @@ pub fn catch_up(
         }
     }
     Ok(tried)
+}
+
+/// What the scheduled job needs of the city, owned (the intake takes the city itself).
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    registry: Registry,
+    zone: chrono_tz::Tz,
+    appraisal: citygrid_appraisal::Config,
+    archive: Option<std::path::PathBuf>,
+    policy: Policy,
+    section: MonthlySection,
+}
+
+impl Schedule {
+    pub fn of(city: &City) -> Schedule {
+        Schedule {
+            registry: city.registry.clone(),
+            zone: city.time_zone,
+            appraisal: city.appraisal.clone(),
+            archive: city.archive.clone(),
+            policy: city.file.ledger.clone(),
+            section: city.file.monthly.clone(),
+        }
+    }
+
+    /// Catches up now, logging what each month did; failures are logged and left to the
+    /// next run.
+    fn catch_up(&self, conn: &mut PgConnection) {
+        let appraiser = Appraiser {
+            registry: &self.registry,
+            zone: self.zone,
+            config: &self.appraisal,
+            archive: self.archive.as_deref(),
+        };
+        match catch_up(conn, &appraiser, &self.policy, &self.section, Utc::now()) {
+            Ok(tried) => {
+                for (month, ran) in tried {
+                    if let Ran::Waiting { incomplete, until } = ran {
+                        tracing::warn!(%month, ?incomplete, %until, "the month waits for districts to reconcile");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the monthly job failed; the next run tries again")
+            }
+        }
+    }
+
+    /// Runs the job once now (months missed while the city was down) and then on its cron
+    /// schedule, until the process ends. A month still waiting is tried again every hour.
+    pub async fn run(self, pool: citygrid_kit::db::DbPool) {
+        let this = std::sync::Arc::new(self);
+        let tick = {
+            let (this, pool) = (this.clone(), pool.clone());
+            move || {
+                let (this, pool) = (this.clone(), pool.clone());
+                async move {
+                    let done = tokio::task::spawn_blocking(move || match pool.get() {
+                        Ok(mut conn) => this.catch_up(&mut conn),
+                        Err(e) => tracing::error!(error = %e, "the monthly job has no connection"),
+                    })
+                    .await;
+                    if let Err(e) = done {
+                        tracing::error!(error = %e, "the monthly job panicked");
+                    }
+                }
+            }
+        };
+        tick().await;
+        let scheduled = async {
+            let scheduler = JobScheduler::new().await?;
+            for cron in [this.section.cron.as_str(), "0 30 * * * *"] {
+                let tick = tick.clone();
+                let job = Job::new_async_tz(cron, this.zone, move |_, _| Box::pin(tick()))?;
+                scheduler.add(job).await?;
+            }
+            scheduler.start().await?;
+            Ok::<_, tokio_cron_scheduler::JobSchedulerError>(scheduler)
+        };
+        match scheduled.await {
+            // Keep the scheduler (and its jobs) alive with the process.
+            Ok(_scheduler) => std::future::pending::<()>().await,
+            Err(e) => tracing::error!(error = %e, "the monthly job could not be scheduled"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ async fn missed_months_run_once_each_in_order_however_many_cities_race() {
     let section = MonthlySection {
         grace_hours: 48,
         first_month: Some("2026-09".into()),
+        ..MonthlySection::default()
     };
     // 2 December, 04:00 in Hangzhou: November ended 28 hours ago, within its grace.
     let now = t("2026-12-01T20:00:00Z");

@@ -117,6 +117,23 @@ fn a_bad_registry_entry_is_refused_naming_its_key() {
 }
 
 #[test]
+fn the_monthly_job_is_checked_at_load() {
+    let cases: [(&str, &str, &str); 2] = [
+        (
+            "cron = \"0 0 2 1 * *\"",
+            "cron = \"at two on the first\"",
+            "monthly.cron",
+        ),
+        (
+            "grace_hours = 48",
+            "grace_hours = 48\nfirst_month = \"2026-Q4\"",
+            "monthly.first_month",
+        ),
+    ];
+    refused_naming(&cases);
+}
+
+#[test]
 fn an_unknown_city_role_is_refused_at_load() {
     let err = load(|t| t.replacen("roles = [\"city_leader\"]", "roles = [\"mayor\"]", 1))
         .expect_err("a role the city does not know");
