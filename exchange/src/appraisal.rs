@@ -144,7 +144,8 @@ pub enum Archived {
     Incomplete(String),
 }
 
-fn last_day(end: DateTime<Utc>, zone: chrono_tz::Tz) -> chrono::NaiveDate {
+/// The local day a period ending at `end` ends on (its last day, not the day after).
+pub(crate) fn last_day(end: DateTime<Utc>, zone: chrono_tz::Tz) -> chrono::NaiveDate {
     (end - chrono::Duration::seconds(1))
         .with_timezone(&zone)
         .date_naive()

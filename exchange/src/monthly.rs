@@ -14,7 +14,7 @@ use diesel::sql_types::BigInt;
 use serde::Deserialize;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::appraisal::{Appraiser, incomplete};
+use crate::appraisal::{Appraiser, incomplete, last_day};
 use crate::config::City;
 use crate::error::{Error, Result};
 use crate::ledger::{self, policy::Policy, store::Outcome};
@@ -186,9 +186,7 @@ pub fn run_month(
         if done > 0 {
             return Ok(Ran::Already);
         }
-        let last_day = (end - Duration::seconds(1))
-            .with_timezone(&appraiser.zone)
-            .date_naive();
+        let last_day = last_day(end, appraiser.zone);
         let late: Vec<String> = incomplete(conn, appraiser.registry, last_day)?
             .into_iter()
             .collect();
