@@ -36,6 +36,7 @@ mod orders;
 mod page;
 mod problems;
 mod referrals;
+mod reports;
 
 type HttpResult<T> = std::result::Result<T, HttpError>;
 
@@ -750,7 +751,7 @@ async fn readyz(state: web::Data<CityState>) -> HttpResult<HttpResponse> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CityGrid city API", description = "The city exchange's read side: cases across districts, the interchange's status, metrics. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
-    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement, orders::list, orders::instruct, problems::upload, problems::report, problems::list, referrals::list, referrals::decide),
+    paths(healthz, readyz, metrics, issue_token, refresh_token, logout, list_cases, get_case, exchange_status, catalogues, appraisal::appraisal, ledger::balances, ledger::statement, orders::list, orders::instruct, problems::upload, problems::report, problems::list, referrals::list, referrals::decide, reports::list, reports::download),
     modifiers(&CONTRACT),
 )]
 pub struct CityApiDoc;
@@ -800,6 +801,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/city/problems", web::get().to(problems::list))
                 .route("/city/problems", web::post().to(problems::report))
                 .route("/city/referrals", web::get().to(referrals::list))
+                .route("/city/reports", web::get().to(reports::list))
+                .route(
+                    "/city/reports/{month}/{file}",
+                    web::get().to(reports::download),
+                )
                 .route(
                     "/city/referrals/{district}/{record_id}",
                     web::post().to(referrals::decide),

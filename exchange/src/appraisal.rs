@@ -207,6 +207,18 @@ impl Appraiser<'_> {
                 "the city appraises by district or category, not {level}: a district appraises its {level}s"
             )));
         }
+        self.appraise_unchecked(conn, period, level, now)
+    }
+
+    /// `appraise` at any level the facts carry: the monthly report's street breakdown.
+    /// Only districts are checked for completeness.
+    pub(crate) fn appraise_unchecked(
+        &self,
+        conn: &mut PgConnection,
+        period: Period,
+        level: Level,
+        now: DateTime<Utc>,
+    ) -> Result<Appraisal> {
         let (_, end) = period.bounds(self.zone);
         // Only the ranking of districts asks whether each district's stream is complete.
         let (incomplete, sizes) = match level {

@@ -367,6 +367,17 @@ impl City {
         }
     }
 
+    /// The monthly job with the city's rules (docs/MONTHLY.md).
+    pub fn monthly_job(&self) -> crate::monthly::Job<'_> {
+        crate::monthly::Job {
+            city: &self.file.city.name,
+            appraiser: self.appraiser(),
+            policy: &self.file.ledger,
+            escalation: &self.file.escalation,
+            section: &self.file.monthly,
+        }
+    }
+
     pub fn city_account(&self) -> Account {
         Account {
             user: self.file.broker.city_user.clone(),

@@ -14,6 +14,7 @@ pub mod problems;
 pub mod reconcile;
 pub mod referrals;
 pub mod registry;
+pub mod report;
 pub mod schema;
 pub mod users;
 pub mod warehouse;
@@ -54,12 +55,12 @@ pub fn prepare(pool: &DbPool, city: &config::City) -> Result<usize> {
 }
 
 /// The intake for a loaded city.
-pub fn intake(pool: DbPool, city: config::City) -> intake::Intake {
+pub fn intake(pool: DbPool, city: &config::City) -> intake::Intake {
     intake::Intake {
         pool,
         uri: city.amqp_uri(),
         city_user: city.file.broker.city_user.clone(),
         settings: city.file.intake.clone(),
-        registry: Arc::new(city.registry),
+        registry: Arc::new(city.registry.clone()),
     }
 }

@@ -12,13 +12,14 @@ use citygrid_appraisal::Period;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use serde::Deserialize;
-use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 
 use crate::appraisal::{Appraiser, incomplete, last_day};
 use crate::config::City;
 use crate::error::{Error, Result};
+use crate::escalation::Escalation;
 use crate::ledger::{self, policy::Policy, store::Outcome};
-use crate::registry::Registry;
+use crate::report::{self, File, store};
 use crate::schema::monthly_runs;
 
 /// `[monthly]` in the city file.
@@ -38,6 +39,21 @@ pub struct MonthlySection {
     /// newest run, or the month just ended when nothing has run yet.
     #[serde(default)]
     pub first_month: Option<String>,
+    /// Print each report to PDF with headless Chromium (default true); without a working
+    /// Chromium the report is stored without its PDF, and the log says why.
+    #[serde(default = "default_pdf")]
+    pub pdf: bool,
+    /// The Chromium binary (default `chromium`, Debian's, on the path).
+    #[serde(default = "default_chromium")]
+    pub chromium: std::path::PathBuf,
+}
+
+fn default_pdf() -> bool {
+    true
+}
+
+fn default_chromium() -> std::path::PathBuf {
+    "chromium".into()
 }
 
 fn default_grace_hours() -> u32 {
@@ -54,6 +70,8 @@ impl Default for MonthlySection {
             cron: default_cron(),
             grace_hours: default_grace_hours(),
             first_month: None,
+            pdf: default_pdf(),
+            chromium: default_chromium(),
         }
     }
 }
@@ -62,9 +80,16 @@ impl MonthlySection {
     /// Checks the section as `City::load` does: a cron expression the scheduler reads and
     /// a first month that is a month.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        Job::new_async(self.cron.as_str(), |_, _| Box::pin(async {}))
+        CronJob::new_async(self.cron.as_str(), |_, _| Box::pin(async {}))
             .map_err(|e| format!("monthly.cron {:?}: {e}", self.cron))?;
         self.first().map(drop)
+    }
+
+    /// How the job prints PDFs, if it does.
+    pub fn printer(&self) -> Option<crate::report::pdf::Pdf> {
+        self.pdf.then(|| crate::report::pdf::Pdf {
+            chromium: self.chromium.clone(),
+        })
     }
 
     /// The configured first month, checked (a month, not a quarter or a year).
@@ -135,10 +160,12 @@ pub fn due(
 /// What one month's run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ran {
-    /// Run now: the ledger postings it made and the districts it went without.
+    /// Run now (or rendered, on a dry run): the ledger postings it made, the districts it
+    /// went without, and the city's report files.
     Done {
         posted: usize,
         incomplete: Vec<String>,
+        files: Vec<File>,
     },
     /// Run before (by this process or another): nothing done.
     Already,
@@ -147,6 +174,25 @@ pub enum Ran {
         incomplete: Vec<String>,
         until: DateTime<Utc>,
     },
+}
+
+/// Whether a run keeps what it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Commit,
+    /// Everything a run does, then rolled back: the report as it would be, nothing posted,
+    /// nothing recorded.
+    DryRun,
+}
+
+/// What the job works with, borrowed from the city.
+pub struct Job<'a> {
+    /// The city's name, for the report's title.
+    pub city: &'a str,
+    pub appraiser: Appraiser<'a>,
+    pub policy: &'a Policy,
+    pub escalation: &'a Escalation,
+    pub section: &'a MonthlySection,
 }
 
 /// The advisory lock of a month: a fixed namespace and the month as a number, so two city
@@ -159,23 +205,27 @@ fn lock_key(month: Period) -> i64 {
     }
 }
 
-/// Runs `month` once (see the module's comment). The Parquet archive is written when the
-/// city keeps one; its partitions are idempotent by digest.
+/// Runs `month` once (see the module's comment): escalation is evaluated as of `now`,
+/// the month is archived (when the city keeps an archive), its penalties and bonuses are
+/// posted, and its report is rendered and stored — the city's and each district's
+/// section — with the run's row, all in one transaction.
 pub fn run_month(
     conn: &mut PgConnection,
-    appraiser: &Appraiser<'_>,
-    policy: &Policy,
+    job: &Job<'_>,
     month: Period,
     grace: Duration,
     now: DateTime<Utc>,
+    mode: Mode,
 ) -> Result<Ran> {
+    let appraiser = &job.appraiser;
     let (_, end) = month.bounds(appraiser.zone);
     if !matches!(month, Period::Month { .. }) || end > now {
         return Err(Error::Config(format!(
             "{month} is not a month that has ended"
         )));
     }
-    conn.transaction(|conn| {
+    let mut dry = None;
+    let result = conn.transaction(|conn| {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<BigInt, _>(lock_key(month))
             .execute(conn)?;
@@ -196,10 +246,11 @@ pub fn run_month(
                 until: end + grace,
             });
         }
+        crate::escalation::orders::run(conn, job.escalation, now)?;
         if appraiser.archive.is_some() {
             appraiser.archive_month(conn, month, now)?;
         }
-        let run = ledger::post_month(conn, appraiser, policy, month, now)?;
+        let run = ledger::post_month(conn, appraiser, job.policy, month, now)?;
         let posted = run
             .outcomes
             .iter()
@@ -213,12 +264,44 @@ pub fn run_month(
                 monthly_runs::postings.eq(posted as i32),
             ))
             .execute(conn)?;
-        tracing::info!(%month, posted, incomplete = ?late, "month run");
-        Ok(Ran::Done {
+        let files = render(conn, job, month, &late, now)?;
+        let ran = Ran::Done {
             posted,
             incomplete: late,
-        })
-    })
+            files,
+        };
+        if mode == Mode::DryRun {
+            dry = Some(ran);
+            return Err(Error::Database(diesel::result::Error::RollbackTransaction));
+        }
+        tracing::info!(%month, posted, "month run, report stored");
+        Ok(ran)
+    });
+    match dry {
+        Some(ran) => Ok(ran),
+        None => result,
+    }
+}
+
+/// Renders and stores `month`'s report: the city's files, and each district's section.
+/// Returns the city's.
+fn render(
+    conn: &mut PgConnection,
+    job: &Job<'_>,
+    month: Period,
+    late: &[String],
+    now: DateTime<Utc>,
+) -> Result<Vec<File>> {
+    let report = report::gather(conn, &job.appraiser, job.city, month, late, now)?;
+    let pdf = job.section.printer();
+    let key = month.to_string();
+    let files = report.files(None, pdf.as_ref())?;
+    store::save(conn, &key, store::CITY, &files)?;
+    for (code, _) in &report.districts {
+        let section = report.section(code).files(Some(code), pdf.as_ref())?;
+        store::save(conn, &key, code, &section)?;
+    }
+    Ok(files)
 }
 
 /// The newest month run, if any.
@@ -235,16 +318,14 @@ pub fn newest(conn: &mut PgConnection) -> Result<Option<Period>> {
 /// never run before the one ahead of it. Returns each month tried and what it did.
 pub fn catch_up(
     conn: &mut PgConnection,
-    appraiser: &Appraiser<'_>,
-    policy: &Policy,
-    section: &MonthlySection,
+    job: &Job<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Period, Ran)>> {
-    let first = section.first().map_err(Error::Config)?;
-    let grace = Duration::hours(i64::from(section.grace_hours));
+    let first = job.section.first().map_err(Error::Config)?;
+    let grace = Duration::hours(i64::from(job.section.grace_hours));
     let mut tried = Vec::new();
-    for month in due(newest(conn)?, first, now, appraiser.zone) {
-        let ran = run_month(conn, appraiser, policy, month, grace, now)?;
+    for month in due(newest(conn)?, first, now, job.appraiser.zone) {
+        let ran = run_month(conn, job, month, grace, now, Mode::Commit)?;
         let waiting = matches!(ran, Ran::Waiting { .. });
         tried.push((month, ran));
         if waiting {
@@ -254,39 +335,21 @@ pub fn catch_up(
     Ok(tried)
 }
 
-/// What the scheduled job needs of the city, owned (the intake takes the city itself).
+/// The scheduled job: the city it runs for, shared with the rest of `city serve`.
 #[derive(Debug, Clone)]
 pub struct Schedule {
-    registry: Registry,
-    zone: chrono_tz::Tz,
-    appraisal: citygrid_appraisal::Config,
-    archive: Option<std::path::PathBuf>,
-    policy: Policy,
-    section: MonthlySection,
+    city: std::sync::Arc<City>,
 }
 
 impl Schedule {
-    pub fn of(city: &City) -> Schedule {
-        Schedule {
-            registry: city.registry.clone(),
-            zone: city.time_zone,
-            appraisal: city.appraisal.clone(),
-            archive: city.archive.clone(),
-            policy: city.file.ledger.clone(),
-            section: city.file.monthly.clone(),
-        }
+    pub fn of(city: std::sync::Arc<City>) -> Schedule {
+        Schedule { city }
     }
 
     /// Catches up now, logging what each month did; failures are logged and left to the
     /// next run.
     fn catch_up(&self, conn: &mut PgConnection) {
-        let appraiser = Appraiser {
-            registry: &self.registry,
-            zone: self.zone,
-            config: &self.appraisal,
-            archive: self.archive.as_deref(),
-        };
-        match catch_up(conn, &appraiser, &self.policy, &self.section, Utc::now()) {
+        match catch_up(conn, &self.city.monthly_job(), Utc::now()) {
             Ok(tried) => {
                 for (month, ran) in tried {
                     if let Ran::Waiting { incomplete, until } = ran {
@@ -323,9 +386,10 @@ impl Schedule {
         tick().await;
         let scheduled = async {
             let scheduler = JobScheduler::new().await?;
-            for cron in [this.section.cron.as_str(), "0 30 * * * *"] {
+            for cron in [this.city.file.monthly.cron.as_str(), "0 30 * * * *"] {
                 let tick = tick.clone();
-                let job = Job::new_async_tz(cron, this.zone, move |_, _| Box::pin(tick()))?;
+                let job =
+                    CronJob::new_async_tz(cron, this.city.time_zone, move |_, _| Box::pin(tick()))?;
                 scheduler.add(job).await?;
             }
             scheduler.start().await?;

@@ -232,6 +232,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    monthly_reports (month, scope, name) {
+        month -> Text,
+        scope -> Text,
+        name -> Text,
+        content_type -> Text,
+        bytes -> Bytea,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
     referrals (district, record_id) {
         district -> Text,
         record_id -> Int8,
@@ -282,5 +293,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     city_problems,
     city_photos,
     referrals,
-    monthly_runs
+    monthly_runs,
+    monthly_reports
 );

@@ -467,6 +467,12 @@ const CITY_ROUTES: &[(&str, &str, Access)] = &[
         "/api/v1/city/referrals/{district}/{record_id}",
         Access::Signed,
     ),
+    ("GET", "/api/v1/city/reports", Access::AnySigned),
+    (
+        "GET",
+        "/api/v1/city/reports/{month}/{file}",
+        Access::AnySigned,
+    ),
 ];
 
 /// The `[auth] jwt_secret` of a sample file under tenants/hangzhou.
@@ -616,7 +622,9 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         let path = template
             .replace("{district}", "330102")
             .replace("{id}", &nil.to_string())
-            .replace("{record_id}", "1");
+            .replace("{record_id}", "1")
+            .replace("{month}", "2026-10")
+            .replace("{file}", "report.html");
         let send = |bearer: Option<String>| {
             let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
             let mut request = client.request(method, format!("{}{path}", city.base));
@@ -703,5 +711,5 @@ async fn every_city_route_refuses_strangers_and_forgeries() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 14 * (7 + 2 + 1));
+    assert_eq!(checked, 16 * (7 + 2 + 1));
 }

@@ -7,62 +7,15 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use citygrid_appraisal::{Config, Indicator, Level, Period};
 use citygrid_exchange::appraisal::{Appraiser, Archived};
-use citygrid_schemas::{self as v1, Action, CaseState, Stage, StageOutcome};
-use serde_json::json;
+use citygrid_schemas::{self as v1, CaseState};
 
 use crate::broker::TestBroker;
-use crate::helpers::{TestCity, dispatched, record, send_as};
+use crate::helpers::{Stream, TestCity, dispatched, handled};
 
 fn t(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .expect("time")
         .with_timezone(&Utc)
-}
-
-/// District `district`'s messages, numbered from 1 as its relay numbers them.
-struct Stream<'a> {
-    broker: &'a TestBroker,
-    district: &'static str,
-    seq: u64,
-}
-
-impl Stream<'_> {
-    async fn send<B: v1::Body>(&mut self, body: B) {
-        self.seq += 1;
-        send_as(self.broker, self.district, self.seq, body).await;
-    }
-}
-
-/// The same case handled at `at` (version + 1), and the `handle` record that ended its
-/// handling stage.
-fn handled(
-    before: &v1::CaseSnapshot,
-    record_id: i64,
-    at: DateTime<Utc>,
-) -> (v1::CaseSnapshot, v1::BusinessRecord) {
-    let stage = before.current_stage.clone().expect("a running stage");
-    let mut s = before.clone();
-    (s.version, s.state, s.updated_at, s.current_stage) =
-        (before.version + 1, CaseState::Handled, at, None);
-    s.milestones.handled_at = Some(at);
-    let mut r = record(record_id, s.version);
-    (r.case_id, r.action, r.at, r.details) = (s.case_id, Action::Handle, at, json!({}));
-    (r.from_state, r.to_state, r.actor_role) = (
-        Some(CaseState::Dispatched),
-        CaseState::Handled,
-        v1::Role::Handler,
-    );
-    let deadline = stage.deadline.expect("a deadline");
-    r.stage_ended = Some(StageOutcome {
-        stage: Stage::Handling,
-        clock: stage.clock,
-        started_at: stage.started_at,
-        deadline,
-        ended_at: at,
-        on_time: at <= deadline,
-        working_minutes: None,
-    });
-    (s, r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::broker::{TestBroker, read_queue};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use citygrid_exchange::config::City;
 use citygrid_exchange::schema::districts;
-use citygrid_schemas::{self as v1, amqp};
+use citygrid_schemas::{self as v1, Action, CaseState, Stage, StageOutcome, amqp};
 use citygrid_test_support::pg::TestDatabase;
 use diesel::prelude::*;
 use serde_json::json;
@@ -61,7 +61,7 @@ impl TestCity {
         let server = citygrid_exchange::api::server(pool.clone(), &city, listener).expect("server");
         let handle = server.handle();
         tokio::spawn(server);
-        let task = tokio::spawn(citygrid_exchange::intake(pool.clone(), city).run());
+        let task = tokio::spawn(citygrid_exchange::intake(pool.clone(), &city).run());
         TestCity {
             pool,
             base,
@@ -136,6 +136,52 @@ pub fn snapshot(version: u32, state: v1::CaseState) -> v1::CaseSnapshot {
         s.department_code = None;
     }
     s
+}
+
+/// District `district`'s messages, numbered from 1 as its relay numbers them.
+pub struct Stream<'a> {
+    pub broker: &'a TestBroker,
+    pub district: &'static str,
+    pub seq: u64,
+}
+
+impl Stream<'_> {
+    pub async fn send<B: v1::Body>(&mut self, body: B) {
+        self.seq += 1;
+        send_as(self.broker, self.district, self.seq, body).await;
+    }
+}
+
+/// The same case handled at `at` (version + 1), and the `handle` record that ended its
+/// handling stage.
+pub fn handled(
+    before: &v1::CaseSnapshot,
+    record_id: i64,
+    at: DateTime<Utc>,
+) -> (v1::CaseSnapshot, v1::BusinessRecord) {
+    let stage = before.current_stage.clone().expect("a running stage");
+    let mut s = before.clone();
+    (s.version, s.state, s.updated_at, s.current_stage) =
+        (before.version + 1, CaseState::Handled, at, None);
+    s.milestones.handled_at = Some(at);
+    let mut r = record(record_id, s.version);
+    (r.case_id, r.action, r.at, r.details) = (s.case_id, Action::Handle, at, json!({}));
+    (r.from_state, r.to_state, r.actor_role) = (
+        Some(CaseState::Dispatched),
+        CaseState::Handled,
+        v1::Role::Handler,
+    );
+    let deadline = stage.deadline.expect("a deadline");
+    r.stage_ended = Some(StageOutcome {
+        stage: Stage::Handling,
+        clock: stage.clock,
+        started_at: stage.started_at,
+        deadline,
+        ended_at: at,
+        on_time: at <= deadline,
+        working_minutes: None,
+    });
+    (s, r)
 }
 
 /// A case dispatched at `dispatched` with its handling due at `due`, as a snapshot.
@@ -229,12 +275,8 @@ impl TestCity {
         self.send_as(username, request).await
     }
 
-    /// Sends `request` with a fresh token of a sample user of the city file.
-    pub async fn send_as(
-        &self,
-        username: &str,
-        request: reqwest::RequestBuilder,
-    ) -> (u16, serde_json::Value) {
+    /// A fresh token of a sample user of the city file.
+    pub async fn token(&self, username: &str) -> String {
         let token: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/api/v1/auth/token", self.base))
             .json(&json!({ "username": username, "password": "demo-pass-1" }))
@@ -244,8 +286,17 @@ impl TestCity {
             .json()
             .await
             .expect("JSON");
+        token["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Sends `request` with a fresh token of a sample user of the city file.
+    pub async fn send_as(
+        &self,
+        username: &str,
+        request: reqwest::RequestBuilder,
+    ) -> (u16, serde_json::Value) {
         let response = request
-            .bearer_auth(token["token"].as_str().expect("token"))
+            .bearer_auth(self.token(username).await)
             .send()
             .await
             .expect("request");

@@ -18,5 +18,6 @@ mod pool;
 mod problems;
 mod referrals;
 mod registry;
+mod reports;
 mod schema;
 mod sessions;

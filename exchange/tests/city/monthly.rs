@@ -46,23 +46,18 @@ async fn missed_months_run_once_each_in_order_however_many_cities_race() {
     config.registry.retain(|d| d.code != "330106");
     let archive = std::env::temp_dir().join(format!("citygrid-monthly-{}", uuid::Uuid::new_v4()));
     config.archive = Some(archive.clone());
-    let section = MonthlySection {
+    config.file.monthly = MonthlySection {
         grace_hours: 48,
         first_month: Some("2026-09".into()),
+        // The reports' PDFs are tested in reports.rs.
+        pdf: false,
         ..MonthlySection::default()
     };
     // 2 December, 04:00 in Hangzhou: November ended 28 hours ago, within its grace.
     let now = t("2026-12-01T20:00:00Z");
     let catch_up = |now| {
         let mut conn = city.pool.get().expect("conn");
-        monthly::catch_up(
-            &mut conn,
-            &config.appraiser(),
-            &config.file.ledger,
-            &section,
-            now,
-        )
-        .expect("catch up")
+        monthly::catch_up(&mut conn, &config.monthly_job(), now).expect("catch up")
     };
 
     // Two city processes at once: September and October run once each, in order, without

@@ -93,7 +93,7 @@ pub async fn serve(city: City) -> Result<(), String> {
         .map_err(|e| e.to_string())
         .map(|(city, migrated)| {
             tracing::info!(city = %name, districts, migrated, bind = %bind, "city exchange starting");
-            city
+            std::sync::Arc::new(city)
         })?
     };
     // The HTTP server owns SIGINT/SIGTERM: when it has stopped, the intake stops with it
@@ -102,12 +102,12 @@ pub async fn serve(city: City) -> Result<(), String> {
     // So does the monthly job (`[monthly] cron`, docs/MONTHLY.md), catching up at start.
     let escalation = std::sync::Arc::new(prepared.file.escalation.clone());
     let rules = citygrid_exchange::escalation::schedule(pool.clone(), escalation);
-    let monthly = citygrid_exchange::monthly::Schedule::of(&prepared).run(pool.clone());
+    let monthly = citygrid_exchange::monthly::Schedule::of(prepared.clone()).run(pool.clone());
     tokio::select! {
         stopped = server => stopped.map_err(|e| e.to_string())?,
         () = rules => {}
         () = monthly => {}
-        () = citygrid_exchange::intake(pool, prepared).run() => {}
+        () = citygrid_exchange::intake(pool, &prepared).run() => {}
     }
     tracing::info!("city exchange stopped");
     Ok(())
@@ -145,38 +145,79 @@ pub fn last_month(city: &City) -> citygrid_appraisal::Period {
     citygrid_exchange::monthly::just_ended(chrono::Utc::now(), city.time_zone)
 }
 
-/// `citygrid city report`: the monthly job by hand, a line per month tried.
-pub fn report(city: &City, month: Option<citygrid_appraisal::Period>) -> Result<(), String> {
-    use citygrid_exchange::monthly::{self, Ran};
+/// `citygrid city report`: the monthly job by hand, a line per month tried; the city's
+/// report files of each month run (or already run) are written under `out/<month>/`
+/// (`out/<month>-dry-run/` for a dry run).
+pub fn report(
+    city: &City,
+    month: Option<citygrid_appraisal::Period>,
+    dry_run: bool,
+    out: &std::path::Path,
+) -> Result<(), String> {
+    use citygrid_exchange::monthly::{self, Mode, Ran};
+    use citygrid_exchange::report::store;
     let mut conn = crate::ledger::connect(city)?;
-    let (appraiser, policy, now) = (city.appraiser(), &city.file.ledger, chrono::Utc::now());
+    let (job, now) = (city.monthly_job(), chrono::Utc::now());
+    let mode = if dry_run { Mode::DryRun } else { Mode::Commit };
     let tried = match month {
         Some(month) => {
             let grace = chrono::Duration::zero();
-            let ran = monthly::run_month(&mut conn, &appraiser, policy, month, grace, now);
+            let ran = monthly::run_month(&mut conn, &job, month, grace, now, mode);
             vec![(month, ran.map_err(|e| e.to_string())?)]
         }
-        None => monthly::catch_up(&mut conn, &appraiser, policy, &city.file.monthly, now)
-            .map_err(|e| e.to_string())?,
+        None if dry_run => return Err("--dry-run renders one month: give --month".into()),
+        None => monthly::catch_up(&mut conn, &job, now).map_err(|e| e.to_string())?,
     };
     if tried.is_empty() {
         println!("no month is due: the newest has run");
     }
+    let verb = if dry_run {
+        "rendered (dry run, nothing kept)"
+    } else {
+        "run"
+    };
     for (month, ran) in tried {
-        match ran {
-            Ran::Done { posted, incomplete } if incomplete.is_empty() => {
-                println!("{month} run: {posted} ledger posting(s)")
+        let files = match ran {
+            Ran::Done {
+                posted,
+                incomplete,
+                files,
+            } => {
+                let without = if incomplete.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", without {} (not reconciled past the month's end)",
+                        incomplete.join(", ")
+                    )
+                };
+                println!("{month} {verb}: {posted} ledger posting(s){without}");
+                files
             }
-            Ran::Done { posted, incomplete } => println!(
-                "{month} run: {posted} ledger posting(s), without {} (not reconciled past the month's end)",
-                incomplete.join(", ")
-            ),
-            Ran::Already => println!("{month} had run before: nothing done"),
-            Ran::Waiting { incomplete, until } => println!(
-                "{month} waits for {} to reconcile, until {until} (then it runs without them)",
-                incomplete.join(", ")
-            ),
+            Ran::Already => {
+                println!("{month} had run before: nothing done");
+                store::files(&mut conn, &month.to_string(), store::CITY)
+                    .map_err(|e| e.to_string())?
+            }
+            Ran::Waiting { incomplete, until } => {
+                println!(
+                    "{month} waits for {} to reconcile, until {until} (then it runs without them)",
+                    incomplete.join(", ")
+                );
+                continue;
+            }
+        };
+        let dir = out.join(if dry_run {
+            format!("{month}-dry-run")
+        } else {
+            month.to_string()
+        });
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for file in &files {
+            let path = dir.join(&file.name);
+            std::fs::write(&path, &file.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         }
+        println!("  {} file(s) in {}", files.len(), dir.display());
     }
     Ok(())
 }

@@ -209,6 +209,12 @@ enum CityCommand {
     Report {
         #[arg(long)]
         month: Option<citygrid_appraisal::Period>,
+        /// Render the month's report without posting or recording anything.
+        #[arg(long, requires = "month")]
+        dry_run: bool,
+        /// Where the city's report files are written, under a folder per month.
+        #[arg(long, default_value = "reports")]
+        out: std::path::PathBuf,
     },
     /// The bonus/penalty ledger (奖惩台账, docs/LEDGER.md): deposits, monthly penalties
     /// and bonuses, the year-end settlement, reversals, balances, statements, verify.
@@ -421,7 +427,11 @@ fn run_city(c: citygrid_exchange::config::City, command: CityCommand) -> Result<
             (acknowledge_hours, due_hours),
         ),
         CityCommand::Ledger { command } => ledger::run(&c, command),
-        CityCommand::Report { month } => city::report(&c, month),
+        CityCommand::Report {
+            month,
+            dry_run,
+            out,
+        } => city::report(&c, month, dry_run, &out),
         CityCommand::Status => city::print_status(&c),
         CityCommand::Revoke { username } => city::revoke(&c, &username),
     }

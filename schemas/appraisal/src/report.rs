@@ -117,6 +117,31 @@ impl Size {
     }
 }
 
+/// Sorts `units` (ranked first, by composite, then by key) and gives the complete ones
+/// with a composite their competition rank (1, 2, 2, 4).
+fn rank(units: &mut [Unit]) {
+    let rankable = |u: &Unit| u.complete && u.composite.is_some();
+    units.sort_by(|a, b| {
+        rankable(b)
+            .cmp(&rankable(a))
+            .then(b.composite.cmp(&a.composite))
+            .then(a.key.cmp(&b.key))
+    });
+    let mut previous: Option<(i64, u32)> = None;
+    for (i, u) in units.iter_mut().enumerate() {
+        if !rankable(u) {
+            continue;
+        }
+        let composite = u.composite.expect("rankable");
+        let rank = match previous {
+            Some((c, r)) if c == composite => r,
+            _ => i as u32 + 1,
+        };
+        u.rank = Some(rank);
+        previous = Some((composite, rank));
+    }
+}
+
 /// `count × multiplier / divisor` in hundredths, rounded half up; none for a zero divisor.
 fn centi_ratio(count: i64, multiplier: i64, divisor: i64) -> Option<i64> {
     (divisor > 0).then(|| (2 * count * multiplier * 100 + divisor) / (2 * divisor))
@@ -194,26 +219,7 @@ impl Appraisal {
                 unit(key, counts, complete, config, level, size)
             })
             .collect();
-        let rankable = |u: &Unit| u.complete && u.composite.is_some();
-        units.sort_by(|a, b| {
-            rankable(b)
-                .cmp(&rankable(a))
-                .then(b.composite.cmp(&a.composite))
-                .then(a.key.cmp(&b.key))
-        });
-        let mut previous: Option<(i64, u32)> = None;
-        for (i, u) in units.iter_mut().enumerate() {
-            if !rankable(u) {
-                continue;
-            }
-            let composite = u.composite.expect("rankable");
-            let rank = match previous {
-                Some((c, r)) if c == composite => r,
-                _ => i as u32 + 1,
-            };
-            u.rank = Some(rank);
-            previous = Some((composite, rank));
-        }
+        rank(&mut units);
         Appraisal {
             period,
             level,
@@ -230,6 +236,18 @@ impl Appraisal {
                 (!sizes.is_empty()).then(|| Size::sum(sizes.values())),
             ),
         }
+    }
+
+    /// Marks the units `incomplete` names as incomplete and ranks the others again: the
+    /// city's streets, complete only when their district is.
+    pub fn exclude(&mut self, incomplete: impl Fn(&str) -> bool) {
+        for unit in &mut self.units {
+            if incomplete(&unit.key) {
+                unit.complete = false;
+            }
+            unit.rank = None;
+        }
+        rank(&mut self.units);
     }
 
     /// The columns of every output, in order.
