@@ -283,8 +283,9 @@ pub fn run_month(
     }
 }
 
-/// Renders and stores `month`'s report: the city's files, and each district's section.
-/// Returns the city's.
+/// Renders and stores `month`'s report: the city's files, and each district's section,
+/// each sent to its district as a `report_notice` through the command outbox. Returns the
+/// city's.
 fn render(
     conn: &mut PgConnection,
     job: &Job<'_>,
@@ -300,6 +301,8 @@ fn render(
     for (code, _) in &report.districts {
         let section = report.section(code).files(Some(code), pdf.as_ref())?;
         store::save(conn, &key, code, &section)?;
+        let notice = report::notice::notice(&report, code, &section, now);
+        crate::warehouse::enqueue_command(conn, code, notice)?;
     }
     Ok(files)
 }

@@ -244,6 +244,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    city_reports (month) {
+        month -> Text,
+        published_at -> Timestamptz,
+        rank -> Nullable<Int4>,
+        ranked -> Int4,
+        composite -> Nullable<Int8>,
+        grade -> Nullable<Text>,
+        complete -> Bool,
+        omitted -> Array<Text>,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    city_report_files (month, name) {
+        month -> Text,
+        name -> Text,
+        content_type -> Text,
+        bytes -> Bytea,
+        sha256 -> Text,
+    }
+}
+
+diesel::joinable!(city_report_files -> city_reports (month));
 diesel::joinable!(users -> departments (department_code));
 diesel::joinable!(components -> departments (department_code));
 diesel::joinable!(component_changes -> components (component_id));
@@ -270,5 +295,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exchange_rejections,
     digests,
     components,
-    component_changes
+    component_changes,
+    city_reports,
+    city_report_files
 );

@@ -54,7 +54,7 @@ DISTRICT_KINDS = (
 )
 CITY_KINDS = (
     "sync_request", "supervision_order", "rejection", "media_request", "city_problem",
-    "referral_decision",
+    "referral_decision", "report_notice",
 )
 # Kinds that carry a seq but are not positions of the district's stream (AMQP.md, Sequence).
 NOT_STREAM_KINDS = ("media_chunk", "sync_batch")

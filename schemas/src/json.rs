@@ -46,6 +46,7 @@ pub fn schemas() -> Vec<(Kind, Value)> {
                 Kind::MediaRequest => schema_of::<MediaRequest>(),
                 Kind::CityProblem => schema_of::<CityProblem>(),
                 Kind::ReferralDecision => schema_of::<ReferralDecision>(),
+                Kind::ReportNotice => schema_of::<ReportNotice>(),
             };
             (kind, schema)
         })
@@ -393,6 +394,28 @@ pub fn examples() -> Vec<(Kind, Value)> {
                     reason: "井盖位于拱墅区一侧, 改派拱墅区".into(),
                     decided_at: at(4, 8),
                     decided_by: "杭州市城市管理指挥中心 (市级领导 hz-clead1)".into(),
+                },
+            ),
+        ),
+        (
+            Kind::ReportNotice,
+            message(
+                9,
+                at(2, 0),
+                ReportNotice {
+                    month: "2026-10".into(),
+                    published_at: at(2, 0),
+                    rank: Some(1),
+                    ranked: 2,
+                    composite: Some(9_245),
+                    grade: Some("A".into()),
+                    complete: true,
+                    files: vec![ReportFile::new(
+                        "ranking.csv",
+                        "text/csv; charset=utf-8",
+                        "rank,district,name,composite,grade\n1,330102,上城区,92.45,A\n".as_bytes(),
+                    )],
+                    omitted: vec!["report.pdf".into()],
                 },
             ),
         ),

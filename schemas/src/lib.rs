@@ -22,10 +22,12 @@ mod control;
 pub mod details;
 pub mod json;
 mod media;
+mod report;
 
 pub use case::*;
 pub use control::*;
 pub use media::*;
+pub use report::*;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -90,10 +92,13 @@ pub enum Kind {
     /// 上报处理决定 (city → district, since v1.6): the city's answer to a case the district
     /// referred up (`refer`): sent back to it, or reassigned to another district.
     ReferralDecision,
+    /// 月度考核通报 (city → district, since v1.7): the month's appraisal report, the
+    /// district's standing and its section's files.
+    ReportNotice,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::CaseSnapshot,
         Kind::BusinessRecord,
         Kind::MediaManifest,
@@ -107,6 +112,7 @@ impl Kind {
         Kind::MediaRequest,
         Kind::CityProblem,
         Kind::ReferralDecision,
+        Kind::ReportNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +130,7 @@ impl Kind {
             Kind::MediaRequest => "media_request",
             Kind::CityProblem => "city_problem",
             Kind::ReferralDecision => "referral_decision",
+            Kind::ReportNotice => "report_notice",
         }
     }
 
@@ -141,6 +148,7 @@ impl Kind {
                 | Kind::MediaRequest
                 | Kind::CityProblem
                 | Kind::ReferralDecision
+                | Kind::ReportNotice
         )
     }
 }

@@ -590,7 +590,8 @@ fn check_envelope(
         | Kind::Rejection
         | Kind::MediaRequest
         | Kind::CityProblem
-        | Kind::ReferralDecision => {
+        | Kind::ReferralDecision
+        | Kind::ReportNotice => {
             unreachable!("directions checked above")
         }
     };

@@ -8,6 +8,7 @@
 
 mod charts;
 mod html;
+pub mod notice;
 pub mod pdf;
 pub mod store;
 pub mod table;

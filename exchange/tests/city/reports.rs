@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::broker::TestBroker;
-use crate::helpers::{Stream, TestCity, dispatched, handled};
+use crate::helpers::{Stream, TestCity, commands, dispatched, handled};
 
 fn t(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -359,6 +359,39 @@ async fn a_months_report_says_what_the_appraisal_says_for_the_city_and_each_dist
     .await;
     assert_eq!(status, 200);
     assert!(body.starts_with(b"%PDF"), "each section has its PDF");
+
+    // Each district is sent its standing and its section's files.
+    for (district, rank, complete) in [("330102", Some(1), true), ("330105", None, false)] {
+        let notices = commands::<v1::ReportNotice>(&broker, district).await;
+        let [notice] = &notices[..] else {
+            panic!("one notice for {district}: {notices:?}");
+        };
+        assert_eq!(
+            (
+                notice.month.as_str(),
+                notice.rank,
+                notice.ranked,
+                notice.complete
+            ),
+            ("2026-10", rank, 1, complete)
+        );
+        let (_, _, page) = download(
+            "hz-clead1",
+            format!("/api/v1/city/reports/2026-10/report.html?district={district}"),
+        )
+        .await;
+        let sent = notice
+            .files
+            .iter()
+            .find(|f| f.name == "report.html")
+            .expect("the page is sent first");
+        assert_eq!(sent.decode().expect("bytes"), page, "the stored section");
+        assert_eq!(
+            notice.files.len() + notice.omitted.len(),
+            files.len(),
+            "every file is sent or named"
+        );
+    }
 
     // Unhappy paths: no such month or file, not a month, no token.
     let (status, missing) = city.get("/api/v1/city/reports/2026-09/report.html").await;

@@ -79,6 +79,8 @@ pub async fn categories(state: web::Data<AppState>, _caller: Caller) -> HttpResp
         crate::patrol::handlers::assign_task, crate::patrol::handlers::assignments,
         crate::case::handlers::my_queue, crate::case::handlers::light_stats,
         crate::appraisal::handlers::appraisal,
+        crate::appraisal::city_reports::list_reports,
+        crate::appraisal::city_reports::download_report,
         crate::case::handlers::request_verification, crate::case::handlers::verify_case,
         crate::case::handlers::file_case, crate::case::handlers::reject_case,
         crate::case::handlers::dispatch_case, crate::case::handlers::return_case,

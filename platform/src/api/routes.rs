@@ -7,6 +7,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::address::handlers as address;
 use crate::api::{self, ApiDoc};
+use crate::appraisal::city_reports;
 use crate::appraisal::handlers as appraisal;
 use crate::auth::handlers as auth;
 use crate::case::handlers as case;
@@ -36,6 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/queue", web::get().to(case::my_queue))
             .route("/stats/lights", web::get().to(case::light_stats))
             .route("/appraisal", web::get().to(appraisal::appraisal))
+            .route("/city-reports", web::get().to(city_reports::list_reports))
+            .route(
+                "/city-reports/{month}/{file}",
+                web::get().to(city_reports::download_report),
+            )
             .route("/exchange/status", web::get().to(exchange::exchange_status))
             .route(
                 "/exchange/rejections",

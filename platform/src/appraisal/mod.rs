@@ -8,6 +8,7 @@
 //! Who sees what ([`scope`]): the command centre every level; a supervisor only their
 //! own row at the post level; a department only its own row at the department level.
 
+pub mod city_reports;
 pub mod handlers;
 pub mod history;
 
@@ -89,7 +90,7 @@ pub enum Scope {
 }
 
 /// The command centre's roles: they see every level of their district.
-const CENTRE: [Role; 5] = [
+pub(crate) const CENTRE: [Role; 5] = [
     Role::Operator,
     Role::Dispatcher,
     Role::ShiftLeader,

@@ -24,6 +24,7 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use uuid::Uuid;
 
 use super::Uplink;
+use crate::appraisal::city_reports::Kept;
 use crate::case::store::{Decided, Opened, Taken};
 use crate::config::{ExchangeSection, Tenant};
 use crate::db::{self, DbPool};
@@ -357,6 +358,10 @@ impl Relay {
                     Ok(decision) => self.take_decision(decision).await,
                     Err(_) => Ok(false),
                 },
+                v1::Kind::ReportNotice => match serde_json::from_value(envelope.body) {
+                    Ok(notice) => self.take_report(notice).await,
+                    Err(_) => Ok(false),
+                },
                 v1::Kind::Rejection => match serde_json::from_value(envelope.body) {
                     Ok(rejection) => {
                         let id = message_id.unwrap_or_else(|| v1::message_id("city", envelope.seq));
@@ -481,6 +486,27 @@ impl Relay {
                 Ok(true)
             }
             Decided::Invalid => Ok(false),
+        }
+    }
+
+    /// Keeps the city's monthly report notice (once per month); one whose files do not
+    /// match their hashes is dead-lettered.
+    async fn take_report(&self, notice: v1::ReportNotice) -> Result<bool> {
+        let month = notice.month.clone();
+        let taken = db::run(&self.pool, move |conn| {
+            crate::appraisal::city_reports::take(conn, &notice, Utc::now())
+        })
+        .await?;
+        match taken {
+            Kept::Stored => {
+                tracing::info!(district = %self.district(), %month, "the city's monthly report arrived");
+                Ok(true)
+            }
+            Kept::Again => Ok(true),
+            Kept::Invalid(why) => {
+                tracing::warn!(district = %self.district(), %month, reason = %why, "a report notice this district cannot keep");
+                Ok(false)
+            }
         }
     }
 

@@ -1279,3 +1279,120 @@ async fn a_referred_case_waits_for_the_city_which_returns_or_reassigns_it() {
         "the clock stopped"
     );
 }
+
+/// The city's monthly report notice (v1.7): kept once however often it is delivered, a
+/// tampered one dead-lettered, and read in this instance by the command centre only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_citys_monthly_report_is_kept_once_and_read_by_the_command_centre() {
+    let broker = TestBroker::new().await;
+    let app = with_exchange(&broker).await;
+    let page = "<!DOCTYPE html><title>上城区分册</title>".as_bytes();
+    let notice = v1::ReportNotice {
+        month: "2026-10".into(),
+        published_at: chrono::Utc::now(),
+        rank: Some(1),
+        ranked: 2,
+        composite: Some(9_245),
+        grade: Some("A".into()),
+        complete: true,
+        files: vec![v1::ReportFile::new(
+            "report.html",
+            "text/html; charset=utf-8",
+            page,
+        )],
+        omitted: vec!["report.pdf".into()],
+    };
+    // A September notice whose page is not what its hash says.
+    let mut tampered = notice.clone();
+    tampered.month = "2026-09".into();
+    tampered.files[0].sha256 = v1::sha256_hex(b"something else");
+    let mut again = notice.clone();
+    again.rank = Some(2);
+    for (n, body) in [(1, tampered), (2, notice.clone()), (2, again)] {
+        command(
+            &broker,
+            v1::Kind::ReportNotice,
+            &format!("city-330102-{n}"),
+            &city_message(n, body),
+        )
+        .await;
+    }
+    let dead = read_queue(&broker, amqp::DEAD_QUEUE, Duration::from_secs(20), |r| {
+        !r.is_empty()
+    })
+    .await;
+    assert_eq!(dead.len(), 1, "the tampered notice: {dead:?}");
+
+    let lead = app.login("sc-lead1").await;
+    let list = |token: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .http
+                .get(format!("{}/api/v1/city-reports", app.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("list");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = list(lead.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        if body["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            listed = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let items = listed["items"]
+        .as_array()
+        .expect("the October report arrived");
+    assert_eq!(items.len(), 1, "September was refused: {listed}");
+    assert_eq!(
+        (
+            items[0]["month"].as_str(),
+            items[0]["rank"].as_i64(),
+            items[0]["composite"].as_i64(),
+            items[0]["grade"].as_str()
+        ),
+        (Some("2026-10"), Some(1), Some(9_245), Some("A")),
+        "the first notice of a month is the one kept: {listed}"
+    );
+    assert_eq!(items[0]["omitted"], json!(["report.pdf"]));
+    assert_eq!(
+        items[0]["files"][0]["size_bytes"].as_u64(),
+        Some(page.len() as u64)
+    );
+
+    let download = |token: String, file: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .http
+                .get(format!("{}/api/v1/city-reports/2026-10/{file}", app.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("download");
+            let status = response.status().as_u16();
+            (status, response.bytes().await.expect("body").to_vec())
+        }
+    };
+    let (status, body) = download(lead.clone(), "report.html").await;
+    assert_eq!((status, body.as_slice()), (200, page));
+    let (status, _) = download(lead, "report.pdf").await;
+    assert_eq!(status, 404, "the PDF stayed at the city");
+    let supervisor = app.login("sc-sup1").await;
+    let (status, body) = download(supervisor.clone(), "report.html").await;
+    let error: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (403, &json!("wrong_role"))
+    );
+    let (status, _) = list(supervisor).await;
+    assert_eq!(status, 403);
+}

@@ -46,6 +46,14 @@ const DISPATCHER: &[Role] = &[Role::Dispatcher];
 const HANDLER: &[Role] = &[Role::Handler];
 const LEADER: &[Role] = &[Role::Leader];
 const SHIFT_LEADER: &[Role] = &[Role::ShiftLeader];
+/// The command centre: the city's reports are theirs to read.
+const CENTRE: &[Role] = &[
+    Role::Operator,
+    Role::Dispatcher,
+    Role::ShiftLeader,
+    Role::Leader,
+    Role::Admin,
+];
 
 /// Every route: method, path template, who may call it. The step routes' roles are the
 /// state machine's (`Action::role`).
@@ -76,6 +84,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
     // Every role: the command centre sees every level, a supervisor their post row, a
     // department its row (which rows is `appraisal.rs`'s to test).
     ("GET", "/api/v1/appraisal", Signed(ALL)),
+    ("GET", "/api/v1/city-reports", Signed(CENTRE)),
+    ("GET", "/api/v1/city-reports/{month}/{file}", Signed(CENTRE)),
     (
         "GET",
         "/api/v1/exchange/status",
@@ -392,7 +402,9 @@ async fn every_route_refuses_strangers_forgeries_and_the_wrong_roles() {
         let path = template
             .replace("{id}", &id)
             .replace("{sha256}", &sha256)
-            .replace("{username}", "nobody-in-the-matrix");
+            .replace("{username}", "nobody-in-the-matrix")
+            .replace("{month}", "2026-10")
+            .replace("{file}", "report.html");
         let send = |token: Option<String>| {
             let (app, path, png) = (&app, path.clone(), png.clone());
             async move {

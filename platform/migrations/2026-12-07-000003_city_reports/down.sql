@@ -1,0 +1,2 @@
+DROP TABLE city_report_files;
+DROP TABLE city_reports;
