@@ -262,9 +262,43 @@ async fn a_months_report_says_what_the_appraisal_says_for_the_city_and_each_dist
         !html.contains("<script"),
         "no script: the file opens anywhere"
     );
+    // Opened in Chromium: no error, no request leaves the file, and the ranking chart is
+    // on the page, a bar for each district with a composite.
+    assert_eq!(html.matches(r#"<rect class="bar""#).count(), 2);
+    let scratch = tempfile::tempdir().expect("scratch");
+    let (page, shot) = (
+        scratch.path().join("report.html"),
+        scratch.path().join("ranking.png"),
+    );
+    std::fs::write(&page, &html).expect("page");
+    let opened = tokio::task::block_in_place(|| {
+        citygrid_test_support::browser::open(&page, &shot, "#ranking-chart")
+    });
+    assert_eq!(
+        opened["title"],
+        "杭州市数字城管月度考核评价报告（2026年10月）"
+    );
+    assert_eq!(opened["errors"], serde_json::json!([]), "{opened}");
+    assert_eq!(opened["requests"], serde_json::json!([]), "{opened}");
+    assert!(
+        opened["box"]["width"].as_f64() > Some(600.0)
+            && opened["box"]["height"].as_f64() > Some(60.0),
+        "{opened}"
+    );
+    let png = std::fs::read(&shot).expect("screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 2_000,
+        "{} bytes",
+        png.len()
+    );
     let pdf = file(&files, "report.pdf");
     assert!(pdf.starts_with(b"%PDF"));
-    assert!(pages(pdf) >= 2, "{} page(s)", pages(pdf));
+    // A4 (595 × 842 pt), and this month's seven sections take two pages.
+    assert!(
+        String::from_utf8_lossy(pdf).contains("/MediaBox [0 0 594.95996 841.91998]"),
+        "A4"
+    );
+    assert_eq!(pages(pdf), 2);
     assert!(file(&files, "report.xlsx").starts_with(b"PK"));
 
     // The city API: city roles list and read the city's report.

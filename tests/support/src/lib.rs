@@ -6,6 +6,7 @@
 //! Test code: it panics with a message instead of returning errors.
 
 pub mod broker;
+pub mod browser;
 pub mod fuzz;
 pub mod pg;
 pub mod schema;
