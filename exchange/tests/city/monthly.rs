@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use citygrid_appraisal::Period;
 use citygrid_exchange::monthly::{self, MonthlySection, Ran};
-use citygrid_exchange::schema::{ledger_postings, monthly_runs};
+use citygrid_exchange::schema::{ledger_postings, monthly_reports, monthly_runs};
 use citygrid_schemas as v1;
 use diesel::prelude::*;
 
@@ -140,5 +140,17 @@ async fn missed_months_run_once_each_in_order_however_many_cities_race() {
         .expect("count");
     let counted: i32 = runs().iter().map(|(_, _, p)| p).sum();
     assert_eq!(month_postings, i64::from(counted));
+    // Each month run has its report, once: the city's page and each district's.
+    let pages: Vec<(String, String)> = monthly_reports::table
+        .filter(monthly_reports::name.eq("report.html"))
+        .order((monthly_reports::month, monthly_reports::scope))
+        .select((monthly_reports::month, monthly_reports::scope))
+        .load(&mut conn)
+        .expect("reports");
+    let expected: Vec<(String, String)> = ["2026-09", "2026-10", "2026-11"]
+        .into_iter()
+        .flat_map(|m| ["330102", "330105", "city"].map(|s| (m.to_owned(), s.to_owned())))
+        .collect();
+    assert_eq!(pages, expected);
     let _ = std::fs::remove_dir_all(&archive);
 }
