@@ -1,18 +1,19 @@
 //! The monthly job (月度考核, docs/MONTHLY.md): once a month has ended and every district's
 //! stream is reconciled past its end (or a grace period has passed, and the report names
-//! the districts still incomplete), the city archives the month, posts its penalties and
-//! bonuses to the ledger, and records the run. A month is run exactly once: the run holds a
-//! transaction-scoped advisory lock on its month and commits its row with its postings, so
-//! a second city process waits and then finds it done, and a run cut short by a crash
-//! leaves nothing and is run again. Months missed while the city was down are caught up in
-//! order, never one before the month ahead of it. Blocking (diesel).
+//! the districts still incomplete), the city evaluates escalation, archives the month,
+//! posts its penalties and bonuses to the ledger, renders and stores its report, sends
+//! each district its section, and records the run — in one transaction. A month is run
+//! exactly once: the run holds a transaction-scoped advisory lock on its month and
+//! commits its row with everything else, so a second city process waits and then finds it
+//! done, and a run cut short by a crash leaves nothing and is run again. Months missed
+//! while the city was down are caught up in order, never one before the month ahead of
+//! it. Blocking (diesel).
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use citygrid_appraisal::Period;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use serde::Deserialize;
-use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 
 use crate::appraisal::{Appraiser, incomplete, last_day};
 use crate::config::City;
@@ -80,8 +81,7 @@ impl MonthlySection {
     /// Checks the section as `City::load` does: a cron expression the scheduler reads and
     /// a first month that is a month.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        CronJob::new_async(self.cron.as_str(), |_, _| Box::pin(async {}))
-            .map_err(|e| format!("monthly.cron {:?}: {e}", self.cron))?;
+        citygrid_kit::schedule::check_cron(&self.cron).map_err(|e| format!("monthly.cron {e}"))?;
         self.first().map(drop)
     }
 
@@ -247,7 +247,8 @@ pub fn run_month(
             });
         }
         crate::escalation::orders::run(conn, job.escalation, now)?;
-        if appraiser.archive.is_some() {
+        // A dry run writes no Parquet; it reads the same facts from the warehouse.
+        if appraiser.archive.is_some() && mode == Mode::Commit {
             appraiser.archive_month(conn, month, now)?;
         }
         let run = ledger::post_month(conn, appraiser, job.policy, month, now)?;
@@ -370,39 +371,21 @@ impl Schedule {
     /// schedule, until the process ends. A month still waiting is tried again every hour.
     pub async fn run(self, pool: citygrid_kit::db::DbPool) {
         let this = std::sync::Arc::new(self);
-        let tick = {
+        let (zone, cron) = (this.city.time_zone, this.city.file.monthly.cron.clone());
+        let tick = move || {
             let (this, pool) = (this.clone(), pool.clone());
-            move || {
-                let (this, pool) = (this.clone(), pool.clone());
-                async move {
-                    let done = tokio::task::spawn_blocking(move || match pool.get() {
-                        Ok(mut conn) => this.catch_up(&mut conn),
-                        Err(e) => tracing::error!(error = %e, "the monthly job has no connection"),
-                    })
-                    .await;
-                    if let Err(e) = done {
-                        tracing::error!(error = %e, "the monthly job panicked");
-                    }
+            async move {
+                let done = tokio::task::spawn_blocking(move || match pool.get() {
+                    Ok(mut conn) => this.catch_up(&mut conn),
+                    Err(e) => tracing::error!(error = %e, "the monthly job has no connection"),
+                })
+                .await;
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "the monthly job panicked");
                 }
             }
         };
-        tick().await;
-        let scheduled = async {
-            let scheduler = JobScheduler::new().await?;
-            for cron in [this.city.file.monthly.cron.as_str(), "0 30 * * * *"] {
-                let tick = tick.clone();
-                let job =
-                    CronJob::new_async_tz(cron, this.city.time_zone, move |_, _| Box::pin(tick()))?;
-                scheduler.add(job).await?;
-            }
-            scheduler.start().await?;
-            Ok::<_, tokio_cron_scheduler::JobSchedulerError>(scheduler)
-        };
-        match scheduled.await {
-            // Keep the scheduler (and its jobs) alive with the process.
-            Ok(_scheduler) => std::future::pending::<()>().await,
-            Err(e) => tracing::error!(error = %e, "the monthly job could not be scheduled"),
-        }
+        citygrid_kit::schedule::every("monthly", zone, &[&cron, "0 30 * * * *"], tick).await;
     }
 }
 

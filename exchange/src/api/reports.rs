@@ -2,7 +2,6 @@
 //! read the city's report and any district's section; a district officer reads only their
 //! own district's section.
 
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};
 use citygrid_appraisal::Period;
 use citygrid_kit::Error as HttpError;
@@ -107,19 +106,9 @@ pub async fn download(
             "{name} of the {month} report ({scope})"
         )));
     };
-    // Pages open in the browser; tables and workbooks download.
-    let disposition = if name.ends_with(".html") || name.ends_with(".pdf") {
-        DispositionType::Inline
-    } else {
-        DispositionType::Attachment
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header(ContentDisposition {
-            disposition,
-            parameters: vec![DispositionParam::Filename(format!(
-                "citygrid-{month}-{scope}-{name}"
-            ))],
-        })
-        .body(bytes))
+    Ok(citygrid_kit::http::document(
+        content_type,
+        bytes,
+        format!("citygrid-{month}-{scope}-{name}"),
+    ))
 }

@@ -177,7 +177,7 @@ pub fn report(
         "run"
     };
     for (month, ran) in tried {
-        let files = match ran {
+        let (folder, files) = match ran {
             Ran::Done {
                 posted,
                 incomplete,
@@ -192,12 +192,18 @@ pub fn report(
                     )
                 };
                 println!("{month} {verb}: {posted} ledger posting(s){without}");
-                files
+                let folder = if dry_run {
+                    format!("{month}-dry-run")
+                } else {
+                    month.to_string()
+                };
+                (folder, files)
             }
             Ran::Already => {
                 println!("{month} had run before: nothing done");
-                store::files(&mut conn, &month.to_string(), store::CITY)
-                    .map_err(|e| e.to_string())?
+                let files = store::files(&mut conn, &month.to_string(), store::CITY)
+                    .map_err(|e| e.to_string())?;
+                (month.to_string(), files)
             }
             Ran::Waiting { incomplete, until } => {
                 println!(
@@ -207,11 +213,7 @@ pub fn report(
                 continue;
             }
         };
-        let dir = out.join(if dry_run {
-            format!("{month}-dry-run")
-        } else {
-            month.to_string()
-        });
+        let dir = out.join(folder);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for file in &files {
             let path = dir.join(&file.name);

@@ -88,6 +88,26 @@ pub fn with_retry_after(mut response: HttpResponse, error: &Error) -> HttpRespon
     response
 }
 
+/// A stored document as a download: a page or a PDF opens in the browser, anything else
+/// (a workbook, a table) is saved, under `filename`.
+pub fn document(content_type: String, bytes: Vec<u8>, filename: String) -> HttpResponse {
+    use actix_web::http::header::{
+        CONTENT_TYPE, ContentDisposition, DispositionParam, DispositionType,
+    };
+    let disposition = if filename.ends_with(".html") || filename.ends_with(".pdf") {
+        DispositionType::Inline
+    } else {
+        DispositionType::Attachment
+    };
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .insert_header(ContentDisposition {
+            disposition,
+            parameters: vec![DispositionParam::Filename(filename)],
+        })
+        .body(bytes)
+}
+
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 

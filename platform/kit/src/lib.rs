@@ -16,6 +16,7 @@ pub mod http;
 pub mod login;
 pub mod password;
 pub mod rate;
+pub mod schedule;
 pub mod seeded;
 pub mod session;
 pub mod telemetry;

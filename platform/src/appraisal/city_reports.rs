@@ -3,7 +3,6 @@
 //! them, and read by the command centre in this instance — the district never calls the
 //! city for them.
 
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use citygrid_kit::http::Path;
@@ -229,18 +228,9 @@ pub async fn download_report(
             "{name} of the city's {month} report"
         )));
     };
-    let disposition = if name.ends_with(".html") || name.ends_with(".pdf") {
-        DispositionType::Inline
-    } else {
-        DispositionType::Attachment
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header(ContentDisposition {
-            disposition,
-            parameters: vec![DispositionParam::Filename(format!(
-                "city-report-{month}-{name}"
-            ))],
-        })
-        .body(bytes))
+    Ok(citygrid_kit::http::document(
+        content_type,
+        bytes,
+        format!("city-report-{month}-{name}"),
+    ))
 }

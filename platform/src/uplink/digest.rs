@@ -6,8 +6,6 @@
 //! in between, so the versions read are exactly those of `up_to_seq`, and the city can
 //! compute the same from the messages it holds up to that seq.
 
-use std::time::Duration;
-
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
 use citygrid_schemas as v1;
@@ -77,41 +75,47 @@ pub fn publish_day(
     })
 }
 
-/// Sends yesterday's digest once the local day is over (checked every ten minutes), and
-/// any earlier day missed while the instance was down, back to the last one sent.
+/// Writes every day's digest not yet written, up to yesterday (the days missed while the
+/// instance was down included); the number written.
+fn catch_up(conn: &mut PgConnection, district: &str, zone: Tz) -> Result<usize> {
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let Some(yesterday) = today.pred_opt() else {
+        return Ok(0);
+    };
+    let last: Option<NaiveDate> = digests::table
+        .select(diesel::dsl::max(digests::day))
+        .first(conn)?;
+    let mut day = last.and_then(|d| d.succ_opt()).unwrap_or(yesterday);
+    let mut sent = 0;
+    while day <= yesterday {
+        publish_day(conn, district, zone, day)?;
+        sent += 1;
+        match day.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    Ok(sent)
+}
+
+/// Sends yesterday's digest once the local day is over: at start, then five minutes into
+/// every local hour (tokio-cron-scheduler), so the day's digest leaves at 00:05 and a
+/// failed attempt is retried within the hour.
 pub async fn run_daily(pool: DbPool, district: String, zone: Tz) {
-    loop {
-        let name = district.clone();
-        let outcome = db::run(&pool, move |conn| {
-            let today = Utc::now().with_timezone(&zone).date_naive();
-            let Some(yesterday) = today.pred_opt() else {
-                return Ok(0);
-            };
-            let last: Option<NaiveDate> = digests::table
-                .select(diesel::dsl::max(digests::day))
-                .first(conn)?;
-            let mut day = last.and_then(|d| d.succ_opt()).unwrap_or(yesterday);
-            let mut sent = 0;
-            while day <= yesterday {
-                publish_day(conn, &name, zone, day)?;
-                sent += 1;
-                match day.succ_opt() {
-                    Some(next) => day = next,
-                    None => break,
+    let tick = move || {
+        let (pool, district) = (pool.clone(), district.clone());
+        async move {
+            let name = district.clone();
+            match db::run(&pool, move |conn| catch_up(conn, &name, zone)).await {
+                Ok(0) => {}
+                Ok(sent) => {
+                    tracing::info!(district = %district, sent, "reconciliation digests written")
+                }
+                Err(e) => {
+                    tracing::warn!(district = %district, error = %e, "reconciliation digest failed")
                 }
             }
-            Ok(sent)
-        })
-        .await;
-        match outcome {
-            Ok(0) => {}
-            Ok(sent) => {
-                tracing::info!(district = %district, sent, "reconciliation digests written")
-            }
-            Err(e) => {
-                tracing::warn!(district = %district, error = %e, "reconciliation digest failed")
-            }
         }
-        tokio::time::sleep(Duration::from_secs(600)).await;
-    }
+    };
+    citygrid_kit::schedule::every("reconciliation digest", zone, &["0 5 * * * *"], tick).await;
 }
