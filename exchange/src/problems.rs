@@ -120,6 +120,43 @@ pub fn store_photo(
     Ok((sha256, inserted == 1))
 }
 
+/// How long an uploaded photo waits for the problem that names it.
+pub const ORPHAN_PHOTO_HOURS: i64 = 24;
+
+/// Deletes the photos uploaded before `before` that no problem names (an upload whose
+/// report never came); how many. A report naming one afterwards is refused as naming an
+/// unknown photo, and the supervisor uploads it again.
+pub fn expire_orphan_photos(conn: &mut PgConnection, before: DateTime<Utc>) -> Result<usize> {
+    Ok(diesel::delete(
+        city_photos::table
+            .filter(city_photos::uploaded_at.lt(before))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                city_problems::table.filter(city_photos::sha256.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Text,
+                >(
+                    "ANY(city_problems.photos)"
+                ))),
+            ))),
+    )
+    .execute(conn)?)
+}
+
+/// Expires orphan photos at start and then daily at 03:15 in the city's time zone.
+pub async fn expire_daily(pool: citygrid_kit::db::DbPool, zone: chrono_tz::Tz) {
+    let tick = move || {
+        let pool = pool.clone();
+        async move {
+            let before = Utc::now() - chrono::Duration::hours(ORPHAN_PHOTO_HOURS);
+            match crate::blocking(&pool, move |conn| expire_orphan_photos(conn, before)).await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "orphan city photos deleted"),
+                Err(e) => tracing::warn!(error = %e, "orphan city photo expiry failed"),
+            }
+        }
+    };
+    citygrid_kit::schedule::every("orphan city photos", zone, &["0 15 3 * * *"], tick).await;
+}
+
 fn text(field: &str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() {
         return Err(HttpError::invalid(field, "must not be empty").into());

@@ -298,3 +298,61 @@ async fn a_city_supervisor_reports_a_problem_to_the_district_that_owns_its_point
     assert_eq!(a.1["case_id"], b.1["case_id"]);
     assert_eq!(problems(&city), 2);
 }
+
+/// A photo uploaded for a problem that never came is deleted after a day; one a problem
+/// names stays, however old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_no_problem_names_expires_after_a_day() {
+    use citygrid_exchange::schema::city_photos;
+    let broker = TestBroker::new().await;
+    let city = TestCity::start(&broker).await;
+    let (_, named) = upload(
+        &city,
+        "hz-csup1",
+        "image/png",
+        citygrid_test_support::png("named"),
+    )
+    .await;
+    let (_, orphan) = upload(
+        &city,
+        "hz-csup1",
+        "image/png",
+        citygrid_test_support::png("orphan"),
+    )
+    .await;
+    let problem = json!({
+        "category": "event:0102", "description": "暴露垃圾", "lon": INSIDE.0, "lat": INSIDE.1,
+        "photos": [named["sha256"]],
+    });
+    let (status, body) = report(&city, "hz-csup1", None, &problem).await;
+    assert_eq!(status, 201, "{body}");
+    let photos = || -> Vec<String> {
+        let mut conn = city.pool.get().expect("conn");
+        city_photos::table
+            .select(city_photos::sha256)
+            .order(city_photos::sha256)
+            .load(&mut conn)
+            .expect("photos")
+    };
+    let now = chrono::Utc::now();
+    let expire = |before| {
+        let mut conn = city.pool.get().expect("conn");
+        citygrid_exchange::problems::expire_orphan_photos(&mut conn, before).expect("expiry")
+    };
+    // Within the day both stay.
+    assert_eq!(
+        tokio::task::block_in_place(|| expire(now - chrono::Duration::hours(24))),
+        0
+    );
+    assert_eq!(photos().len(), 2);
+    // A day later the orphan goes, the named one stays.
+    assert_eq!(
+        tokio::task::block_in_place(|| expire(now + chrono::Duration::hours(1))),
+        1
+    );
+    assert_eq!(
+        photos(),
+        [named["sha256"].as_str().expect("sha256").to_owned()]
+    );
+    assert_ne!(named["sha256"], orphan["sha256"]);
+}

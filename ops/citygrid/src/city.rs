@@ -99,7 +99,8 @@ pub async fn serve(city: City) -> Result<(), String> {
     // The HTTP server owns SIGINT/SIGTERM: when it has stopped, the intake stops with it
     // (unacknowledged deliveries go back to the queue), and the process exits.
     // Escalation runs beside them on its own schedule (`[escalation] every_seconds`).
-    // So does the monthly job (`[monthly] cron`, docs/MONTHLY.md), catching up at start.
+    // So does the monthly job (`[monthly] cron`, docs/MONTHLY.md), catching up at start,
+    // and the daily expiry of photos city supervisors uploaded for no problem.
     let escalation = std::sync::Arc::new(prepared.file.escalation.clone());
     let rules = citygrid_exchange::escalation::schedule(pool.clone(), escalation);
     let monthly = citygrid_exchange::monthly::Schedule::of(prepared.clone()).run(pool.clone());
@@ -107,6 +108,7 @@ pub async fn serve(city: City) -> Result<(), String> {
         stopped = server => stopped.map_err(|e| e.to_string())?,
         () = rules => {}
         () = monthly => {}
+        () = citygrid_exchange::problems::expire_daily(pool.clone(), prepared.time_zone) => {}
         () = citygrid_exchange::intake(pool, &prepared).run() => {}
     }
     tracing::info!("city exchange stopped");
