@@ -220,10 +220,11 @@ pub async fn report_case(
         report.component_id = Some(component.id);
         report.component_department = department;
     }
-    let filing = store::filing_stage(&state.tenant, &report, Utc::now())?;
+    let now = Utc::now();
+    let filing = store::filing_stage(&state.tenant, &report, now)?;
     let tenant = state.tenant.clone();
     let (case, created) = db::run(&state.pool, move |conn| {
-        store::create_report(conn, &tenant, &report, &filing, idempotency.as_ref())
+        store::create_report(conn, &tenant, &report, &filing, idempotency.as_ref(), now)
     })
     .await?;
     state.outbox_written();
@@ -455,7 +456,7 @@ async fn take_step(
     let claims = caller.0;
     let action = req.step.action();
     let case = db::run(&state.pool, move |conn| {
-        store::apply_step(conn, &tenant, &claims, id, &req)
+        store::apply_step(conn, &tenant, &claims, id, &req, Utc::now())
     })
     .await?;
     state.outbox_written();

@@ -76,7 +76,8 @@ pub fn take_city_problem(
     if let Err(refusal) = validate_report(tenant, &report) {
         return Ok(Opened::Refused(refusal));
     }
-    let filing = match filing_stage(tenant, &report, Utc::now()) {
+    let now = Utc::now();
+    let filing = match filing_stage(tenant, &report, now) {
         Ok(filing) => filing,
         Err(refusal) => return Ok(Opened::Refused(refusal)),
     };
@@ -90,7 +91,7 @@ pub fn take_city_problem(
         for bytes in &photos {
             media::save(conn, store, bytes, None)?;
         }
-        let (case, created) = create_report(conn, tenant, &report, &filing, Some(&key))?;
+        let (case, created) = create_report(conn, tenant, &report, &filing, Some(&key), now)?;
         if created {
             tracing::info!(case = %case.id, number = case.number, "city-found problem opened as a case");
             Ok(Opened::New)

@@ -206,18 +206,18 @@ pub fn filing_stage(tenant: &Tenant, report: &NewReport, now: DateTime<Utc>) -> 
     )
 }
 
-/// Creates a case from a report, or returns the case an earlier attempt with the same
-/// idempotency key created (`false` = not new).
+/// Creates a case from a report received at `now`, or returns the case an earlier
+/// attempt with the same idempotency key created (`false` = not new).
 pub fn create_report(
     conn: &mut PgConnection,
     tenant: &Tenant,
     report: &NewReport,
     filing: &StageTimes,
     idempotency: Option<&Idempotency>,
+    now: DateTime<Utc>,
 ) -> Result<(Case, bool)> {
     conn.transaction(|conn| {
         require_media(conn, "photos", &report.photos)?;
-        let now = Utc::now();
         let id = report.case_id.unwrap_or_else(Uuid::new_v4);
         // The grid knows the street better than the reporter: its cell decides when there
         // is one; the reporter's street stands only where the grid has none.

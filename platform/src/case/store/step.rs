@@ -1,7 +1,7 @@
 //! Taking one step on a case under optimistic concurrency: the conditional update, the
 //! step's effects on other capabilities (`effects`), and the business record.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -18,18 +18,19 @@ use crate::error::{Error, Result};
 use crate::patrol;
 use crate::schema::{case_records, cases};
 
-/// Takes one step on a case. The update is conditional on the version the caller saw,
-/// so of two concurrent steps exactly one commits; the other gets `StaleVersion`.
+/// Takes one step on a case at `now` (the handlers' clock; a simulation's own). The
+/// update is conditional on the version the caller saw, so of two concurrent steps
+/// exactly one commits; the other gets `StaleVersion`.
 pub fn apply_step(
     conn: &mut PgConnection,
     tenant: &Tenant,
     caller: &Claims,
     case_id: Uuid,
     req: &StepRequest,
+    now: DateTime<Utc>,
 ) -> Result<Case> {
     conn.transaction(|conn| {
         let case = get(conn, case_id)?;
-        let now = Utc::now();
         let mut plan = steps::plan(&case, tenant, caller, req, now)?;
         if let steps::Step::Reject {
             duplicate_of: Some(other),
