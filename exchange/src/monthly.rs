@@ -119,6 +119,21 @@ pub fn next(month: Period) -> Period {
     }
 }
 
+/// The month before `month`.
+pub fn previous(month: Period) -> Period {
+    match month {
+        Period::Month { year, month: 1 } => Period::Month {
+            year: year - 1,
+            month: 12,
+        },
+        Period::Month { year, month } => Period::Month {
+            year,
+            month: month - 1,
+        },
+        other => other,
+    }
+}
+
 /// The month that ended last before `now` in `zone`.
 pub fn just_ended(now: DateTime<Utc>, zone: chrono_tz::Tz) -> Period {
     let today = now.with_timezone(&zone).date_naive();
@@ -370,7 +385,7 @@ impl Schedule {
     /// Runs the job once now (months missed while the city was down) and then on its cron
     /// schedule, until the process ends. A month still waiting is tried again every hour.
     pub async fn run(self, pool: citygrid_kit::db::DbPool) {
-        let this = std::sync::Arc::new(self);
+        let this = self;
         let (zone, cron) = (this.city.time_zone, this.city.file.monthly.cron.clone());
         let tick = move || {
             let (this, pool) = (this.clone(), pool.clone());
@@ -420,6 +435,7 @@ mod tests {
         let before = now - Duration::hours(2);
         assert_eq!(due(None, None, before, zone), [m(2026, 11)]);
         assert_eq!(next(m(2026, 12)), m(2027, 1));
+        assert_eq!(previous(m(2027, 1)), m(2026, 12));
     }
 
     #[test]

@@ -186,7 +186,7 @@ pub fn gather(
     let mut m = month;
     for _ in 0..TREND_MONTHS {
         trend.push((m, appraiser.appraise(conn, m, Level::District, now)?));
-        m = previous(m);
+        m = crate::monthly::previous(m);
     }
     trend.reverse();
     let categories = appraiser.appraise(conn, month, Level::Category, now)?;
@@ -214,20 +214,6 @@ pub fn gather(
         config_version: ranking.config_version.clone(),
         tables,
     })
-}
-
-fn previous(month: Period) -> Period {
-    match month {
-        Period::Month { year, month: 1 } => Period::Month {
-            year: year - 1,
-            month: 12,
-        },
-        Period::Month { year, month } => Period::Month {
-            year,
-            month: month - 1,
-        },
-        other => other,
-    }
 }
 
 fn indicator_columns(indicators: &[Indicator]) -> Vec<Column> {
@@ -632,21 +618,6 @@ fn ledger_table(
 mod tests {
     use super::*;
     use chrono::TimeZone;
-
-    #[test]
-    fn the_trend_runs_back_across_a_year() {
-        let jan = Period::Month {
-            year: 2027,
-            month: 1,
-        };
-        assert_eq!(
-            previous(jan),
-            Period::Month {
-                year: 2026,
-                month: 12
-            }
-        );
-    }
 
     #[test]
     fn a_case_is_overdue_by_the_time_past_its_deadline_until_handled_or_the_month_ends() {

@@ -2,6 +2,7 @@
 //! print the same numbers: each cell keeps the integer the warehouse gave (hundredths,
 //! basis points, fen) and each output only formats it.
 
+use citygrid_appraisal::report::csv_field;
 use serde_json::{Map, Value, json};
 
 /// One value of a table.
@@ -65,15 +66,6 @@ impl Cell {
             Cell::Centi(_) | Cell::Percent(_) => self.to_json().to_string(),
             Cell::Int(v) | Cell::Fen(v) => v.to_string(),
         }
-    }
-}
-
-/// A CSV field as RFC 4180 has it: quoted when it holds a comma, quote or newline.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
     }
 }
 

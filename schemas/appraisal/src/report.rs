@@ -13,9 +13,9 @@ use crate::indicator::{Indicator, basis_points, percent};
 use crate::level::Level;
 use crate::period::Period;
 
-/// A CSV field as RFC 4180 has it: quoted when it holds a comma, quote or newline.
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+/// A CSV field as RFC 4180 has it: quoted when it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
