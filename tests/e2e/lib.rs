@@ -132,6 +132,8 @@ pub struct World {
     /// The city's folder: `city.toml` and `districts/<code>.toml` (the sample city's, or
     /// one [`World::with_districts`] wrote).
     city_dir: PathBuf,
+    /// Processes started with `--simulated-clock` ([`World::on_simulated_clock`]).
+    simulated_clock: bool,
 }
 
 /// The districts of the sample city (tenants/hangzhou).
@@ -208,7 +210,46 @@ impl World {
             databases: Vec::new(),
             dir,
             city_dir,
+            simulated_clock: false,
         }
+    }
+
+    /// Starts the processes of this world with `--simulated-clock`, for `citygrid simulate`.
+    pub fn on_simulated_clock(mut self) -> World {
+        self.simulated_clock = true;
+        self
+    }
+
+    fn clock_args(&self) -> impl Iterator<Item = String> {
+        self.simulated_clock
+            .then(|| "--simulated-clock".to_owned())
+            .into_iter()
+    }
+
+    /// Runs `citygrid simulate` over the city and its one district (the district's
+    /// database and media folder come through the environment, which names one), with
+    /// `args`; returns what it printed.
+    pub fn simulate(&self, city: &City, district: &District, args: &[&str]) -> String {
+        let output = Command::new(citygrid_bin())
+            .args(["simulate", "--city"])
+            .arg(self.city_dir.join("city.toml"))
+            .arg("--district")
+            .arg(self.tenant_file(&district.code))
+            .args(args)
+            .env("CITYGRID_DATABASE_URL", &district.database_url)
+            .env("CITYGRID_DATA_DIR", self.dir.join(&district.code))
+            .env("CITYGRID_WAREHOUSE_URL", &city.warehouse_url)
+            .env("RUST_LOG", "warn")
+            .current_dir(repo())
+            .output()
+            .expect("citygrid simulate");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
     }
 
     /// The tenant file of district `code`.
@@ -239,7 +280,10 @@ impl World {
                 "2".into(),
                 "--timer-seconds".into(),
                 "1".into(),
-            ],
+            ]
+            .into_iter()
+            .chain(self.clock_args())
+            .collect(),
             env: vec![
                 ("CITYGRID_DATABASE_URL".into(), database_url.clone()),
                 ("CITYGRID_HTTP_BIND".into(), format!("127.0.0.1:{port}")),
@@ -274,7 +318,10 @@ impl World {
                 "serve".into(),
                 "--config".into(),
                 self.city_dir.join("city.toml").display().to_string(),
-            ],
+            ]
+            .into_iter()
+            .chain(self.clock_args())
+            .collect(),
             env: vec![
                 ("CITYGRID_WAREHOUSE_URL".into(), warehouse_url.clone()),
                 (
@@ -377,6 +424,31 @@ impl World {
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
+}
+
+/// The city file without the `[[ledger.leaders]]` of districts not in `codes` (the city
+/// refuses a leader of a district it does not have).
+fn without_other_leaders(text: &str, codes: &[&str]) -> String {
+    let mut kept = String::new();
+    let mut skipping = false;
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with('[') {
+            skipping = line == "[[ledger.leaders]]" && {
+                let block: Vec<&str> = lines.clone().take_while(|l| !l.starts_with('[')).collect();
+                !block.iter().any(|l| {
+                    codes
+                        .iter()
+                        .any(|c| l.trim() == format!("district = \"{c}\""))
+                })
+            };
+        }
+        if !skipping {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    kept
 }
 
 /// Writes a city of `codes` under `dir`: `<dir>/tenants/hangzhou/` laid out as the sample
@@ -483,6 +555,7 @@ fn write_city(dir: &Path, codes: &[&str]) -> PathBuf {
     let first = text.find("[[districts]]").expect("a registry in city.toml");
     let broker = text.find("\n[broker]").expect("[broker] in city.toml");
     let written = format!("{}{registry}{}", &text[..first], &text[broker + 1..]);
+    let written = without_other_leaders(&written, codes);
     std::fs::write(city.join("city.toml"), written).expect("city.toml");
     city
 }

@@ -5,6 +5,7 @@ mod chaos;
 mod conformance;
 mod login;
 mod security;
+mod simulate;
 
 use citygrid_e2e::{City, District, World, eventually};
 

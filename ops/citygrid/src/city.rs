@@ -69,7 +69,9 @@ pub async fn provision(city: &City) -> Result<(), String> {
 }
 
 /// `citygrid city serve`: migrates the warehouse, serves the city API and runs the intake.
-pub async fn serve(city: City) -> Result<(), String> {
+/// With `simulated_clock`, only the API and the intake run: `citygrid simulate` runs
+/// escalation and the monthly job on its own clock.
+pub async fn serve(city: City, simulated_clock: bool) -> Result<(), String> {
     if city.file.demo {
         citygrid_kit::config::warn_demo(
             &format!("the city file of {}", city.file.city.name),
@@ -101,14 +103,23 @@ pub async fn serve(city: City) -> Result<(), String> {
     // Escalation runs beside them on its own schedule (`[escalation] every_seconds`).
     // So does the monthly job (`[monthly] cron`, docs/MONTHLY.md), catching up at start,
     // and the daily expiry of photos city supervisors uploaded for no problem.
-    let escalation = std::sync::Arc::new(prepared.file.escalation.clone());
-    let rules = citygrid_exchange::escalation::schedule(pool.clone(), escalation);
-    let monthly = citygrid_exchange::monthly::Schedule::of(prepared.clone()).run(pool.clone());
+    let clocked = {
+        let (pool, prepared) = (pool.clone(), prepared.clone());
+        async move {
+            if simulated_clock {
+                return std::future::pending().await;
+            }
+            let escalation = std::sync::Arc::new(prepared.file.escalation.clone());
+            tokio::join!(
+                citygrid_exchange::escalation::schedule(pool.clone(), escalation),
+                citygrid_exchange::monthly::Schedule::of(prepared.clone()).run(pool.clone()),
+                citygrid_exchange::problems::expire_daily(pool, prepared.time_zone),
+            );
+        }
+    };
     tokio::select! {
         stopped = server => stopped.map_err(|e| e.to_string())?,
-        () = rules => {}
-        () = monthly => {}
-        () = citygrid_exchange::problems::expire_daily(pool.clone(), prepared.time_zone) => {}
+        () = clocked => {}
         () = citygrid_exchange::intake(pool, &prepared).run() => {}
     }
     tracing::info!("city exchange stopped");

@@ -15,6 +15,7 @@ mod intake_bench;
 mod ledger;
 mod lookup_bench;
 mod relay_bench;
+mod simulate;
 mod stats;
 mod timer_bench;
 
@@ -76,6 +77,9 @@ enum Command {
     },
     /// Drive sample cases through running district instances over HTTP and print a summary.
     Demo(demo::DemoArgs),
+    /// Live the sample city through months on a simulated clock (instances started with
+    /// `--simulated-clock`): reports, the loop, escalation, monthly reports, the ledger.
+    Simulate(simulate::SimulateArgs),
     /// Benchmarks (see docs/BENCHMARKS.md): `citygrid bench intake`.
     Bench {
         #[command(subcommand)]
@@ -96,6 +100,11 @@ enum DistrictCommand {
         /// Seconds between reminder timer ticks (urge, overdue, delivery).
         #[arg(long, default_value_t = 30)]
         timer_seconds: u64,
+        /// Leave the clock to `citygrid simulate`: no reminder timer and no daily digests
+        /// on the wall clock (the simulator runs both on its own), and what the city sends
+        /// is recorded at the time the city stamped on it.
+        #[arg(long)]
+        simulated_clock: bool,
     },
     /// Apply database migrations and sync reference data, then exit.
     Migrate {
@@ -158,7 +167,12 @@ enum DistrictCommand {
 #[derive(Subcommand)]
 enum CityCommand {
     /// Migrate the warehouse and take in the districts' messages until stopped.
-    Serve,
+    Serve {
+        /// Leave the clock to `citygrid simulate`: no escalation rounds, no monthly job and
+        /// no photo expiry on the wall clock (the simulator runs them on its own).
+        #[arg(long)]
+        simulated_clock: bool,
+    },
     /// Compare the districts' daily digests with the warehouse (asking for a resync of a
     /// day that differs) and print, per district and day, match or the difference.
     Reconcile {
@@ -339,6 +353,7 @@ fn main() -> ExitCode {
         } => city::load(&city)
             .and_then(|c| runtime().and_then(|rt| rt.block_on(city::provision(&c)))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
+        Command::Simulate(args) => simulate::run(args),
         Command::Bench {
             command: BenchCommand::Intake(args),
         } => runtime().and_then(|rt| rt.block_on(intake_bench::run(args))),
@@ -384,7 +399,9 @@ fn parse_level(text: &str) -> Result<citygrid_schemas::SupervisionLevel, String>
 
 fn run_city(c: citygrid_exchange::config::City, command: CityCommand) -> Result<(), String> {
     match command {
-        CityCommand::Serve => runtime().and_then(|rt| rt.block_on(city::serve(c))),
+        CityCommand::Serve { simulated_clock } => {
+            runtime().and_then(|rt| rt.block_on(city::serve(c, simulated_clock)))
+        }
         CityCommand::Reconcile { district, day } => {
             city::print_reconcile(c, district.as_deref(), day)
         }
@@ -564,6 +581,7 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             tenant,
             workers,
             timer_seconds,
+            simulated_clock,
         } => {
             let t = load(&tenant)?;
             if t.config.demo {
@@ -604,12 +622,18 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
             let orphan_age = t.config.limits.orphan_media_age();
             let state = app::AppState::new(t, pool);
             let (expiry_pool, expiry_store) = (state.pool.clone(), state.media.clone());
+            let arrival = if simulated_clock {
+                uplink::relay::Arrival::Stamped
+            } else {
+                uplink::relay::Arrival::Wall
+            };
             let relay = uplink::relay::Relay::new(
                 &state.tenant,
                 state.pool.clone(),
                 state.media.clone(),
                 state.uplink.clone(),
-            );
+            )
+            .map(|relay| relay.arriving(arrival));
             if relay.is_none() {
                 tracing::warn!(
                     "no [exchange] section: changes stay in the outbox, nothing goes to the city"
@@ -619,7 +643,9 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                 .block_on(async move {
                     let period = std::time::Duration::from_secs(timer_seconds.max(1));
                     actix_web::rt::spawn(app::watch_calendar(calendar_tenant));
-                    actix_web::rt::spawn(reminder::run_timer(timer_pool, channels, period));
+                    if !simulated_clock {
+                        actix_web::rt::spawn(reminder::run_timer(timer_pool, channels, period));
+                    }
                     actix_web::rt::spawn(media::run_expiry(
                         expiry_pool,
                         expiry_store,
@@ -628,11 +654,13 @@ fn run_district(command: DistrictCommand) -> Result<(), String> {
                     ));
                     if let Some(relay) = relay {
                         actix_web::rt::spawn(relay.run());
-                        actix_web::rt::spawn(uplink::digest::run_daily(
-                            digest_pool,
-                            digest_district,
-                            digest_zone,
-                        ));
+                        if !simulated_clock {
+                            actix_web::rt::spawn(uplink::digest::run_daily(
+                                digest_pool,
+                                digest_district,
+                                digest_zone,
+                            ));
+                        }
                     }
                     app::server(state, listener, workers)?
                         .await

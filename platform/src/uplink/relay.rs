@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use citygrid_schemas::{self as v1, amqp};
 use diesel::prelude::*;
 use futures::StreamExt;
@@ -56,6 +56,18 @@ pub struct Relay {
     config: Arc<ExchangeSection>,
     media: MediaStore,
     link: Arc<Uplink>,
+    clock: Arrival,
+}
+
+/// When something the city sends arrived, as the district records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// The wall clock: what happens in production.
+    Wall,
+    /// The time the city stamped on it (an order's issue, a problem's report): for an
+    /// instance whose clock is held by `citygrid simulate`, where the city's "now" is the
+    /// simulated one and the wall clock is months ahead of it.
+    Stamped,
 }
 
 impl Relay {
@@ -73,7 +85,20 @@ impl Relay {
             config: Arc::new(section.clone()),
             media,
             link,
+            clock: Arrival::Wall,
         })
+    }
+
+    /// Records what the city sends at the time `clock` says (`Arrival::Wall` by default).
+    pub fn arriving(self, clock: Arrival) -> Relay {
+        Relay { clock, ..self }
+    }
+
+    fn arrival(&self, stamped: DateTime<Utc>) -> DateTime<Utc> {
+        match self.clock {
+            Arrival::Wall => Utc::now(),
+            Arrival::Stamped => stamped,
+        }
     }
 
     fn district(&self) -> &str {
@@ -427,8 +452,9 @@ impl Relay {
     async fn take_order(&self, order: v1::SupervisionOrder) -> Result<()> {
         let tenant = self.tenant.clone();
         let (order_id, case_id) = (order.order_id, order.case_id);
+        let now = self.arrival(order.issued_at);
         let taken = db::run(&self.pool, move |conn| {
-            crate::case::store::take_city_order(conn, &tenant, &order)
+            crate::case::store::take_city_order(conn, &tenant, &order, now)
         })
         .await?;
         match taken {
@@ -449,8 +475,9 @@ impl Relay {
     async fn take_problem(&self, problem: v1::CityProblem) -> Result<bool> {
         let (tenant, media) = (self.tenant.clone(), self.media.clone());
         let case_id = problem.case_id;
+        let now = self.arrival(problem.reported_at);
         let opened = db::run(&self.pool, move |conn| {
-            crate::case::store::take_city_problem(conn, &tenant, &media, &problem)
+            crate::case::store::take_city_problem(conn, &tenant, &media, &problem, now)
         })
         .await?;
         match opened {
@@ -493,8 +520,9 @@ impl Relay {
     /// match their hashes is dead-lettered.
     async fn take_report(&self, notice: v1::ReportNotice) -> Result<bool> {
         let month = notice.month.clone();
+        let now = self.arrival(notice.published_at);
         let taken = db::run(&self.pool, move |conn| {
-            crate::appraisal::city_reports::take(conn, &notice, Utc::now())
+            crate::appraisal::city_reports::take(conn, &notice, now)
         })
         .await?;
         match taken {

@@ -4,7 +4,7 @@
 //! `supervise` record whose actor is the city. The department's acknowledgement goes back
 //! as `supervision_ack` (effects.rs).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use citygrid_schemas::{self as v1, details};
 use diesel::prelude::*;
 
@@ -44,6 +44,7 @@ pub fn take_city_order(
     conn: &mut PgConnection,
     tenant: &Tenant,
     order: &v1::SupervisionOrder,
+    now: DateTime<Utc>,
 ) -> Result<Taken> {
     conn.transaction(|conn| {
         let seen: i64 = supervision_orders::table
@@ -62,7 +63,6 @@ pub fn take_city_order(
         ) {
             return Ok(Taken::Finished(case.state));
         }
-        let now = Utc::now();
         let level = level(order.level);
         let updated: Case = diesel::update(cases::table.find(case.id))
             .set((

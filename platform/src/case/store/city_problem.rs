@@ -2,7 +2,7 @@
 //! opened as a case of source `city` under the city's id: it waits for an operator to file
 //! it, like a supervisor's report, and goes back to the city as the case's snapshots.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use citygrid_schemas as v1;
 use diesel::prelude::*;
 
@@ -32,6 +32,7 @@ pub fn take_city_problem(
     tenant: &Tenant,
     store: &MediaStore,
     problem: &v1::CityProblem,
+    now: DateTime<Utc>,
 ) -> Result<Opened> {
     let report = NewReport {
         case_id: Some(problem.case_id),
@@ -76,7 +77,6 @@ pub fn take_city_problem(
     if let Err(refusal) = validate_report(tenant, &report) {
         return Ok(Opened::Refused(refusal));
     }
-    let now = Utc::now();
     let filing = match filing_stage(tenant, &report, now) {
         Ok(filing) => filing,
         Err(refusal) => return Ok(Opened::Refused(refusal)),
