@@ -261,6 +261,7 @@ pub fn run_month(
                 until: end + grace,
             });
         }
+        crate::warehouse::lock_districts(conn)?;
         crate::escalation::orders::run(conn, job.escalation, now)?;
         // A dry run writes no Parquet; it reads the same facts from the warehouse.
         if appraiser.archive.is_some() && mode == Mode::Commit {

@@ -10,6 +10,19 @@ use crate::error::Result;
 use crate::intake::validate::Refusal;
 use crate::schema::{commands, districts, rejections};
 
+/// Locks every district's row in code order, the order the intake locks a batch's
+/// districts in. A transaction that queues commands to several districts (a month's run:
+/// its orders and notices) takes them all first, so it and the intake never wait on each
+/// other's rows in opposite orders (a deadlock).
+pub fn lock_districts(conn: &mut PgConnection) -> Result<()> {
+    districts::table
+        .order(districts::code.asc())
+        .select(districts::code)
+        .for_update()
+        .load::<String>(conn)?;
+    Ok(())
+}
+
 /// Queues a command for a district under the city's next seq for it.
 pub fn enqueue_command<B: v1::Body + Serialize>(
     conn: &mut PgConnection,

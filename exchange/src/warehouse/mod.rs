@@ -17,7 +17,9 @@ mod status;
 mod stream;
 
 pub use catalogue::register_catalogues;
-pub use commands::{enqueue_command, mark_command_sent, record_refusal, unsent_commands};
+pub use commands::{
+    enqueue_command, lock_districts, mark_command_sent, record_refusal, unsent_commands,
+};
 pub use media::request_missing_media;
 pub use status::{DistrictStatus, status};
 pub use stream::{register_districts, request_missing, store};

@@ -358,7 +358,12 @@ pub fn request_missing(conn: &mut PgConnection, gap: Duration) -> Result<Vec<(St
                 districts::cursor,
                 districts::last_sync_request_at,
             ))
+            .order(districts::code.asc())
+            // A district whose row another transaction holds (a month's run queueing its
+            // notices, a command being queued) is looked at on the next tick: waiting
+            // here could close a cycle with it.
             .for_update()
+            .skip_locked()
             .load(conn)?;
         let mut asked = Vec::new();
         for (district, cursor, last_asked) in rows {

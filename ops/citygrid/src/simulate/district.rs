@@ -329,7 +329,8 @@ impl District {
                 Step::RequestVerification,
                 stage(0.02, 0.2, "triage"),
             )),
-            State::Reported if share("refuse") < 0.04 => Some((
+            // What the city found is the city's instruction (上级交办): filed, never refused.
+            State::Reported if case.source != Source::City && share("refuse") < 0.04 => Some((
                 self.cast.operator.clone(),
                 Step::Reject {
                     reason: RejectReason::OutOfScope,

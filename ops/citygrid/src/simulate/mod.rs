@@ -308,6 +308,7 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut rng = StdRng::seed_from_u64(args.seed);
+    let began = Instant::now();
     let (mut orders, mut found) = (0, 0);
     for day in &days {
         bar.set_message(day.to_string());
@@ -352,8 +353,9 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
     }
     bar.finish_and_clear();
     println!(
-        "simulate: {} days, {found} problems found by the city, {orders} supervision orders",
-        days.len()
+        "simulate: {} days in {:.0} s, {found} problems found by the city, {orders} supervision orders",
+        days.len(),
+        began.elapsed().as_secs_f64()
     );
     for d in &districts {
         let t = &d.tally;
