@@ -17,13 +17,14 @@ use serde_json::{Value, json};
 
 use crate::client::{self, Api, Session};
 
+/// The sample city's files, as the demo and the simulator read them.
 #[derive(clap::Args)]
-pub struct DemoArgs {
+pub struct SampleCity {
     /// The city file (its name, users and API address).
     #[arg(long, default_value = "tenants/hangzhou/city.toml")]
-    city: PathBuf,
-    /// The district tenant files the demo drives (it plays every role, so it reads the
-    /// districts' seed users; the city itself never does).
+    pub city: PathBuf,
+    /// The district tenant files (the demo and the simulator play every role, so they read
+    /// the districts' seed users; the city itself never does).
     #[arg(
         long = "district",
         default_values = [
@@ -32,7 +33,13 @@ pub struct DemoArgs {
             "tenants/hangzhou/districts/330106.toml",
         ]
     )]
-    districts: Vec<PathBuf>,
+    pub districts: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    sample: SampleCity,
     /// Seconds to wait for each instance to become ready.
     #[arg(long, default_value_t = 60)]
     wait: u64,
@@ -653,9 +660,9 @@ async fn city_referral(
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), String> {
-    let city = crate::city::load(&args.city)?;
+    let city = crate::city::load(&args.sample.city)?;
     let mut districts = Vec::new();
-    for file in &args.districts {
+    for file in &args.sample.districts {
         let tenant = Tenant::load(file).map_err(|e| e.to_string())?;
         let api = Api::new(&format!("http://{}", tenant.config.http.bind));
         districts.push((tenant, api));

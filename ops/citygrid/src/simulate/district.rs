@@ -118,12 +118,6 @@ fn cast(conn: &mut PgConnection, tenant: &Tenant) -> Result<Cast, String> {
     })
 }
 
-/// A small PNG, distinct per tag: the photos of the simulation (a few per district,
-/// shared by many cases, as the store keeps one copy per content).
-fn photo(tag: &str) -> Vec<u8> {
-    crate::client::photo(tag)
-}
-
 impl District {
     /// The district's cast, photos and places; fails while its instance has not seeded
     /// its users yet.
@@ -135,9 +129,11 @@ impl District {
     ) -> Result<District, String> {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
         let cast = cast(&mut conn, &tenant)?;
+        // A few photos per district, shared by many cases (the store keeps one copy of
+        // each content): the relay sends each to the city once.
         let store = MediaStore::new(&tenant.data_dir);
         let mut save = |tag: String, by: Uuid| {
-            media::save(&mut conn, &store, &photo(&tag), Some(by))
+            media::save(&mut conn, &store, &crate::client::photo(&tag), Some(by))
                 .map(|(m, _)| m.sha256)
                 .map_err(|e| e.to_string())
         };
@@ -194,7 +190,7 @@ impl District {
         let arrivals = script::poisson(rng, script::expected_reports(self.per_day, local));
         for _ in 0..arrivals {
             let at = hour + Duration::seconds(rng.random_range(0..3600));
-            self.report(conn, at, rng)?;
+            self.report(conn, at, rng);
         }
         let open: Vec<Case> = cases::table
             .filter(cases::state.eq_any(OPEN))
@@ -208,19 +204,15 @@ impl District {
                 // Never before the case's last change, never outside this hour.
                 let at = due.max(hour).max(case.updated_at + Duration::minutes(1));
                 if at < end {
-                    self.apply(conn, &case, &actor, request, at)?;
+                    self.apply(conn, &case, &actor, request, at);
                 }
             }
         }
         Ok(())
     }
 
-    fn report(
-        &mut self,
-        conn: &mut PgConnection,
-        at: DateTime<Utc>,
-        rng: &mut impl Rng,
-    ) -> Result<(), String> {
+    /// A report arriving at `at`; one the district refuses is counted, not fatal.
+    fn report(&mut self, conn: &mut PgConnection, at: DateTime<Utc>, rng: &mut impl Rng) {
         let problem = script::problem(rng);
         let who = script::reporter(rng);
         let (lon, lat, address) = self.place(rng);
@@ -274,7 +266,6 @@ impl District {
                     .or_default() += 1
             }
         }
-        Ok(())
     }
 
     fn handler(&self, department: Option<&str>) -> Option<Claims> {
@@ -321,6 +312,13 @@ impl District {
                 .map(|step| (self.cast.operator.clone(), step, stage(0.05, 0.5, "file")))
                 .filter(|_| case.pending_request.is_none())
         };
+        let reject = |reason| {
+            let step = Step::Reject {
+                reason,
+                duplicate_of: None,
+            };
+            Some((self.cast.operator.clone(), step, stage(0.05, 0.4, "file")))
+        };
         match case.state {
             _ if case.pending_request == Some(Pending::Referral) => None,
             State::Reported if !centre => None,
@@ -330,14 +328,9 @@ impl District {
                 stage(0.02, 0.2, "triage"),
             )),
             // What the city found is the city's instruction (上级交办): filed, never refused.
-            State::Reported if case.source != Source::City && share("refuse") < 0.04 => Some((
-                self.cast.operator.clone(),
-                Step::Reject {
-                    reason: RejectReason::OutOfScope,
-                    duplicate_of: None,
-                },
-                stage(0.05, 0.4, "file"),
-            )),
+            State::Reported if case.source != Source::City && share("refuse") < 0.04 => {
+                reject(RejectReason::OutOfScope)
+            }
             State::Reported => file(case),
             State::Verifying if !centre => None,
             State::Verifying => Some((
@@ -348,14 +341,7 @@ impl District {
                 stage(0.1, 0.7, "verify"),
             )),
             State::Verified if !centre => None,
-            State::Verified if case.verified == Some(false) => Some((
-                self.cast.operator.clone(),
-                Step::Reject {
-                    reason: RejectReason::Invalid,
-                    duplicate_of: None,
-                },
-                stage(0.05, 0.3, "file"),
-            )),
+            State::Verified if case.verified == Some(false) => reject(RejectReason::Invalid),
             State::Verified => file(case),
             State::Filed if !centre => None,
             State::Filed => {
@@ -475,6 +461,7 @@ impl District {
         ))
     }
 
+    /// Takes `step` on `case` at `at` as `actor`; a refusal is counted, not fatal.
     fn apply(
         &mut self,
         conn: &mut PgConnection,
@@ -482,7 +469,7 @@ impl District {
         actor: &Claims,
         step: Step,
         at: DateTime<Utc>,
-    ) -> Result<(), String> {
+    ) {
         let media = match step {
             Step::Handle => {
                 vec![self.fix_photos[(case.number as usize) % self.fix_photos.len()].clone()]
@@ -515,7 +502,6 @@ impl District {
                 *self.tally.refused.entry(key).or_default() += 1;
             }
         }
-        Ok(())
     }
 }
 

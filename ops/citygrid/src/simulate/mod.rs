@@ -18,7 +18,6 @@
 mod district;
 mod script;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration as Wait, Instant};
 
@@ -40,19 +39,8 @@ use district::District;
 
 #[derive(clap::Args)]
 pub struct SimulateArgs {
-    /// The city file.
-    #[arg(long, default_value = "tenants/hangzhou/city.toml")]
-    city: PathBuf,
-    /// The district tenant files (the simulator plays their seed users).
-    #[arg(
-        long = "district",
-        default_values = [
-            "tenants/hangzhou/districts/330102.toml",
-            "tenants/hangzhou/districts/330105.toml",
-            "tenants/hangzhou/districts/330106.toml",
-        ]
-    )]
-    districts: Vec<PathBuf>,
+    #[command(flatten)]
+    sample: crate::demo::SampleCity,
     /// Whole months to live through before the current one (which runs up to yesterday).
     #[arg(long, default_value_t = 3)]
     months: u32,
@@ -237,11 +225,11 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
         (args.months, args.per_day)
     };
     let wait = Wait::from_secs(args.wait);
-    let city = City::load(&args.city).map_err(|e| e.to_string())?;
+    let city = City::load(&args.sample.city).map_err(|e| e.to_string())?;
     let zone = city.time_zone;
     let today = Utc::now().with_timezone(&zone).date_naive();
     let mut districts = Vec::new();
-    for (tier, path) in args.districts.iter().enumerate() {
+    for (tier, path) in args.sample.districts.iter().enumerate() {
         let tenant = Arc::new(Tenant::load(path).map_err(|e| format!("{}: {e}", path.display()))?);
         let pool =
             citygrid_platform::db::pool(&tenant.config.database).map_err(|e| e.to_string())?;
