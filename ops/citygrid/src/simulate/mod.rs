@@ -50,7 +50,8 @@ pub struct SimulateArgs {
     /// A weekday's reports in each district (weekends bring about 60% of it).
     #[arg(long, default_value_t = 30.0)]
     per_day: f64,
-    /// A few minutes instead of a quarter of an hour: two months, eight reports a day.
+    /// About a minute and a half instead of five: at most two months, eight reports a
+    /// weekday.
     #[arg(long)]
     quick: bool,
     /// The seed of every draw: the same seed on fresh databases gives the same months.
